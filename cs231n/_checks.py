@@ -1,0 +1,112 @@
+"""Argument checks shared by the NumPy layers.
+
+Each public layer validates its inputs up front so that a mistake surfaces as one clear
+message naming the function, the argument and the shapes involved, instead of a silent
+broadcast or a traceback from deep inside a matrix product.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_DIM = re.compile(r"^(\d*)([A-Za-z_]\w*)$")
+
+
+class Shapes:
+    """Checks arrays against symbolic shapes such as ``("N", "T", "D")`` or ``("H", "4H")``.
+
+    The first array to mention a symbol binds it; every later mention must agree.
+    """
+
+    def __init__(self, func: str):
+        self.func = func
+        self.dims: dict[str, int] = {}
+        self.bound_by: dict[str, str] = {}
+
+    def _describe_expected(self, spec) -> str:
+        parts = []
+        for s in spec:
+            if isinstance(s, int):
+                parts.append(str(s))
+                continue
+            mult, name = _parse(s)
+            parts.append(f"{s}={mult * self.dims[name]}" if name in self.dims else s)
+        return "(" + ", ".join(parts) + ")"
+
+    def check(self, name: str, arr: np.ndarray, spec) -> None:
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"{self.func}: {name} must be a numpy array, got {type(arr).__name__}")
+        if arr.ndim != len(spec):
+            raise ValueError(
+                f"{self.func}: {name} must have {len(spec)} dimensions {tuple(spec)}, "
+                f"got shape {arr.shape}"
+            )
+        for axis, (size, s) in enumerate(zip(arr.shape, spec, strict=True)):
+            if isinstance(s, int):
+                if size != s:
+                    raise ValueError(
+                        f"{self.func}: {name} has shape {arr.shape}, expected size {s} on axis {axis}"
+                    )
+                continue
+            mult, sym = _parse(s)
+            if sym not in self.dims:
+                if size % mult:
+                    raise ValueError(
+                        f"{self.func}: {name} has shape {arr.shape}; axis {axis} ({s}) must be a "
+                        f"multiple of {mult}"
+                    )
+                self.dims[sym] = size // mult
+                self.bound_by[sym] = f"{name} {arr.shape}"
+            elif size != mult * self.dims[sym]:
+                raise ValueError(
+                    f"{self.func}: {name} has shape {arr.shape}, expected "
+                    f"{self._describe_expected(spec)} ({sym}={self.dims[sym]} from "
+                    f"{self.bound_by[sym]})"
+                )
+
+    def floats(self, **arrays) -> None:
+        """Check shapes of floating-point arrays: ``floats(x=(x, ("N", "D")), ...)``."""
+        for name, (arr, spec) in arrays.items():
+            self.check(name, arr, spec)
+            require_float(self.func, name, arr)
+
+
+def _parse(s: str) -> tuple[int, str]:
+    m = _DIM.match(s)
+    if m is None:
+        raise AssertionError(f"bad dimension spec {s!r}")
+    return int(m.group(1) or 1), m.group(2)
+
+
+def require_float(func: str, name: str, arr: np.ndarray) -> None:
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{func}: {name} must be a floating-point array, got dtype {arr.dtype}"
+        )
+
+
+def require_indices(func: str, name: str, arr, upper: int) -> np.ndarray:
+    """Integer word ids in ``[0, upper)``; returns the array."""
+    arr = np.asarray(arr)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{func}: {name} must hold integer word ids, got dtype {arr.dtype}")
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= upper:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"{func}: {name} holds word id {bad}, outside the vocabulary [0, {upper})"
+            )
+    return arr
+
+
+def same_shape(func: str, name: str, arr, expected_shape, what: str) -> None:
+    """Upstream gradients must match the forward output exactly (no broadcasting)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array, got {type(arr).__name__}")
+    if arr.shape != tuple(expected_shape):
+        raise ValueError(
+            f"{func}: {name} has shape {arr.shape}, expected {tuple(expected_shape)} ({what})"
+        )

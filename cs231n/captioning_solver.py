@@ -1,0 +1,108 @@
+"""Trains a captioning model with minibatch first-order updates, as the course's solver does.
+
+Example::
+
+    solver = CaptioningSolver(model, data, update_rule="adam",
+                              optim_config={"learning_rate": 5e-3},
+                              lr_decay=0.95, num_epochs=50, batch_size=25, print_every=10)
+    solver.train()
+    solver.loss_history  # one loss per iteration
+"""
+
+from __future__ import annotations
+
+from . import optim
+from .coco_utils import sample_coco_minibatch
+
+
+class CaptioningSolver:
+    """Minibatch training of a model with ``.params`` and ``.loss(features, captions)``.
+
+    Keyword arguments (the course's): ``update_rule`` (name of a rule in :mod:`cs231n.optim`,
+    default "sgd"), ``optim_config`` (hyperparameters for it), ``lr_decay`` (multiplies the
+    learning rate at the end of every epoch), ``batch_size`` (100), ``num_epochs`` (10),
+    ``print_every`` (10), ``verbose`` (True). Beyond the course: ``progress`` (False) shows a
+    progress bar with the running loss.
+
+    An epoch is ``max(num_train_captions // batch_size, 1)`` iterations; minibatches are drawn
+    with replacement.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        self.model = model
+        self.data = data
+
+        self.update_rule = kwargs.pop("update_rule", "sgd")
+        self.optim_config = kwargs.pop("optim_config", {})
+        self.lr_decay = kwargs.pop("lr_decay", 1.0)
+        self.batch_size = kwargs.pop("batch_size", 100)
+        self.num_epochs = kwargs.pop("num_epochs", 10)
+        self.print_every = kwargs.pop("print_every", 10)
+        self.verbose = kwargs.pop("verbose", True)
+        self.progress = kwargs.pop("progress", False)
+        if kwargs:
+            raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in kwargs))
+        if not isinstance(self.update_rule, str) or not callable(
+            getattr(optim, self.update_rule, None)
+        ):
+            raise ValueError(f'Invalid update_rule "{self.update_rule}"')
+        for name in ("batch_size", "num_epochs", "print_every"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"CaptioningSolver: {name} must be a positive integer, got {value!r}")
+        if "train_captions" not in data:
+            raise KeyError("CaptioningSolver: the data has no 'train_captions'")
+        self.update_rule = getattr(optim, self.update_rule)
+        self._reset()
+
+    def _reset(self):
+        """Bookkeeping; called by the constructor."""
+        self.epoch = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        # Each parameter gets its own copy of the optimiser config (and state).
+        self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
+
+    def _step(self):
+        """One gradient update on a random minibatch."""
+        captions, features, _ = sample_coco_minibatch(
+            self.data, batch_size=self.batch_size, split="train"
+        )
+        loss, grads = self.model.loss(features, captions)
+        self.loss_history.append(loss)
+        for p, w in self.model.params.items():
+            next_w, next_config = self.update_rule(w, grads[p], self.optim_configs[p])
+            self.model.params[p] = next_w
+            self.optim_configs[p] = next_config
+
+    def train(self):
+        """Run the optimisation for ``num_epochs`` epochs."""
+        num_train = self.data["train_captions"].shape[0]
+        iterations_per_epoch = max(num_train // self.batch_size, 1)
+        num_iterations = self.num_epochs * iterations_per_epoch
+
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=num_iterations, desc="train", unit="it", dynamic_ncols=True)
+        say = bar.write if bar is not None else print
+        try:
+            for t in range(num_iterations):
+                self._step()
+                loss = self.loss_history[-1]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}", epoch=self.epoch)
+                if self.verbose and t % self.print_every == 0:
+                    say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
+                if (t + 1) % iterations_per_epoch == 0:
+                    self.epoch += 1
+                    for config in self.optim_configs.values():
+                        config["learning_rate"] *= self.lr_decay
+        finally:
+            if bar is not None:
+                bar.close()
