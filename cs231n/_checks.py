@@ -82,9 +82,7 @@ def _parse(s: str) -> tuple[int, str]:
 
 def require_float(func: str, name: str, arr: np.ndarray) -> None:
     if not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(
-            f"{func}: {name} must be a floating-point array, got dtype {arr.dtype}"
-        )
+        raise TypeError(f"{func}: {name} must be a floating-point array, got dtype {arr.dtype}")
 
 
 def require_indices(func: str, name: str, arr, upper: int) -> np.ndarray:

@@ -49,7 +49,9 @@ class CaptioningSolver:
         for name in ("batch_size", "num_epochs", "print_every"):
             value = getattr(self, name)
             if int(value) != value or value < 1:
-                raise ValueError(f"CaptioningSolver: {name} must be a positive integer, got {value!r}")
+                raise ValueError(
+                    f"CaptioningSolver: {name} must be a positive integer, got {value!r}"
+                )
         if "train_captions" not in data:
             raise KeyError("CaptioningSolver: the data has no 'train_captions'")
         self.update_rule = getattr(optim, self.update_rule)

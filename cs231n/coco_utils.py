@@ -52,7 +52,9 @@ def decode_captions(captions, idx_to_word):
     if singleton:
         captions = captions[None]
     if captions.ndim != 2:
-        raise ValueError(f"decode_captions: captions must be 1-D or 2-D, got shape {captions.shape}")
+        raise ValueError(
+            f"decode_captions: captions must be 1-D or 2-D, got shape {captions.shape}"
+        )
     decoded = []
     for row in captions:
         words = []

@@ -53,8 +53,11 @@ class CaptioningRNN:
             raise ValueError(f'Invalid cell_type "{cell_type}": expected "rnn" or "lstm"')
         if "<NULL>" not in word_to_idx:
             raise ValueError("CaptioningRNN: word_to_idx has no '<NULL>' token")
-        for name, dim in (("input_dim", input_dim), ("wordvec_dim", wordvec_dim),
-                          ("hidden_dim", hidden_dim)):
+        for name, dim in (
+            ("input_dim", input_dim),
+            ("wordvec_dim", wordvec_dim),
+            ("hidden_dim", hidden_dim),
+        ):
             if int(dim) != dim or dim < 1:
                 raise ValueError(f"CaptioningRNN: {name} must be a positive integer, got {dim!r}")
 

@@ -1,0 +1,180 @@
+"""Speed of the NumPy captioning core at the COCO shapes, measured side by side.
+
+Times forward+backward of the sequence layers and of one full ``CaptioningRNN.loss`` (float32)
+for three implementations, interleaved round by round so that machine noise hits all alike:
+
+- ``vectorised``: cs231n.rnn_layers / CaptioningRNN (this package);
+- ``step loop``: the same maths looping over the step functions, one input projection and one
+  weight-gradient product per timestep (cs231n.rnn_layers_reference), as the assignment's
+  solutions are usually written;
+- ``torch``: PyTorch on the CPU (nn.RNN / nn.LSTM plus the same projection, embedding, affine
+  and masked softmax loss), float32, autograd backward.
+
+Prints the median milliseconds and the ratios. Targets (issue 2): the LSTM model step at most
+1.25x PyTorch's time, and at least 1.8x faster than the step loop.
+
+Run on an otherwise idle machine:  .venv/bin/python bench/bench_rnn.py [--rounds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from cs231n.classifiers.rnn import CaptioningRNN
+from cs231n.coco_utils import random_caption_data
+from cs231n.rnn_layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from cs231n.rnn_layers_reference import (
+    StepwiseCaptioningRNN,
+    lstm_backward_stepwise,
+    lstm_forward_stepwise,
+    rnn_backward_stepwise,
+    rnn_forward_stepwise,
+)
+
+N, T, D, W, H, V = 50, 16, 512, 256, 512, 1004
+
+
+def numpy_layer(forward, backward, x, h0, Wx, Wh, b, dh):
+    def run():
+        h, cache = forward(x, h0, Wx, Wh, b)
+        return backward(dh, cache)
+
+    return run
+
+
+def torch_layer(cell, x, h0, dh, gates):
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}[cell](W, H, batch_first=True)
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = torch.from_numpy(h0)[None].requires_grad_()
+    dht = torch.from_numpy(dh)
+    state = h0t if gates == 1 else (h0t, torch.zeros_like(h0t))
+
+    def run():
+        xt.grad = h0t.grad = None
+        module.zero_grad(set_to_none=True)
+        out, _ = module(xt, state)
+        out.backward(dht)
+
+    return run
+
+
+class TorchCaptioner(torch.nn.Module):
+    """The CaptioningRNN computation in PyTorch (same shapes, same masked loss / N)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.proj = torch.nn.Linear(D, H)
+        self.embed = torch.nn.Embedding(V, W)
+        self.rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM}[cell](W, H, batch_first=True)
+        self.vocab = torch.nn.Linear(H, V)
+        self.cell = cell
+
+    def forward(self, features, captions):
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+        h0 = self.proj(features)[None]
+        state = h0 if self.cell == "rnn" else (h0, torch.zeros_like(h0))
+        h, _ = self.rnn(self.embed(captions_in), state)
+        scores = self.vocab(h)
+        losses = torch.nn.functional.cross_entropy(
+            scores.reshape(-1, V), captions_out.reshape(-1), reduction="none"
+        )
+        mask = (captions_out != 0).reshape(-1)
+        return (losses * mask).sum() / captions.shape[0]
+
+
+def model_runs(cell, data):
+    idx = np.random.default_rng(0).choice(data["train_captions"].shape[0], N)
+    captions = data["train_captions"][idx]
+    features = data["train_features"][data["train_image_idxs"][idx]]
+    np.random.seed(0)
+    kwargs = dict(input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell, dtype=np.float32)
+    fast = CaptioningRNN(data["word_to_idx"], **kwargs)
+    loop = StepwiseCaptioningRNN(data["word_to_idx"], **kwargs)
+    loop.params = fast.params
+    net = TorchCaptioner(cell)
+    ft, ct = torch.from_numpy(features), torch.from_numpy(captions.astype(np.int64))
+
+    def run_torch():
+        net.zero_grad(set_to_none=True)
+        net(ft, ct).backward()
+
+    return {
+        "vectorised": lambda: fast.loss(features, captions),
+        "step loop": lambda: loop.loss(features, captions),
+        "torch": run_torch,
+    }
+
+
+def bench(cases, rounds, warmup=3):
+    times = {name: {impl: [] for impl in impls} for name, impls in cases.items()}
+    for r in range(warmup + rounds):
+        for name, impls in cases.items():
+            for impl, fn in impls.items():
+                start = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - start
+                if r >= warmup:
+                    times[name][impl].append(elapsed)
+    return {
+        name: {impl: statistics.median(ts) * 1e3 for impl, ts in impls.items()}
+        for name, impls in times.items()
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    x = rng.standard_normal((N, T, W)).astype(f32)
+    h0 = rng.standard_normal((N, H)).astype(f32)
+    dh = rng.standard_normal((N, T, H)).astype(f32)
+    cases = {}
+    for cell, gates, fwd, bwd, fwd_loop, bwd_loop in (
+        ("rnn", 1, rnn_forward, rnn_backward, rnn_forward_stepwise, rnn_backward_stepwise),
+        ("lstm", 4, lstm_forward, lstm_backward, lstm_forward_stepwise, lstm_backward_stepwise),
+    ):
+        Wx = (rng.standard_normal((W, gates * H)) / np.sqrt(W)).astype(f32)
+        Wh = (rng.standard_normal((H, gates * H)) / np.sqrt(H)).astype(f32)
+        b = np.zeros(gates * H, f32)
+        cases[f"{cell}_forward+backward"] = {
+            "vectorised": numpy_layer(fwd, bwd, x, h0, Wx, Wh, b, dh),
+            "step loop": numpy_layer(fwd_loop, bwd_loop, x, h0, Wx, Wh, b, dh),
+            "torch": torch_layer(cell, x, h0, dh, gates),
+        }
+    data = random_caption_data(num_train=500, feature_dim=D)
+    for cell in ("rnn", "lstm"):
+        cases[f"CaptioningRNN.loss ({cell})"] = model_runs(cell, data)
+
+    print(
+        f"N={N} T={T} D={D} W={W} H={H} V={V}, float32, numpy {np.__version__}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {args.rounds} rounds"
+    )
+    results = bench(cases, args.rounds)
+    header = f"{'case':28s} {'vectorised':>11s} {'step loop':>10s} {'torch':>8s}"
+    print(header + f" {'loop/vec':>9s} {'vec/torch':>10s}")
+    for name, ms in results.items():
+        print(
+            f"{name:28s} {ms['vectorised']:9.2f}ms {ms['step loop']:8.2f}ms {ms['torch']:6.2f}ms"
+            f" {ms['step loop'] / ms['vectorised']:8.2f}x {ms['vectorised'] / ms['torch']:9.2f}x"
+        )
+    lstm = results["CaptioningRNN.loss (lstm)"]
+    speedup = lstm["step loop"] / lstm["vectorised"]
+    vs_torch = lstm["vectorised"] / lstm["torch"]
+    print(
+        f"\nLSTM model step: {speedup:.2f}x faster than the step loop (target >= 1.8x: "
+        f"{'met' if speedup >= 1.8 else 'NOT met'}); {vs_torch:.2f}x PyTorch's time "
+        f"(target <= 1.25x: {'met' if vs_torch <= 1.25 else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The ``cs231n`` command line: a thin layer over the package's API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .config import DATA_ENV_VAR, default_cache_dir
+
+
+class UserError(Exception):
+    """A problem the user can fix. Like the library's own input errors, it is printed as one
+    line with exit status 2 (set CS231N_DEBUG=1 for the traceback)."""
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_data_dir(parser):
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"data directory (default: ${DATA_ENV_VAR}, else {default_cache_dir()})",
+    )
+
+
+def cmd_caption_overfit(args) -> int:
+    from .captioning_experiments import overfit_small_data, plot_loss_curve, small_caption_data
+
+    data, source = small_caption_data(
+        num_train=args.num_train, seed=args.seed, data_root=args.data_dir
+    )
+    print(
+        f"Overfitting a {args.cell.upper()} captioning model on {args.num_train} captions: {source}"
+    )
+    start = time.perf_counter()
+    _, solver = overfit_small_data(
+        cell_type=args.cell,
+        data=data,
+        num_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        lr_decay=args.lr_decay,
+        hidden_dim=args.hidden_dim,
+        wordvec_dim=args.wordvec_dim,
+        print_every=args.print_every,
+        seed=args.seed,
+        verbose=not args.quiet,
+        progress=not args.quiet,
+    )
+    seconds = time.perf_counter() - start
+    out = args.output or Path(f"caption_overfit_{args.cell}.png")
+    plot_loss_curve(
+        solver.loss_history, out, title=f"{args.cell.upper()} overfitting: loss per iteration"
+    )
+    print(
+        f"Final loss: {solver.loss_history[-1]:.6f} after {len(solver.loss_history)} "
+        f"iterations ({seconds:.1f} s)"
+    )
+    print(f"Loss curve saved to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cs231n",
+        description="Stanford CS231n Assignment 3 as software: image captioning with RNNs and "
+        "LSTMs (NumPy), network visualization, style transfer and GANs (PyTorch).",
+        epilog=f"Data (COCO features, pretrained weights, images) is looked up in ${DATA_ENV_VAR} "
+        "(default: a per-user cache folder). Run `cs231n COMMAND --help` for details.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    caption = commands.add_parser(
+        "caption",
+        help="image captioning with RNNs and LSTMs (NumPy)",
+        description="Image captioning with vanilla RNNs and LSTMs, written in NumPy.",
+    )
+    caption_commands = caption.add_subparsers(dest="caption_command", metavar="SUBCOMMAND")
+    overfit = caption_commands.add_parser(
+        "overfit",
+        help="overfit a captioning model on 50 captions (the assignment's sanity check)",
+        description="Train a captioning model on 50 training captions with the assignment's "
+        "settings (Adam, learning rate 5e-3, batch 25, 50 epochs, hidden 512, word vectors 256) "
+        "until it memorises them; prints the loss and saves a loss-curve image. A correct model "
+        "ends below 0.1 (RNN) or 0.5 (LSTM).",
+    )
+    overfit.add_argument(
+        "--cell",
+        choices=["rnn", "lstm"],
+        default="rnn",
+        help="recurrent cell (default: %(default)s)",
+    )
+    overfit.add_argument(
+        "--epochs", type=_positive_int, default=50, help="training epochs (default: %(default)s)"
+    )
+    overfit.add_argument(
+        "--batch-size", type=_positive_int, default=25, help="minibatch size (default: %(default)s)"
+    )
+    overfit.add_argument(
+        "--lr", type=_positive_float, default=5e-3, help="Adam learning rate (default: %(default)s)"
+    )
+    overfit.add_argument(
+        "--lr-decay",
+        type=_positive_float,
+        default=None,
+        help="learning-rate decay per epoch (default: 0.95 RNN, 0.995 LSTM)",
+    )
+    overfit.add_argument(
+        "--hidden-dim", type=_positive_int, default=512, help="hidden size H (default: %(default)s)"
+    )
+    overfit.add_argument(
+        "--wordvec-dim",
+        type=_positive_int,
+        default=256,
+        help="word-vector size W (default: %(default)s)",
+    )
+    overfit.add_argument(
+        "--num-train",
+        type=_positive_int,
+        default=50,
+        help="training captions to memorise (default: %(default)s)",
+    )
+    overfit.add_argument(
+        "--print-every",
+        type=_positive_int,
+        default=10,
+        help="print the loss every N iterations (default: %(default)s)",
+    )
+    overfit.add_argument("--seed", type=int, default=231, help="random seed (default: %(default)s)")
+    overfit.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="loss-curve image (default: caption_overfit_CELL.png)",
+    )
+    overfit.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar or per-iteration losses"
+    )
+    _add_data_dir(overfit)
+    overfit.set_defaults(func=cmd_caption_overfit)
+    caption.set_defaults(func=lambda args: _missing_subcommand(caption))
+    return parser
+
+
+def _missing_subcommand(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except (UserError, FileNotFoundError, KeyError, ValueError, TypeError, FloatingPointError) as e:
+        if os.environ.get("CS231N_DEBUG"):
+            raise
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"cs231n: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cs231n: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
