@@ -39,9 +39,21 @@ def _add_data_dir(parser):
     )
 
 
+def _writable_output(path) -> Path:
+    """Fail before hours of work, not after: the output's folder must be creatable."""
+    path = Path(path)
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write {path}: {parent} is not a writable folder")
+    return path
+
+
 def cmd_caption_overfit(args) -> int:
     from .captioning_experiments import overfit_small_data, plot_loss_curve, small_caption_data
 
+    out = _writable_output(args.output or f"caption_overfit_{args.cell}.png")
     data, source = small_caption_data(
         num_train=args.num_train, seed=args.seed, data_root=args.data_dir
     )
@@ -64,7 +76,6 @@ def cmd_caption_overfit(args) -> int:
         progress=not args.quiet,
     )
     seconds = time.perf_counter() - start
-    out = args.output or Path(f"caption_overfit_{args.cell}.png")
     plot_loss_curve(
         solver.loss_history, out, title=f"{args.cell.upper()} overfitting: loss per iteration"
     )
@@ -174,7 +185,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.func(args)
-    except (UserError, FileNotFoundError, KeyError, ValueError, TypeError, FloatingPointError) as e:
+    except (UserError, OSError, KeyError, ValueError, TypeError, FloatingPointError) as e:
         if os.environ.get("CS231N_DEBUG"):
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
