@@ -11,15 +11,17 @@ import numpy as np
 
 
 def _check(func, w, dw):
+    """Validated gradient, in the parameter's dtype (a float64 gradient must not upcast w)."""
     if not isinstance(w, np.ndarray) or not isinstance(dw, np.ndarray):
         raise TypeError(f"{func}: w and dw must be numpy arrays")
     if w.shape != dw.shape:
         raise ValueError(f"{func}: dw has shape {dw.shape} but w has shape {w.shape}")
+    return dw.astype(w.dtype, copy=False)
 
 
 def sgd(w, dw, config=None):
     """Vanilla stochastic gradient descent. config: learning_rate (1e-2)."""
-    _check("sgd", w, dw)
+    dw = _check("sgd", w, dw)
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
     w -= config["learning_rate"] * dw
@@ -28,7 +30,7 @@ def sgd(w, dw, config=None):
 
 def sgd_momentum(w, dw, config=None):
     """SGD with momentum. config: learning_rate (1e-2), momentum (0.9), velocity."""
-    _check("sgd_momentum", w, dw)
+    dw = _check("sgd_momentum", w, dw)
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
@@ -40,7 +42,7 @@ def sgd_momentum(w, dw, config=None):
 
 def rmsprop(w, dw, config=None):
     """RMSProp. config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8), cache."""
-    _check("rmsprop", w, dw)
+    dw = _check("rmsprop", w, dw)
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
@@ -57,7 +59,7 @@ def adam(w, dw, config=None):
 
     config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v, t.
     """
-    _check("adam", w, dw)
+    dw = _check("adam", w, dw)
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
