@@ -1,16 +1,24 @@
 """Speed of the NumPy captioning core at the COCO shapes, measured side by side.
 
-Times forward+backward of the sequence layers and of one full ``CaptioningRNN.loss`` (float32)
-for three implementations, interleaved round by round so that machine noise hits all alike:
+Times forward+backward of the sequence layers and of one full ``CaptioningRNN.loss`` (float32):
 
-- ``vectorised``: cs231n.rnn_layers / CaptioningRNN (this package);
-- ``step loop``: the same maths looping over the step functions, one input projection and one
-  weight-gradient product per timestep (cs231n.rnn_layers_reference), as the assignment's
-  solutions are usually written;
+- ``vectorised``: cs231n.rnn_layers / CaptioningRNN (this package; the model skips caption
+  padding by packing the sequences);
+- ``unpacked``: the model's loss composed as the assignment does (all N x T positions, then
+  masked) on the same vectorised layers (rnn_layers_reference.UnpackedCaptioningRNN);
+- ``step loop``: the assignment's composition on layers that loop over the step functions, one
+  input projection and one weight-gradient product per timestep (StepwiseCaptioningRNN);
 - ``torch``: PyTorch on the CPU (nn.RNN / nn.LSTM plus the same projection, embedding, affine
-  and masked softmax loss), float32, autograd backward.
+  and masked softmax loss, all N x T positions), float32, 2 threads, autograd backward.
 
-Prints the median milliseconds and the ratios. Targets (issue 2): the LSTM model step at most
+Captions are drawn with COCO-like lengths (words ~ N(10.5, 2.4) clipped to [5, 15], then
+<END> and <NULL> padding to 17 columns); the "full length" case has no padding at all, so
+packing gains nothing there.
+
+Each implementation runs in blocks (a few warm-up calls, then timed calls), and the blocks
+alternate for several cycles: side by side in one run, but without one library's idle worker
+threads (OpenBLAS and OpenMP spin for a while after each call) stealing the cores from the
+other's timed calls. Prints medians and ratios. Targets (issue 2): the LSTM model step at most
 1.25x PyTorch's time, and at least 1.8x faster than the step loop.
 
 Run on an otherwise idle machine:  .venv/bin/python bench/bench_rnn.py [--rounds 30]
@@ -26,10 +34,10 @@ import numpy as np
 import torch
 
 from cs231n.classifiers.rnn import CaptioningRNN
-from cs231n.coco_utils import random_caption_data
 from cs231n.rnn_layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 from cs231n.rnn_layers_reference import (
     StepwiseCaptioningRNN,
+    UnpackedCaptioningRNN,
     lstm_backward_stepwise,
     lstm_forward_stepwise,
     rnn_backward_stepwise,
@@ -87,15 +95,27 @@ class TorchCaptioner(torch.nn.Module):
         return (losses * mask).sum() / captions.shape[0]
 
 
-def model_runs(cell, data):
-    idx = np.random.default_rng(0).choice(data["train_captions"].shape[0], N)
-    captions = data["train_captions"][idx]
-    features = data["train_features"][data["train_image_idxs"][idx]]
+def coco_like_batch(full_length=False, seed=0):
+    """N captions (N, T + 1) over a 1004-word vocabulary and their (N, D) features."""
+    rng = np.random.default_rng(seed)
+    words = np.full(N, T - 1) if full_length else np.clip(rng.normal(10.5, 2.4, N).round(), 5, 15)
+    captions = np.zeros((N, T + 1), dtype=np.int32)
+    captions[:, 0] = 1
+    for row, n in zip(captions, words.astype(int), strict=True):
+        row[1 : n + 1] = rng.integers(4, V, n)
+        row[n + 1] = 2
+    return captions, rng.standard_normal((N, D)).astype(np.float32)
+
+
+def model_runs(cell, full_length=False):
+    captions, features = coco_like_batch(full_length)
+    word_to_idx = {f"w{i}": i for i in range(V)} | {"<NULL>": 0, "<START>": 1, "<END>": 2}
     np.random.seed(0)
     kwargs = dict(input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell, dtype=np.float32)
-    fast = CaptioningRNN(data["word_to_idx"], **kwargs)
-    loop = StepwiseCaptioningRNN(data["word_to_idx"], **kwargs)
-    loop.params = fast.params
+    fast = CaptioningRNN(word_to_idx, **kwargs)
+    unpacked = UnpackedCaptioningRNN(word_to_idx, **kwargs)
+    loop = StepwiseCaptioningRNN(word_to_idx, **kwargs)
+    unpacked.params = loop.params = fast.params
     net = TorchCaptioner(cell)
     ft, ct = torch.from_numpy(features), torch.from_numpy(captions.astype(np.int64))
 
@@ -105,21 +125,22 @@ def model_runs(cell, data):
 
     return {
         "vectorised": lambda: fast.loss(features, captions),
+        "unpacked": lambda: unpacked.loss(features, captions),
         "step loop": lambda: loop.loss(features, captions),
         "torch": run_torch,
     }
 
 
-def bench(cases, rounds, warmup=3):
+def bench(cases, cycles, per_block=5, warmup=3):
     times = {name: {impl: [] for impl in impls} for name, impls in cases.items()}
-    for r in range(warmup + rounds):
+    for _ in range(cycles):
         for name, impls in cases.items():
             for impl, fn in impls.items():
-                start = time.perf_counter()
-                fn()
-                elapsed = time.perf_counter() - start
-                if r >= warmup:
-                    times[name][impl].append(elapsed)
+                for i in range(warmup + per_block):
+                    start = time.perf_counter()
+                    fn()
+                    if i >= warmup:
+                        times[name][impl].append(time.perf_counter() - start)
     return {
         name: {impl: statistics.median(ts) * 1e3 for impl, ts in impls.items()}
         for name, impls in times.items()
@@ -128,7 +149,7 @@ def bench(cases, rounds, warmup=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--cycles", type=int, default=4, help="alternations of the blocks")
     args = parser.parse_args()
     torch.set_num_threads(2)
 
@@ -150,21 +171,22 @@ def main():
             "step loop": numpy_layer(fwd_loop, bwd_loop, x, h0, Wx, Wh, b, dh),
             "torch": torch_layer(cell, x, h0, dh, gates),
         }
-    data = random_caption_data(num_train=500, feature_dim=D)
     for cell in ("rnn", "lstm"):
-        cases[f"CaptioningRNN.loss ({cell})"] = model_runs(cell, data)
+        cases[f"CaptioningRNN.loss ({cell})"] = model_runs(cell)
+    cases["CaptioningRNN.loss (lstm, full length)"] = model_runs("lstm", full_length=True)
 
     print(
         f"N={N} T={T} D={D} W={W} H={H} V={V}, float32, numpy {np.__version__}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {args.rounds} rounds"
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), {args.cycles} cycles"
     )
-    results = bench(cases, args.rounds)
-    header = f"{'case':28s} {'vectorised':>11s} {'step loop':>10s} {'torch':>8s}"
-    print(header + f" {'loop/vec':>9s} {'vec/torch':>10s}")
+    results = bench(cases, args.cycles)
+    impls = ("vectorised", "unpacked", "step loop", "torch")
+    print(f"{'median ms':40s}" + "".join(f"{i:>11s}" for i in impls) + "   loop/vec  vec/torch")
     for name, ms in results.items():
+        cells = "".join(f"{ms[i]:11.2f}" if i in ms else f"{'-':>11s}" for i in impls)
         print(
-            f"{name:28s} {ms['vectorised']:9.2f}ms {ms['step loop']:8.2f}ms {ms['torch']:6.2f}ms"
-            f" {ms['step loop'] / ms['vectorised']:8.2f}x {ms['vectorised'] / ms['torch']:9.2f}x"
+            f"{name:40s}{cells}   {ms['step loop'] / ms['vectorised']:7.2f}x"
+            f"  {ms['vectorised'] / ms['torch']:8.2f}x"
         )
     lstm = results["CaptioningRNN.loss (lstm)"]
     speedup = lstm["step loop"] / lstm["vectorised"]

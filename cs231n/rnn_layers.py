@@ -4,7 +4,9 @@ The step functions keep the assignment's signatures. The sequence functions do n
 they project every timestep's input with one matrix product, evaluate the fused gates of each
 step with the same cell code as the step functions (so their forward values are the step-wise
 ones), and accumulate the weight gradients with one product over all timesteps after the
-backward sweep. Only the recurrence ``h_{t-1} -> h_t`` stays a Python loop.
+backward sweep. Only the recurrence ``h_{t-1} -> h_t`` stays a Python loop. Internally they
+run on packed, time-major batches, which also serve variable-length sequences
+(:func:`pack_sequences`, ``*_packed``): CaptioningRNN uses them to skip caption padding.
 
 Conventions (the assignment's): x is (N, T, D), hidden states are (N, T, H); the LSTM's fused
 pre-activation ``a = x Wx + h Wh + b`` has width 4H ordered input, forget, output, block gate
@@ -27,28 +29,156 @@ def sigmoid(x):
     return np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
 
 
-def _project_inputs(x, Wx):
-    """``x @ Wx`` for all timesteps at once: (N, T, D) @ (D, K) -> (N, T, K)."""
-    N, T, D = x.shape
-    return (x.reshape(N * T, D) @ Wx).reshape(N, T, Wx.shape[1])
+# ----------------------------------------------------------------------------------------------
+# Packed sequences (beyond the assignment; the sequence functions below are built on them)
+#
+# A packed batch stores the timesteps of sequences sorted by decreasing length, time-major:
+# step t's rows are x_p[offsets[t] : offsets[t] + batch_sizes[t]], one per sequence still
+# running, sequence i (in sorted order) at row offsets[t] + i. It is PyTorch's PackedSequence
+# layout. Full-length batches are the special case batch_sizes = [N] * T; variable-length
+# captions skip the work on padding, which cannot affect the loss.
 
 
-def _stack_previous(h0, h):
-    """(N, T, H) hidden states fed into each step: h0, h_1, ..., h_{T-1}."""
-    return np.concatenate((h0[:, None, :], h[:, :-1, :]), axis=1)
+def pack_sequences(mask):
+    """A packing plan for the (N, T) positions where ``mask`` is true.
+
+    A sequence's length is one past its last true position: its later steps cannot influence
+    anything that counts (the recurrence only runs forward). Returns ``(order, batch_sizes,
+    seq_idx, time_idx)``: the sequences sorted by decreasing length, the number running at each
+    step, and for every packed row its sequence and timestep (``x[seq_idx, time_idx]`` packs an
+    (N, T, ...) array).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"pack_sequences: mask must be (N, T), got shape {mask.shape}")
+    N, T = mask.shape
+    lengths = np.where(mask.any(axis=1), T - np.argmax(mask[:, ::-1], axis=1), 0)
+    order = np.argsort(-lengths, kind="stable")
+    steps = lengths[order[0]] if N else 0
+    batch_sizes = np.count_nonzero(lengths[None, :] > np.arange(steps)[:, None], axis=1)
+    time_idx = np.repeat(np.arange(steps), batch_sizes)
+    seq_idx = np.concatenate([order[:n] for n in batch_sizes]) if steps else time_idx
+    return order, batch_sizes, seq_idx, time_idx
 
 
-def _weight_grads(x, prev_h, da, Wx, Wh):
-    """dx, dWx, dWh, db for the input and recurrent products, each one matrix product over all
-    timesteps. x: (N, T, D), prev_h: (N, T, H), da: (N, T, K)."""
-    N, T, D = x.shape
-    K = da.shape[2]
-    da2 = da.reshape(N * T, K)
-    dx = (da2 @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ da2
-    dWh = prev_h.reshape(N * T, prev_h.shape[2]).T @ da2
-    db = da2.sum(axis=0)
-    return dx, dWx, dWh, db
+def _check_packed(func, x_p, batch_sizes, h0, Wx, Wh, b, gate):
+    shapes = Shapes(func)
+    shapes.floats(x_p=(x_p, ("S", "D")), h0=(h0, ("N", "H")))
+    shapes.floats(Wx=(Wx, ("D", gate)), Wh=(Wh, ("H", gate)), b=(b, (gate,)))
+    bs = np.asarray(batch_sizes)
+    if bs.ndim != 1 or bs.size == 0 or not np.issubdtype(bs.dtype, np.integer):
+        raise ValueError(f"{func}: batch_sizes must be a non-empty 1-D integer array, got {bs!r}")
+    if bs.min() < 1 or np.any(np.diff(bs) > 0) or bs[0] > h0.shape[0]:
+        raise ValueError(
+            f"{func}: batch_sizes {bs.tolist()} must be positive, non-increasing and at most "
+            f"N={h0.shape[0]} (the rows of h0)"
+        )
+    if bs.sum() != x_p.shape[0]:
+        raise ValueError(f"{func}: batch_sizes sum to {bs.sum()} but x_p has {x_p.shape[0]} rows")
+    return [int(n) for n in bs]
+
+
+def _sequence_forward(cell, x_p, batch_sizes, h0, Wx, Wh, b):
+    """The recurrence over a packed batch, for cell "rnn" or "lstm"."""
+    offsets = np.concatenate(([0], np.cumsum(batch_sizes)))
+    xw = x_p @ Wx  # every timestep's input projection in one product
+    dtype = np.result_type(xw, h0, Wh, b)
+    S, H = x_p.shape[0], h0.shape[1]
+    act = np.empty((S, Wh.shape[1]), dtype)  # activations: h (rnn) or the gates (lstm)
+    lstm = cell == "lstm"
+    h, c, tanh_c = (np.empty((S, H), dtype) for _ in range(3)) if lstm else (act, None, None)
+    prev_h, prev_c = h0, np.zeros_like(h0, dtype=dtype)
+    for t, n in enumerate(batch_sizes):
+        rows = slice(offsets[t], offsets[t + 1])
+        # The step function's arithmetic, in the same order, on the same contiguous layout.
+        a = np.add(xw[rows], prev_h[:n] @ Wh, out=act[rows])
+        a += b
+        if lstm:
+            _activate_gates(a)
+            prev_c, _, prev_h = _lstm_state(a, prev_c[:n], c[rows], tanh_c[rows], h[rows])
+        else:
+            prev_h = np.tanh(a, out=a)
+    return h, (cell, x_p, batch_sizes, offsets, h0, Wx, Wh, act, c, tanh_c, h)
+
+
+def _sequence_backward(dh_p, cache):
+    """Backward of :func:`_sequence_forward`: ``(dx_p, dh0, dWx, dWh, db)``."""
+    cell, x_p, batch_sizes, offsets, h0, Wx, Wh, act, c, tanh_c, h = cache
+    da = np.empty_like(act)
+    dprev_h = np.zeros_like(h0, dtype=da.dtype)
+    dprev_c = np.zeros_like(dprev_h)
+    dtanh = None if cell == "lstm" else 1 - h * h
+    for t in reversed(range(len(batch_sizes))):
+        n, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
+        dnext_h = dh_p[rows] + dprev_h[:n]
+        if cell == "lstm":
+            prev_c = c[offsets[t - 1] : offsets[t - 1] + n] if t else np.zeros_like(dnext_h)
+            _, dprev_c[:n] = _lstm_cell_backward(
+                dnext_h, dprev_c[:n], act[rows], prev_c, tanh_c[rows], out=da[rows]
+            )
+        else:
+            np.multiply(dnext_h, dtanh[rows], out=da[rows])
+        np.matmul(da[rows], Wh.T, out=dprev_h[:n])
+
+    # Weight gradients: one product each over all timesteps.
+    h_prev = np.empty_like(h)  # the hidden state each packed row started from
+    h_prev[: batch_sizes[0]] = h0[: batch_sizes[0]]
+    for t in range(1, len(batch_sizes)):
+        h_prev[offsets[t] : offsets[t + 1]] = h[offsets[t - 1] : offsets[t - 1] + batch_sizes[t]]
+    return da @ Wx.T, dprev_h, x_p.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def rnn_forward_packed(x_p, batch_sizes, h0, Wx, Wh, b):
+    """:func:`rnn_forward` over a packed batch (see :func:`pack_sequences`).
+
+    x_p: (S, D) packed inputs, batch_sizes: (T,) non-increasing, h0: (N, H) in the packed
+    (sorted) order. Returns ``(h_p, cache)`` with h_p: (S, H).
+    """
+    bs = _check_packed("rnn_forward_packed", x_p, batch_sizes, h0, Wx, Wh, b, "H")
+    return _sequence_forward("rnn", x_p, bs, h0, Wx, Wh, b)
+
+
+def lstm_forward_packed(x_p, batch_sizes, h0, Wx, Wh, b):
+    """:func:`lstm_forward` over a packed batch; arguments as :func:`rnn_forward_packed`."""
+    bs = _check_packed("lstm_forward_packed", x_p, batch_sizes, h0, Wx, Wh, b, "4H")
+    return _sequence_forward("lstm", x_p, bs, h0, Wx, Wh, b)
+
+
+def sequence_backward_packed(dh_p, cache):
+    """Backward of :func:`rnn_forward_packed` or :func:`lstm_forward_packed`.
+
+    dh_p: (S, H) upstream gradient on every packed hidden state. Returns
+    ``(dx_p, dh0, dWx, dWh, db)``.
+    """
+    same_shape("sequence_backward_packed", "dh_p", dh_p, cache[-1].shape, "(S, H) as h_p")
+    return _sequence_backward(dh_p, cache)
+
+
+rnn_backward_packed = lstm_backward_packed = sequence_backward_packed
+
+
+def _to_time_major(x):
+    """(N, T, K) -> packed (T * N, K) with every sequence running every step."""
+    N, T, K = x.shape
+    return x.transpose(1, 0, 2).reshape(T * N, K)
+
+
+def _to_batch_major(x_p, N, T):
+    return np.ascontiguousarray(x_p.reshape(T, N, -1).transpose(1, 0, 2))
+
+
+def _full_forward(cell, func, x, h0, Wx, Wh, b):
+    _check_rnn_args(func, x, h0, Wx, Wh, b, gate="4H" if cell == "lstm" else "H")
+    N, T, _ = x.shape
+    h_p, cache = _sequence_forward(cell, _to_time_major(x), [N] * T, h0, Wx, Wh, b)
+    return _to_batch_major(h_p, N, T), (cache, (N, T))
+
+
+def _full_backward(func, dh, cache):
+    cache, (N, T) = cache
+    same_shape(func, "dh", dh, (N, T, cache[4].shape[1]), "(N, T, H) as h")
+    dx_p, dh0, dWx, dWh, db = _sequence_backward(_to_time_major(dh), cache)
+    return _to_batch_major(dx_p, N, T), dh0, dWx, dWh, db
 
 
 # ----------------------------------------------------------------------------------------------
@@ -91,18 +221,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     x: (N, T, D), h0: (N, H), Wx: (D, H), Wh: (H, H), b: (H,). Returns ``(h, cache)`` with
     h: (N, T, H) the hidden state after every step.
     """
-    _check_rnn_args("rnn_forward", x, h0, Wx, Wh, b)
-    N, T, _ = x.shape
-    xw = _project_inputs(x, Wx)
-    h = np.empty((N, T, h0.shape[1]), dtype=np.result_type(xw, h0, Wh, b))
-    prev_h = h0
-    for t in range(T):
-        a = xw[:, t] + prev_h @ Wh
-        a += b
-        np.tanh(a, out=a)
-        h[:, t] = a
-        prev_h = a
-    return h, (x, h0, Wx, Wh, h)
+    return _full_forward("rnn", "rnn_forward", x, h0, Wx, Wh, b)
 
 
 def rnn_backward(dh, cache):
@@ -110,18 +229,7 @@ def rnn_backward(dh, cache):
 
     Returns ``(dx, dh0, dWx, dWh, db)``.
     """
-    x, h0, Wx, Wh, h = cache
-    same_shape("rnn_backward", "dh", dh, h.shape, "(N, T, H) as h")
-    T = h.shape[1]
-    dtanh = 1 - h * h
-    da = np.empty_like(dtanh)
-    dprev_h = np.zeros_like(h0)
-    Wh_T = np.ascontiguousarray(Wh.T)  # a contiguous operand makes the per-step product faster
-    for t in reversed(range(T)):
-        np.multiply(dh[:, t] + dprev_h, dtanh[:, t], out=da[:, t])
-        dprev_h = da[:, t] @ Wh_T
-    dx, dWx, dWh, db = _weight_grads(x, _stack_previous(h0, h), da, Wx, Wh)
-    return dx, dprev_h, dWx, dWh, db
+    return _full_backward("rnn_backward", dh, cache)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -144,20 +252,21 @@ def _activate_gates(a):
     return a
 
 
-def _lstm_state(gates, prev_c):
-    """``(next_c, tanh_c, next_h)`` from activated gates (N, 4H) and the previous cell state."""
+def _lstm_state(gates, prev_c, c=None, tanh_c=None, h=None):
+    """``(next_c, tanh(next_c), next_h)`` from activated gates (N, 4H) and the previous cell
+    state; written into ``c``, ``tanh_c``, ``h`` when given."""
     H = gates.shape[1] // 4
     i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))
-    next_c = f * prev_c
-    next_c += i * g
-    tanh_c = np.tanh(next_c)
-    return next_c, tanh_c, o * tanh_c
+    c = np.multiply(f, prev_c, out=c)
+    c += i * g
+    tanh_c = np.tanh(c, out=tanh_c)
+    return c, tanh_c, np.multiply(o, tanh_c, out=h)
 
 
 def _lstm_cell_backward(dnext_h, dnext_c, gates, prev_c, tanh_c, out=None):
     """Gradient on the fused pre-activation, ``da`` (N, 4H), and on the previous cell state.
 
-    ``out``, when given, receives da (e.g. one timestep's slice of a preallocated buffer).
+    ``out``, when given, receives da (e.g. one timestep's rows of a preallocated buffer).
     """
     H = tanh_c.shape[1]
     i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))
@@ -203,24 +312,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     x: (N, T, D), h0: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,).
     Returns ``(h, cache)`` with h: (N, T, H).
     """
-    _check_rnn_args("lstm_forward", x, h0, Wx, Wh, b, gate="4H")
-    N, T, _ = x.shape
-    H = h0.shape[1]
-    xw = _project_inputs(x, Wx)
-    dtype = np.result_type(xw, h0, Wh, b)
-    h = np.empty((N, T, H), dtype)
-    c = np.empty((N, T, H), dtype)
-    tanh_c = np.empty((N, T, H), dtype)
-    gates = np.empty((N, T, 4 * H), dtype)  # activated i, f, o, g
-    prev_h, prev_c = h0, np.zeros_like(h0, dtype=dtype)
-    for t in range(T):
-        # The step function's arithmetic, in the same order, on the same contiguous layout.
-        a = xw[:, t] + prev_h @ Wh
-        a += b
-        gates[:, t] = _activate_gates(a)
-        prev_c, tanh_c[:, t], prev_h = _lstm_state(a, prev_c)
-        c[:, t], h[:, t] = prev_c, prev_h
-    return h, (x, h0, Wx, Wh, gates, c, tanh_c, h)
+    return _full_forward("lstm", "lstm_forward", x, h0, Wx, Wh, b)
 
 
 def lstm_backward(dh, cache):
@@ -228,26 +320,7 @@ def lstm_backward(dh, cache):
 
     Returns ``(dx, dh0, dWx, dWh, db)``.
     """
-    x, h0, Wx, Wh, gates, c, tanh_c, h = cache
-    same_shape("lstm_backward", "dh", dh, h.shape, "(N, T, H) as h")
-    N, T, H = h.shape
-    da = np.empty_like(gates)
-    dprev_h = np.zeros_like(h0)
-    dprev_c = np.zeros_like(h0)
-    c0 = np.zeros_like(h0)
-    Wh_T = np.ascontiguousarray(Wh.T)  # a contiguous operand makes the per-step product faster
-    for t in reversed(range(T)):
-        _, dprev_c = _lstm_cell_backward(
-            dh[:, t] + dprev_h,
-            dprev_c,
-            gates[:, t],
-            c[:, t - 1] if t > 0 else c0,
-            tanh_c[:, t],
-            out=da[:, t],
-        )
-        dprev_h = da[:, t] @ Wh_T
-    dx, dWx, dWh, db = _weight_grads(x, _stack_previous(h0, h), da, Wx, Wh)
-    return dx, dprev_h, dWx, dWh, db
+    return _full_backward("lstm_backward", dh, cache)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -275,7 +348,8 @@ def temporal_affine_forward(x, w, b):
     Shapes("temporal_affine_forward").floats(
         x=(x, ("N", "T", "D")), w=(w, ("D", "M")), b=(b, ("M",))
     )
-    out = _project_inputs(x, w)
+    N, T, D = x.shape
+    out = (x.reshape(N * T, D) @ w).reshape(N, T, w.shape[1])
     out += b
     return out, (x, w, b, out)
 
@@ -308,27 +382,33 @@ def temporal_softmax_loss(x, y, mask, verbose=False):
     mask = np.asarray(mask)
     same_shape(func, "mask", mask, (N, T), "(N, T) as y")
 
-    x_flat = x.reshape(N * T, V)
-    y_flat = y.reshape(N * T)
-    rows = np.arange(N * T)
     weight = mask.reshape(N * T).astype(x.dtype) / N
-
-    shifted = x_flat - x_flat.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    z = probs.sum(axis=1, keepdims=True)
-    log_p_target = shifted[rows, y_flat] - np.log(z[:, 0])
-    loss = -float(np.dot(weight, log_p_target))
-    if not np.isfinite(loss):
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise FloatingPointError(
-            f"{func}: the loss is {loss}; the scores x {x.shape} hold {bad} NaN/inf values "
-            "(a diverging model? try a smaller learning rate)"
-        )
-
-    dx = probs
-    dx /= z
-    dx[rows, y_flat] -= 1
-    dx *= weight[:, None]
+    loss, dx = softmax_loss_rows(x.reshape(N * T, V), y.reshape(N * T), weight, func)
     if verbose:
         print("dx_flat: ", dx.shape)
     return loss, dx.reshape(N, T, V)
+
+
+def softmax_loss_rows(scores, y, weight, func="softmax_loss_rows"):
+    """Weighted softmax cross-entropy over rows: ``-sum_r weight[r] * log p_r[y[r]]``.
+
+    scores: (R, V), y: (R,) valid targets, weight: (R,). Returns ``(loss, dscores)``; raises
+    FloatingPointError naming ``func`` when the loss is not finite.
+    """
+    rows = np.arange(scores.shape[0])
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    z = probs.sum(axis=1, keepdims=True)
+    log_p_target = shifted[rows, y] - np.log(z[:, 0])
+    loss = -float(np.dot(weight, log_p_target))
+    if not np.isfinite(loss):
+        bad = int(np.count_nonzero(~np.isfinite(scores)))
+        raise FloatingPointError(
+            f"{func}: the loss is {loss}; the scores {scores.shape} hold {bad} NaN/inf values "
+            "(a diverging model? try a smaller learning rate)"
+        )
+    dscores = probs
+    dscores /= z
+    dscores[rows, y] -= 1
+    dscores *= weight[:, None]
+    return loss, dscores

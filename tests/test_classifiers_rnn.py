@@ -6,7 +6,11 @@ import torch
 
 from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.gradient_check import eval_numerical_gradient
-from cs231n.rnn_layers_reference import StepwiseCaptioningRNN
+from cs231n.rnn_layers_reference import (
+    VECTORISED_LAYERS,
+    StepwiseCaptioningRNN,
+    assignment_loss,
+)
 
 TOY_VOCAB = {"<NULL>": 0, "cat": 2, "dog": 3}
 VOCAB = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "a": 4, "cat": 5, "dog": 6}
@@ -253,3 +257,27 @@ def test_bad_construction(kwargs, match):
     args = {"word_to_idx": TOY_VOCAB, **kwargs}
     with pytest.raises(ValueError, match=match):
         CaptioningRNN(**args)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_packing_matches_the_assignments_unpacked_loss(cell):
+    """The model skips padding; the assignment's composition computes it and masks it."""
+    np.random.seed(7)
+    model = CaptioningRNN(
+        VOCAB, input_dim=4, wordvec_dim=5, hidden_dim=6, cell_type=cell, dtype=np.float64
+    )
+    features = np.random.randn(5, 4)
+    captions = np.array(
+        [
+            [1, 4, 5, 6, 2, 0, 0, 0],  # padded
+            [1, 4, 2, 0, 0, 0, 0, 0],  # short
+            [1, 5, 0, 6, 4, 2, 0, 0],  # <NULL> in the middle: later words still count
+            [1, 0, 0, 0, 0, 0, 0, 0],  # nothing to predict
+            [1, 6, 5, 4, 6, 5, 4, 2],  # full length
+        ]
+    )
+    loss, grads = model.loss(features, captions)
+    ref_loss, ref_grads = assignment_loss(model, features, captions, VECTORISED_LAYERS[cell])
+    assert loss == pytest.approx(ref_loss, rel=1e-13)
+    for k in grads:
+        np.testing.assert_allclose(grads[k], ref_grads[k], rtol=1e-10, atol=1e-14, err_msg=k)

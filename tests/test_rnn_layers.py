@@ -252,6 +252,31 @@ def test_lstm_step_forward_notebook_values():
     np.testing.assert_allclose(next_c, expected_next_c, rtol=0, atol=5.000001e-9)
 
 
+def test_lstm_forward_notebook_values():
+    N, D, H, T = 2, 5, 4, 3
+    x = np.linspace(-0.4, 0.6, num=N * T * D).reshape(N, T, D)
+    h0 = np.linspace(-0.4, 0.8, num=N * H).reshape(N, H)
+    Wx = np.linspace(-0.2, 0.9, num=4 * D * H).reshape(D, 4 * H)
+    Wh = np.linspace(-0.3, 0.6, num=4 * H * H).reshape(H, 4 * H)
+    b = np.linspace(0.2, 0.7, num=4 * H)
+    h, _ = rl.lstm_forward(x, h0, Wx, Wh, b)
+    expected_h = np.asarray(
+        [
+            [
+                [0.01764008, 0.01823233, 0.01882671, 0.0194232],
+                [0.11287491, 0.12146228, 0.13018446, 0.13902939],
+                [0.31358768, 0.33338627, 0.35304453, 0.37250975],
+            ],
+            [
+                [0.45767879, 0.4761092, 0.4936887, 0.51041945],
+                [0.6704845, 0.69350089, 0.71486014, 0.7346449],
+                [0.81733511, 0.83677871, 0.85403753, 0.86935314],
+            ],
+        ]
+    )
+    np.testing.assert_allclose(h, expected_h, rtol=0, atol=5.000001e-9)
+
+
 def test_word_embedding_forward_notebook_values():
     V, D = 5, 3
     x = np.asarray([[0, 3, 1, 2], [2, 1, 0, 3]])

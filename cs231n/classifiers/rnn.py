@@ -8,15 +8,13 @@ from .._checks import Shapes, require_float, require_indices
 from ..rnn_layers import (
     affine_backward,
     affine_forward,
-    lstm_backward,
-    lstm_forward,
+    lstm_forward_packed,
     lstm_step_forward,
-    rnn_backward,
-    rnn_forward,
+    pack_sequences,
+    rnn_forward_packed,
     rnn_step_forward,
-    temporal_affine_backward,
-    temporal_affine_forward,
-    temporal_softmax_loss,
+    sequence_backward_packed,
+    softmax_loss_rows,
     word_embedding_backward,
     word_embedding_forward,
 )
@@ -32,13 +30,6 @@ class CaptioningRNN:
     Parameters (in ``self.params``): ``W_embed (V, W)``, ``W_proj (D, H)``, ``b_proj (H,)``,
     ``Wx (W, H or 4H)``, ``Wh (H, H or 4H)``, ``b``, ``W_vocab (H, V)``, ``b_vocab (V,)``.
     """
-
-    # The sequence layers each cell type uses; a subclass may swap them (see rnn_layers_reference).
-    sequence_layers = {
-        "rnn": (rnn_forward, rnn_backward),
-        "lstm": (lstm_forward, lstm_backward),
-    }
-    embedding_backward = staticmethod(word_embedding_backward)
 
     def __init__(
         self,
@@ -113,19 +104,29 @@ class CaptioningRNN:
         captions_in = captions[:, :-1]
         captions_out = captions[:, 1:]
         mask = captions_out != self._null
+        N = features.shape[0]
         p = self.params
-        forward, backward = self.sequence_layers[self.cell_type]
 
-        h0, cache_proj = affine_forward(features, p["W_proj"], p["b_proj"])
-        x, cache_embed = word_embedding_forward(captions_in, p["W_embed"])
-        h, cache_rnn = forward(x, h0, p["Wx"], p["Wh"], p["b"])
-        scores, cache_vocab = temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
-        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)
+        # The assignment's computation (affine -> embedding -> RNN -> temporal affine -> masked
+        # softmax), run on the packed positions only: a caption's steps after its last counted
+        # target cannot change the loss, so they are skipped rather than computed and masked.
+        # rnn_layers_reference.assignment_loss is the unpacked original; tests compare the two.
+        order, batch_sizes, seq, step = pack_sequences(mask)
+        if not len(batch_sizes):  # no counted targets at all
+            return 0.0, {k: np.zeros_like(v) for k, v in p.items()}
+        forward = {"rnn": rnn_forward_packed, "lstm": lstm_forward_packed}[self.cell_type]
+
+        h0, cache_proj = affine_forward(features[order], p["W_proj"], p["b_proj"])
+        x, cache_embed = word_embedding_forward(captions_in[seq, step], p["W_embed"])
+        h, cache_rnn = forward(x, batch_sizes, h0, p["Wx"], p["Wh"], p["b"])
+        scores, cache_vocab = affine_forward(h, p["W_vocab"], p["b_vocab"])
+        weight = mask[seq, step].astype(scores.dtype) / N
+        loss, dscores = softmax_loss_rows(scores, captions_out[seq, step], weight, func)
 
         grads = {}
-        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, cache_vocab)
-        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = backward(dh, cache_rnn)
-        grads["W_embed"] = self.embedding_backward(dx, cache_embed)
+        dh, grads["W_vocab"], grads["b_vocab"] = affine_backward(dscores, cache_vocab)
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = sequence_backward_packed(dh, cache_rnn)
+        grads["W_embed"] = word_embedding_backward(dx, cache_embed)
         _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, cache_proj)
         return loss, grads
 
