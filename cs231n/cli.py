@@ -79,9 +79,10 @@ def cmd_caption_overfit(args) -> int:
     plot_loss_curve(
         solver.loss_history, out, title=f"{args.cell.upper()} overfitting: loss per iteration"
     )
+    history = solver.loss_history
     print(
-        f"Final loss: {solver.loss_history[-1]:.6f} after {len(solver.loss_history)} "
-        f"iterations ({seconds:.1f} s)"
+        f"Final loss: {history[-1]:.6f} after {len(history)} iterations "
+        f"(first {history[0]:.4f}; {seconds:.1f} s)"
     )
     print(f"Loss curve saved to {out}")
     return 0
