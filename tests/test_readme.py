@@ -16,4 +16,4 @@ def test_python_example_runs(capsys):
         exec(compile(code, str(README), "exec"), {})
     out = capsys.readouterr().out
     assert "(Iteration 1 / 100) loss:" in out
-    assert "<START>" in out  # the decoded captions were printed
+    assert out.count("<END>") >= 2  # two decoded captions were printed
