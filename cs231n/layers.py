@@ -18,7 +18,8 @@ def affine_forward(x, w, b):
         raise TypeError("affine_forward: x must be a numpy array with a leading batch axis")
     x2d = x.reshape(x.shape[0], -1)
     shapes.floats(x=(x2d, ("N", "D")), w=(w, ("D", "M")), b=(b, ("M",)))
-    out = x2d @ w + b
+    out = x2d @ w
+    out += b
     return out, (x, w, b)
 
 

@@ -280,14 +280,19 @@ def _lstm_local_grads(gates, prev_c, tanh_c, out=None):
     ``local`` times (dc, dc, dnext_h, dc) block by block (see :func:`_lstm_apply_upstream`).
     """
     H = tanh_c.shape[1]
-    i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))
+    ifo, g = gates[:, : 3 * H], gates[:, 3 * H :]
     local = np.empty_like(gates) if out is None else out
-    np.multiply(g, i * (1 - i), out=local[:, :H])  # d next_c / d a_i  (sigmoid' = s(1 - s))
-    np.multiply(prev_c, f * (1 - f), out=local[:, H : 2 * H])  # d next_c / d a_f
-    np.multiply(tanh_c, o * (1 - o), out=local[:, 2 * H : 3 * H])  # d next_h / d a_o
-    np.multiply(i, 1 - g * g, out=local[:, 3 * H :])  # d next_c / d a_g  (tanh' = 1 - t^2)
-    dc_dh = 1 - tanh_c * tanh_c
-    dc_dh *= o  # d next_h / d next_c
+    np.subtract(1, ifo, out=local[:, : 3 * H])
+    local[:, : 3 * H] *= ifo  # sigmoid' = s(1 - s) for the i, f, o blocks at once
+    local[:, :H] *= g  # d next_c / d a_i
+    local[:, H : 2 * H] *= prev_c  # d next_c / d a_f
+    local[:, 2 * H : 3 * H] *= tanh_c  # d next_h / d a_o
+    np.multiply(g, g, out=local[:, 3 * H :])
+    np.subtract(1, local[:, 3 * H :], out=local[:, 3 * H :])
+    local[:, 3 * H :] *= gates[:, :H]  # d next_c / d a_g = i tanh'(a_g) = i (1 - g^2)
+    dc_dh = tanh_c * tanh_c
+    np.subtract(1, dc_dh, out=dc_dh)
+    dc_dh *= gates[:, 2 * H : 3 * H]  # d next_h / d next_c = o (1 - tanh_c^2)
     return local, dc_dh
 
 
@@ -418,10 +423,11 @@ def softmax_loss_rows(scores, y, weight, func="softmax_loss_rows"):
     FloatingPointError naming ``func`` when the loss is not finite.
     """
     rows = np.arange(scores.shape[0])
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    z = probs.sum(axis=1, keepdims=True)
-    log_p_target = shifted[rows, y] - np.log(z[:, 0])
+    probs = scores - scores.max(axis=1, keepdims=True)  # shifted: exp cannot overflow
+    log_p_target = probs[rows, y]
+    np.exp(probs, out=probs)
+    z = probs.sum(axis=1)
+    log_p_target -= np.log(z)
     loss = -float(np.dot(weight, log_p_target))
     if not np.isfinite(loss):
         bad = int(np.count_nonzero(~np.isfinite(scores)))
@@ -429,8 +435,8 @@ def softmax_loss_rows(scores, y, weight, func="softmax_loss_rows"):
             f"{func}: the loss is {loss}; the scores {scores.shape} hold {bad} NaN/inf values "
             "(a diverging model? try a smaller learning rate)"
         )
+    # d loss / d scores = weight * (softmax - onehot(y)), in one pass over the scores.
     dscores = probs
-    dscores /= z
-    dscores[rows, y] -= 1
-    dscores *= weight[:, None]
+    dscores *= (weight / z)[:, None]
+    dscores[rows, y] -= weight
     return loss, dscores
