@@ -42,6 +42,139 @@ def load_coco_vocab(path=None) -> tuple[list[str], dict[str, int]]:
     return list(vocab["idx_to_word"]), {w: int(i) for w, i in vocab["word_to_idx"].items()}
 
 
+CAPTION_KEYS = ("train_captions", "train_image_idxs", "val_captions", "val_image_idxs")
+
+
+def _read_h5(path, keys):
+    """The named datasets of an HDF5 file as arrays, with errors that name the file and key."""
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"COCO data file not found: {path} (run `cs231n data download coco` when online, or "
+            f"set CS231N_DATA to a folder holding coco_captioning/)"
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in keys if k not in f]
+            if missing:
+                raise KeyError(f"{path}: missing HDF5 key(s) {missing}; found {sorted(f.keys())}")
+            return {k: np.asarray(f[k]) for k in keys}
+    except OSError as e:
+        raise OSError(f"{path}: not a readable HDF5 file ({e})") from None
+
+
+def _read_lines(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"COCO data file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        return np.asarray([line.strip() for line in f])
+
+
+def _check_coco_data(data, base_dir, feature_file):
+    """Shapes and ranges the model relies on; errors name the file and key."""
+    caption_file = base_dir / "coco2014_captions.h5"
+    vocab_size = len(data["idx_to_word"])
+    for split in ("train", "val"):
+        captions = data[f"{split}_captions"]
+        idxs = data[f"{split}_image_idxs"]
+        features = data[f"{split}_features"]
+        where = f"{caption_file} key {split}_captions"
+        if captions.ndim != 2 or not np.issubdtype(captions.dtype, np.integer):
+            raise ValueError(
+                f"{where}: expected a 2-D integer array, got {captions.dtype} {captions.shape}"
+            )
+        if captions.size and (captions.min() < 0 or captions.max() >= vocab_size):
+            raise ValueError(f"{where}: word ids outside the vocabulary [0, {vocab_size})")
+        if idxs.shape != (captions.shape[0],) or not np.issubdtype(idxs.dtype, np.integer):
+            raise ValueError(
+                f"{caption_file} key {split}_image_idxs: expected {captions.shape[0]} integers "
+                f"(one per caption), got {idxs.dtype} {idxs.shape}"
+            )
+        feat_where = f"{base_dir / feature_file.format(split=split)} key features"
+        if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
+            raise ValueError(
+                f"{feat_where}: expected a 2-D float array, got {features.dtype} {features.shape}"
+            )
+        if idxs.size and (idxs.min() < 0 or idxs.max() >= features.shape[0]):
+            raise ValueError(
+                f"{caption_file} key {split}_image_idxs: image index {int(idxs.max())} outside "
+                f"the {features.shape[0]} rows of {feat_where}"
+            )
+        urls = data[f"{split}_urls"]
+        if urls.shape[0] != features.shape[0]:
+            raise ValueError(
+                f"{base_dir / f'{split}2014_urls.txt'}: {urls.shape[0]} URLs for "
+                f"{features.shape[0]} images in {feat_where}"
+            )
+    if data["train_features"].shape[1] != data["val_features"].shape[1]:
+        raise ValueError(
+            f"train and val features differ in width: {data['train_features'].shape[1]} vs "
+            f"{data['val_features'].shape[1]}"
+        )
+
+
+def load_coco_data(base_dir=None, max_train=None, pca_features=True):
+    """The course's COCO captioning data as a dict (the assignment's loader and keys).
+
+    base_dir: a folder holding ``coco2014_captions.h5``, ``train2014_vgg16_fc7_pca.h5`` /
+    ``val2014_vgg16_fc7_pca.h5`` (or, with ``pca_features=False``, the 4096-wide
+    ``*_vgg16_fc7.h5``), ``coco2014_vocab.json`` and ``train2014_urls.txt`` /
+    ``val2014_urls.txt``; default ``$CS231N_DATA/coco_captioning``. ``max_train`` subsamples the
+    training captions with replacement, as the course does.
+
+    Returns ``train_captions``, ``train_image_idxs``, ``val_captions``, ``val_image_idxs``,
+    ``train_features``, ``val_features``, ``idx_to_word``, ``word_to_idx``, ``train_urls``,
+    ``val_urls``.
+    """
+    base_dir = Path(base_dir) if base_dir is not None else default_coco_dir()
+    data = _read_h5(base_dir / "coco2014_captions.h5", CAPTION_KEYS)
+    feature_file = "{split}2014_vgg16_fc7_pca.h5" if pca_features else "{split}2014_vgg16_fc7.h5"
+    for split in ("train", "val"):
+        path = base_dir / feature_file.format(split=split)
+        data[f"{split}_features"] = _read_h5(path, ["features"])["features"]
+    data["idx_to_word"], data["word_to_idx"] = load_coco_vocab(base_dir / "coco2014_vocab.json")
+    for split in ("train", "val"):
+        data[f"{split}_urls"] = _read_lines(base_dir / f"{split}2014_urls.txt")
+    _check_coco_data(data, base_dir, feature_file)
+
+    if max_train is not None:
+        num_train = data["train_captions"].shape[0]
+        mask = np.random.randint(num_train, size=max_train)
+        data["train_captions"] = data["train_captions"][mask]
+        data["train_image_idxs"] = data["train_image_idxs"][mask]
+    return data
+
+
+def write_coco_data(base_dir, data, pca_features=True):
+    """Write a data dict in the course's file format (used for the built-in data set and tests).
+
+    Each file is written atomically.
+    """
+    import h5py
+
+    from .io_utils import atomic_path
+
+    base_dir = Path(base_dir)
+    base_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(base_dir / "coco2014_captions.h5") as tmp, h5py.File(tmp, "w") as f:
+        for key in CAPTION_KEYS:
+            f.create_dataset(key, data=np.asarray(data[key], dtype=np.int32))
+    suffix = "_pca" if pca_features else ""
+    for split in ("train", "val"):
+        path = base_dir / f"{split}2014_vgg16_fc7{suffix}.h5"
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            f.create_dataset("features", data=np.asarray(data[f"{split}_features"], np.float32))
+        with atomic_path(base_dir / f"{split}2014_urls.txt") as tmp:
+            tmp.write_text("".join(f"{u}\n" for u in data[f"{split}_urls"]), encoding="utf-8")
+    vocab = {"idx_to_word": list(data["idx_to_word"]), "word_to_idx": dict(data["word_to_idx"])}
+    with atomic_path(base_dir / "coco2014_vocab.json") as tmp:
+        tmp.write_text(json.dumps(vocab), encoding="utf-8")
+    return base_dir
+
+
 def decode_captions(captions, idx_to_word):
     """Word ids -> strings; skips ``<NULL>`` and stops after ``<END>``.
 

@@ -7,9 +7,11 @@ import pytest
 
 from cs231n.coco_utils import (
     decode_captions,
+    load_coco_data,
     load_coco_vocab,
     random_caption_data,
     sample_coco_minibatch,
+    write_coco_data,
 )
 from cs231n.config import data_path
 
@@ -76,3 +78,88 @@ def test_vocab_errors_name_the_file(tmp_path):
     partial.write_text(json.dumps({"idx_to_word": []}))
     with pytest.raises(KeyError, match="word_to_idx"):
         load_coco_vocab(partial)
+
+
+def tiny_coco(tmp_path, pca=True, **overrides):
+    data = random_caption_data(num_train=12, num_val=6, feature_dim=512 if pca else 4096, seed=4)
+    data["train_image_idxs"] = data["train_image_idxs"] % 5  # several captions per image
+    data["train_features"] = data["train_features"][:5]
+    data["train_urls"] = data["train_urls"][:5]
+    data.update(overrides)
+    write_coco_data(tmp_path, data, pca_features=pca)
+    return data
+
+
+def test_load_coco_data_round_trip(tmp_path):
+    written = tiny_coco(tmp_path)
+    data = load_coco_data(tmp_path)
+    assert set(data) == {
+        "train_captions", "train_image_idxs", "val_captions", "val_image_idxs",
+        "train_features", "val_features", "idx_to_word", "word_to_idx", "train_urls", "val_urls",
+    }  # fmt: skip
+    for key in ("train_captions", "train_image_idxs", "val_captions", "train_features"):
+        np.testing.assert_array_equal(data[key], written[key])
+    assert data["train_captions"].dtype == np.int32 and data["train_features"].dtype == np.float32
+    assert data["train_urls"].tolist() == list(written["train_urls"])
+    assert data["word_to_idx"]["<END>"] == 2 and data["idx_to_word"][3] == "<UNK>"
+
+
+def test_load_coco_data_default_dir_and_raw_features(tmp_path, monkeypatch):
+    tiny_coco(tmp_path / "coco_captioning", pca=False)
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    data = load_coco_data(pca_features=False)
+    assert data["train_features"].shape == (5, 4096)
+    with pytest.raises(FileNotFoundError, match="train2014_vgg16_fc7_pca.h5"):
+        load_coco_data()  # the PCA files are not there
+
+
+def test_max_train_subsamples_with_replacement(tmp_path):
+    written = tiny_coco(tmp_path)
+    np.random.seed(0)
+    data = load_coco_data(tmp_path, max_train=30)
+    assert data["train_captions"].shape == (30, 17)
+    rows = {tuple(r) for r in written["train_captions"]}
+    assert all(tuple(r) in rows for r in data["train_captions"])
+    assert data["val_captions"].shape == written["val_captions"].shape
+
+
+def test_missing_file_names_it(tmp_path):
+    tiny_coco(tmp_path)
+    (tmp_path / "val2014_urls.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="val2014_urls.txt"):
+        load_coco_data(tmp_path)
+
+
+def test_missing_key_names_file_and_key(tmp_path):
+    import h5py
+
+    tiny_coco(tmp_path)
+    with h5py.File(tmp_path / "coco2014_captions.h5", "a") as f:
+        del f["val_image_idxs"]
+    with pytest.raises(
+        KeyError, match=r"coco2014_captions.h5: missing HDF5 key\(s\) \['val_image_idxs'\]"
+    ):
+        load_coco_data(tmp_path)
+
+
+def test_corrupt_file_is_named(tmp_path):
+    tiny_coco(tmp_path)
+    (tmp_path / "train2014_vgg16_fc7_pca.h5").write_bytes(b"not hdf5 at all")
+    with pytest.raises(OSError, match="train2014_vgg16_fc7_pca.h5: not a readable HDF5 file"):
+        load_coco_data(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ({"train_image_idxs": np.arange(11)}, r"train_image_idxs: expected 12 integers"),
+        ({"val_image_idxs": np.full(6, 99)}, r"image index 99 outside the 6 rows"),
+        ({"train_captions": np.full((12, 17), 5000)}, r"train_captions: word ids outside"),
+        ({"val_urls": np.array(["u"])}, r"val2014_urls.txt: 1 URLs for 6 images"),
+        ({"val_features": np.zeros((6, 3), np.float32)}, "differ in width"),
+    ],
+)
+def test_inconsistent_data_is_named(tmp_path, override, match):
+    tiny_coco(tmp_path, **override)
+    with pytest.raises(ValueError, match=match):
+        load_coco_data(tmp_path)
