@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .config import DATA_ENV_VAR, default_cache_dir
+from .config import DATA_ENV_VAR, data_dir, default_cache_dir
+from .download import DATASETS, asset_status, fetch_dataset, missing_files
 
 
 class UserError(Exception):
@@ -85,6 +86,39 @@ def cmd_caption_overfit(args) -> int:
         f"(first {history[0]:.4f}; {seconds:.1f} s)"
     )
     print(f"Loss curve saved to {out}")
+    return 0
+
+
+def cmd_data_download(args) -> int:
+    spec = DATASETS[args.name]
+    root = data_dir(args.data_dir)
+    folder = root / spec["folder"]
+    if not missing_files(args.name, root):
+        print(f"{args.name}: already present in {folder}")
+        return 0
+    archive = root / spec["archive"]
+    if archive.is_file():  # fetch_dataset unpacks it without downloading
+        print(f"Unpacking {archive}")
+    else:
+        print(f"Downloading {args.url or spec['url']} into {root}")
+    fetch_dataset(
+        args.name, root, url=args.url, progress=not args.quiet, keep_archive=args.keep_archive
+    )
+    print(f"{args.name}: ready in {folder}")
+    return 0
+
+
+def cmd_data_path(args) -> int:
+    root = Path(os.path.abspath(data_dir(args.data_dir)))
+    # The path alone on the first line, for scripts (`cs231n data path | sed -n 1p`).
+    print(root)
+    if not root.is_dir():
+        print("  (the folder does not exist yet)")
+    for name, present, optional in asset_status(root):
+        print(f"  {'present' if present else 'missing'}  {name}{' (optional)' if optional else ''}")
+    for name in DATASETS:
+        if missing_files(name, root):
+            print(f"Run `cs231n data download {name}` to fetch the missing {name} files.")
     return 0
 
 
@@ -170,6 +204,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(overfit)
     overfit.set_defaults(func=cmd_caption_overfit)
     caption.set_defaults(func=lambda args: _missing_subcommand(caption))
+
+    data = commands.add_parser(
+        "data",
+        help="download the course's data; show the data directory",
+        description=f"The data directory: ${DATA_ENV_VAR}, else {default_cache_dir()} "
+        "(--data-dir overrides both).",
+    )
+    data_commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    fetch = data_commands.add_parser(
+        "download",
+        help="download and unpack a dataset into the data directory",
+        description="Download a dataset's archive into the data directory, check it, unpack it "
+        "and delete the archive. Does nothing when the files are already there; an interrupted "
+        "download resumes when run again. Offline, download the archive elsewhere and copy it "
+        "into the data directory: it is then unpacked without downloading.",
+    )
+    fetch.add_argument(
+        "name",
+        choices=sorted(DATASETS),
+        help="; ".join(f"{k}: {v['description']}" for k, v in sorted(DATASETS.items())),
+    )
+    fetch.add_argument(
+        "--url",
+        help=f"download from URL instead (default for coco: {DATASETS['coco']['url']})",
+    )
+    fetch.add_argument(
+        "--keep-archive", action="store_true", help="keep the zip archive after unpacking it"
+    )
+    fetch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_data_dir(fetch)
+    fetch.set_defaults(func=cmd_data_download)
+    path = data_commands.add_parser(
+        "path",
+        help="print the data directory and which known files it holds",
+        description="Print the data directory (first line) and, for each file the assignment "
+        "uses, whether it is present.",
+    )
+    _add_data_dir(path)
+    path.set_defaults(func=cmd_data_path)
+    data.set_defaults(func=lambda args: _missing_subcommand(data))
     return parser
 
 

@@ -1,0 +1,427 @@
+"""Downloads and extraction against a local HTTP server on 127.0.0.1 (no internet needed).
+
+The server serves an in-memory zip laid out like the course's ``coco_captioning.zip`` and can
+misbehave on demand: ignore Range headers, drop the connection part-way, announce a wrong
+Content-Length, or stall. It records every request so tests can check what was asked and sent.
+"""
+
+import hashlib
+import io
+import random
+import re
+import socket
+import stat
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cs231n import download as dl
+from cs231n.cli import main
+
+COCO = dl.DATASETS["coco"]
+ARCHIVE_PATH = "/coco_captioning.zip"
+NOISE = random.Random(0).randbytes(300_000)
+
+
+def make_coco_zip(flat=False, extra=()):
+    """A small archive in the real one's layout: ``coco_captioning/<file>`` (or bare files).
+
+    One member is incompressible random bytes so the archive is big enough (~300 KB) to be
+    sent in several chunks; ``extra`` adds ``(ZipInfo or name, bytes)`` entries at the end.
+    """
+    buf = io.BytesIO()
+    prefix = "" if flat else f"{COCO['folder']}/"
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in (*COCO["files"], *COCO["optional"]):
+            zf.writestr(prefix + name, f"placeholder {name}\n")
+        # Stored, not deflated: the corruption test flips one of its bytes in place.
+        zf.writestr(prefix + "noise.bin", NOISE, compress_type=zipfile.ZIP_STORED)
+        for info, data in extra:
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+class Handler(BaseHTTPRequestHandler):
+    timeout = 5  # a stuck client cannot hold a handler thread for long
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def do_GET(self):
+        srv = self.server
+        body = srv.files.get(self.path)
+        record = {"path": self.path, "range": self.headers.get("Range"), "status": 0, "sent": 0}
+        srv.requests.append(record)
+        if body is None:
+            record["status"] = 404
+            self.send_error(404)
+            return
+        start, mode = 0, srv.mode
+        if record["range"] and mode != "ignore-range":
+            start = int(record["range"].removeprefix("bytes=").removesuffix("-"))
+            if start >= len(body):
+                record["status"] = 416
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            record["status"] = 206
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            record["status"] = 200
+            self.send_response(200)
+        payload = body[start:]
+        announced = len(payload) - 1000 if mode == "short-length" else len(payload)
+        self.send_header("Content-Length", str(announced))
+        self.end_headers()
+        if srv.drop_after is not None:
+            # Send part of the body, then close the connection (HTTP/1.0: returning closes it).
+            payload = payload[: srv.drop_after]
+            if srv.drop_once:
+                srv.drop_after = None
+        if mode == "stall":
+            self.wfile.write(payload[:1000])
+            self.wfile.flush()
+            record["sent"] = 1000
+            srv.stop.wait(5)  # until the client gives up or the test ends
+            return
+        self.wfile.write(payload[:announced])
+        record["sent"] = min(len(payload), announced)
+
+
+class FileServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.files = {ARCHIVE_PATH: make_coco_zip()}
+        self.requests = []
+        self.mode = "normal"
+        self.drop_after = None  # bytes of the body to send before closing the connection
+        self.drop_once = True
+        self.stop = threading.Event()
+
+    def url(self, path=ARCHIVE_PATH):
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+    @property
+    def body(self):
+        return self.files[ARCHIVE_PATH]
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up mid-response are part of the tests
+
+
+@pytest.fixture
+def server():
+    srv = FileServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.stop.set()
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
+
+
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens: a port the OS just handed out and took back."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/coco_captioning.zip"
+
+
+def fetch(*args, **kwargs):
+    return dl.download(*args, progress=False, timeout=5, **kwargs)
+
+
+def assert_coco_extracted(folder):
+    for name in (*COCO["files"], *COCO["optional"]):
+        assert (folder / name).read_text() == f"placeholder {name}\n"
+
+
+# --------------------------------------------------------------------------------------------
+# download()
+
+
+def test_download_verifies_and_renames(server, tmp_path):
+    dest = tmp_path / "sub" / "a.zip"
+    sha = hashlib.sha256(server.body).hexdigest()
+    assert fetch(server.url(), dest, expected_size=len(server.body), sha256=sha) == dest
+    assert dest.read_bytes() == server.body
+    assert not dl.part_path(dest).exists()
+    assert [(r["range"], r["status"]) for r in server.requests] == [(None, 200)]
+
+
+def test_resume_sends_range_and_gets_only_the_rest(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    have = len(server.body) // 3
+    dl.part_path(dest).write_bytes(server.body[:have])
+    fetch(server.url(), dest, chunk_size=4096)
+    assert dest.read_bytes() == server.body
+    [request] = server.requests
+    assert request["range"] == f"bytes={have}-" and request["status"] == 206
+    assert request["sent"] == len(server.body) - have
+
+
+def test_server_ignoring_range_restarts_from_scratch(server, tmp_path):
+    server.mode = "ignore-range"
+    dest = tmp_path / "a.zip"
+    dl.part_path(dest).write_bytes(server.body[:5000])
+    fetch(server.url(), dest)
+    assert dest.read_bytes() == server.body  # not the first 5000 bytes twice
+    [request] = server.requests
+    assert request["range"] == "bytes=5000-" and request["status"] == 200
+
+
+def test_complete_part_file_answered_416_is_finished(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    dl.part_path(dest).write_bytes(server.body)
+    fetch(server.url(), dest, expected_size=len(server.body))
+    assert dest.read_bytes() == server.body
+    assert [r["status"] for r in server.requests] == [416]
+
+
+def test_stale_part_longer_than_the_file_restarts(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    dl.part_path(dest).write_bytes(b"x" * (len(server.body) + 10))
+    fetch(server.url(), dest)
+    assert dest.read_bytes() == server.body
+    assert [r["status"] for r in server.requests] == [416, 200]
+
+
+def test_interrupted_download_keeps_part_and_next_call_resumes(server, tmp_path):
+    server.drop_after = 100_000
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.DownloadError, match="interrupted after 100000 of") as err:
+        fetch(server.url(), dest, chunk_size=8192)
+    assert "run again to resume" in str(err.value) and server.url() in str(err.value)
+    assert not dest.exists()
+    assert dl.part_path(dest).read_bytes() == server.body[:100_000]
+    fetch(server.url(), dest)
+    assert dest.read_bytes() == server.body
+    assert [r["range"] for r in server.requests] == [None, "bytes=100000-"]
+
+
+def test_stalled_server_times_out_and_keeps_part(server, tmp_path):
+    server.mode = "stall"
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.DownloadError, match="interrupted after 1000 of .*timed out"):
+        dl.download(server.url(), dest, progress=False, timeout=0.3)
+    assert dl.part_path(dest).stat().st_size == 1000
+
+
+def test_sha256_mismatch_deletes_the_part(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.IntegrityError) as err:
+        fetch(server.url(), dest, sha256="0" * 64)
+    message = str(err.value)
+    assert server.url() in message and "0" * 64 in message
+    assert hashlib.sha256(server.body).hexdigest() in message
+    assert not dest.exists() and not dl.part_path(dest).exists()
+
+
+def test_size_differing_from_expected_is_refused_before_downloading(server, tmp_path):
+    dest = tmp_path / "a.zip"
+    size = len(server.body)
+    with pytest.raises(dl.IntegrityError, match=f"reports {size} bytes, expected {size + 1}"):
+        fetch(server.url(), dest, expected_size=size + 1)
+    assert not dest.exists() and not dl.part_path(dest).exists()
+
+
+def test_wrong_content_length_is_a_size_mismatch(server, tmp_path):
+    # The server announces (and the client reads) 1000 bytes fewer than the real file.
+    server.mode = "short-length"
+    dest = tmp_path / "a.zip"
+    size = len(server.body)
+    with pytest.raises(dl.IntegrityError, match=f"reports {size - 1000} bytes, expected {size}"):
+        fetch(server.url(), dest, expected_size=size)
+    assert not dest.exists() and not dl.part_path(dest).exists()
+    # Without expected_size the short file is caught by its checksum instead.
+    with pytest.raises(
+        dl.IntegrityError, match=re.escape(str(dl.part_path(dest))) + " is [0-9a-f]{64}"
+    ):
+        fetch(server.url(), dest, sha256=hashlib.sha256(server.body).hexdigest())
+    assert not dest.exists() and not dl.part_path(dest).exists()
+
+
+def test_truncated_body_is_an_error_and_never_the_final_file(server, tmp_path):
+    server.drop_after, server.drop_once = 5000, False  # every response is cut short
+    dest = tmp_path / "a.zip"
+    for _ in range(2):
+        with pytest.raises(dl.DownloadError, match=f"of {len(server.body)} bytes"):
+            fetch(server.url(), dest)
+    assert not dest.exists()
+    assert dl.part_path(dest).stat().st_size == 10_000  # two requests' worth, in order
+    assert dl.part_path(dest).read_bytes() == server.body[:10_000]
+
+
+def test_http_error_names_the_url(server, tmp_path):
+    url = server.url("/missing.zip")
+    with pytest.raises(dl.DownloadError, match=f"{url} failed: HTTP 404"):
+        fetch(url, tmp_path / "a.zip")
+
+
+def test_connection_refused_is_a_clear_download_error(tmp_path):
+    url = closed_port_url()
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.DownloadError) as err:
+        fetch(url, dest)
+    message = str(err.value)
+    assert url in message and "offline" in message and str(dest) in message
+    assert isinstance(err.value, OSError)
+    assert not dest.exists() and not dl.part_path(dest).exists()
+
+
+# --------------------------------------------------------------------------------------------
+# extract_zip()
+
+
+def symlink_entry(name):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ("../evil", "'..' component"),
+        ("coco_captioning/../../evil", "'..' component"),
+        ("..\\evil", "'..' component"),
+        ("/abs", "absolute path"),
+        ("C:/evil", "drive letter"),
+        (symlink_entry("coco_captioning/link"), "symbolic link"),
+    ],
+)
+def test_unsafe_entries_are_refused_before_writing(tmp_path, entry, problem):
+    archive = tmp_path / "bad.zip"
+    archive.write_bytes(make_coco_zip(extra=[(entry, b"/etc/passwd")]))
+    dest = tmp_path / "out"
+    name = entry if isinstance(entry, str) else entry.filename
+    with pytest.raises(dl.ArchiveError, match="unsafe entry") as err:
+        dl.extract_zip(archive, dest)
+    assert repr(name) in str(err.value) and problem in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip"]  # not even dest
+
+
+def test_corrupt_archive_is_reported_and_leaves_nothing(tmp_path):
+    data = bytearray(make_coco_zip())
+    offset = data.index(NOISE[:64])
+    data[offset + 1000] ^= 0xFF
+    archive = tmp_path / "corrupt.zip"
+    archive.write_bytes(bytes(data))
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(dl.ArchiveError, match="is corrupt: entry 'coco_captioning/noise.bin'"):
+        dl.extract_zip(archive, dest)
+    assert list(dest.iterdir()) == []  # the good entries before it are not left behind either
+
+
+def test_not_a_zip_is_reported(tmp_path):
+    archive = tmp_path / "junk.zip"
+    archive.write_bytes(b"<html>not found</html>")
+    with pytest.raises(dl.ArchiveError, match="not a valid zip archive"):
+        dl.extract_zip(archive, tmp_path / "out")
+
+
+def test_extract_returns_files_and_replaces_existing(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(make_coco_zip())
+    (tmp_path / "coco_captioning").mkdir()
+    (tmp_path / "coco_captioning" / "coco2014_vocab.json").write_text("old")
+    files = dl.extract_zip(archive, tmp_path)
+    assert tmp_path / "coco_captioning" / "noise.bin" in files
+    assert_coco_extracted(tmp_path / "coco_captioning")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip", "coco_captioning"]
+
+
+# --------------------------------------------------------------------------------------------
+# fetch_dataset() and the CLI
+
+
+@pytest.mark.parametrize("flat", [False, True])
+def test_fetch_dataset_downloads_extracts_and_cleans_up(server, tmp_path, flat):
+    server.files[ARCHIVE_PATH] = make_coco_zip(flat=flat)
+    folder = dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+    assert folder == tmp_path / "coco_captioning"
+    assert_coco_extracted(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco_captioning"]  # archive removed
+    assert dl.missing_files("coco", tmp_path) == []
+
+
+def test_fetch_dataset_keep_archive_and_noop_when_present(server, tmp_path):
+    dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False, keep_archive=True)
+    assert (tmp_path / COCO["archive"]).read_bytes() == server.body
+    server.requests.clear()
+    assert dl.fetch_dataset("coco", tmp_path, url=server.url()) == tmp_path / "coco_captioning"
+    assert server.requests == []
+
+
+def test_fetch_dataset_uses_an_archive_copied_by_hand(tmp_path):
+    (tmp_path / COCO["archive"]).write_bytes(make_coco_zip())
+    # Nothing listens at the URL: the archive is used without contacting it.
+    dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    assert_coco_extracted(tmp_path / "coco_captioning")
+
+
+def test_fetch_dataset_deletes_a_corrupt_download(server, tmp_path):
+    server.files[ARCHIVE_PATH] = b"<html>this is not a zip</html>"
+    with pytest.raises(dl.ArchiveError, match="the download was deleted"):
+        dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fetch_dataset_reports_missing_files(server, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("coco_captioning/coco2014_vocab.json", "{}")
+    server.files[ARCHIVE_PATH] = buf.getvalue()
+    with pytest.raises(dl.ArchiveError, match="did not provide coco2014_captions.h5"):
+        dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+
+
+def test_unknown_dataset(tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet' \\(known: coco\\)"):
+        dl.fetch_dataset("imagenet", tmp_path)
+
+
+def test_cli_download_then_path(server, tmp_path, capsys):
+    args = ["data", "download", "coco", "--url", server.url(), "--data-dir", str(tmp_path)]
+    assert main([*args, "-q"]) == 0
+    assert f"coco: ready in {tmp_path / 'coco_captioning'}" in capsys.readouterr().out
+    assert_coco_extracted(tmp_path / "coco_captioning")
+    assert main(args) == 0  # second run: nothing to do, no request
+    assert "already present" in capsys.readouterr().out
+    assert len(server.requests) == 1
+
+    assert main(["data", "path", "--data-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(tmp_path)
+    assert "  present  coco_captioning/coco2014_vocab.json" in lines
+    assert "  missing  squeezenet1_1.pt" in lines
+    assert not any(line.startswith("Run `cs231n data download") for line in lines)
+
+
+def test_cli_data_path_follows_the_environment(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    (tmp_path / "styles").mkdir()
+    assert main(["data", "path"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(tmp_path) and "  present  styles/" in lines
+    assert lines[-1] == "Run `cs231n data download coco` to fetch the missing coco files."
+
+
+def test_cli_download_failure_is_one_line(tmp_path, capsys):
+    url = closed_port_url()
+    code = main(["data", "download", "coco", "--url", url, "--data-dir", str(tmp_path), "-q"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"cs231n: error: could not download {url}") and "\n" not in err
