@@ -96,3 +96,276 @@ def plot_loss_curve(loss_history, path, title="Training loss history"):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training, decoding and evaluating on a whole data set
+
+
+def coco_available(data_root=None) -> bool:
+    """Whether the course's COCO files are in the data directory."""
+    from .download import DATASETS, missing_files
+
+    return not missing_files("coco", data_root=data_root) if "coco" in DATASETS else False
+
+
+def load_caption_data(source="auto", data_root=None, max_train=None, log=None):
+    """``(data, name)`` for ``source`` "coco" (the course's files), "builtin" (the Shapes data
+    set, generated on first use) or "auto" (COCO when present, else the built-in set)."""
+    from . import shapes_captioning
+    from .coco_utils import load_coco_data
+
+    if source not in ("auto", "coco", "builtin"):
+        raise ValueError(f'data source must be "auto", "coco" or "builtin", got {source!r}')
+    if source == "coco" or (source == "auto" and coco_available(data_root)):
+        return load_coco_data(data_path("coco_captioning", data_root=data_root), max_train), "coco"
+    base = shapes_captioning.default_dir(data_root)
+    return shapes_captioning.load_data(base, max_train=max_train, log=log), "builtin"
+
+
+def references_by_image(data, split="val"):
+    """{image index: [ground-truth caption, ...]} for the images that have captions."""
+    from .coco_utils import decode_captions
+
+    refs = {}
+    texts = decode_captions(data[f"{split}_captions"], data["idx_to_word"])
+    for idx, text in zip(data[f"{split}_image_idxs"], texts, strict=True):
+        refs.setdefault(int(idx), []).append(_strip_tokens(text))
+    return refs
+
+
+def _strip_tokens(text):
+    return " ".join(w for w in text.split() if w not in ("<START>", "<END>", "<NULL>"))
+
+
+def generate_captions(
+    model, features, method="greedy", beam_size=3, temperature=1.0, max_length=16, seed=None
+):
+    """Word ids (N, max_length) from ``method`` "greedy", "beam" or "sample" (temperature)."""
+    from . import captioning_decode as decode
+
+    if method == "greedy":
+        return decode.greedy(model, features, max_length)
+    if method == "beam":
+        return decode.beam_search(model, features, beam_size=beam_size, max_length=max_length)
+    if method == "sample":
+        return decode.sample_temperature(model, features, temperature, max_length, seed=seed)
+    raise ValueError(f'method must be "greedy", "beam" or "sample", got {method!r}')
+
+
+def caption_texts(model, captions):
+    from .coco_utils import decode_captions
+
+    return [_strip_tokens(t) for t in decode_captions(captions, model.idx_to_word)]
+
+
+def evaluate_captioner(
+    model,
+    data,
+    split="val",
+    methods=(("greedy", {}), ("beam", {"beam_size": 3})),
+    max_images=None,
+    max_length=16,
+    batch_size=500,
+    use_java=None,
+):
+    """Metrics for each decoding method on the ``split`` images that have captions.
+
+    Returns {method label: {"metrics": {...}, "notes": [...], "semantic_accuracy": float (the
+    built-in data set only), "seconds": float, "captions": {image: text}}}.
+    """
+    import time
+
+    from .captioning_metrics import coco_metrics
+    from .shapes_captioning import semantic_accuracy
+
+    refs = references_by_image(data, split)
+    images = sorted(refs)[:max_images]
+    features = data[f"{split}_features"][images]
+    results = {}
+    for method, options in methods:
+        label = method if method != "beam" else f"beam{options.get('beam_size', 3)}"
+        start = time.perf_counter()
+        texts = []
+        for i in range(0, len(images), batch_size):
+            ids = generate_captions(
+                model, features[i : i + batch_size], method, max_length=max_length, **options
+            )
+            texts.extend(caption_texts(model, ids))
+        seconds = time.perf_counter() - start
+        candidates = dict(zip(images, texts, strict=True))
+        metrics, notes = coco_metrics(candidates, {i: refs[i] for i in images}, use_java)
+        entry = {"metrics": metrics, "notes": notes, "seconds": seconds, "captions": candidates}
+        if f"{split}_scenes" in data:
+            scenes = [data[f"{split}_scenes"][i] for i in images]
+            entry["semantic_accuracy"] = semantic_accuracy(texts, scenes)
+        results[label] = entry
+    return results
+
+
+def write_caption_page(path, rows, title="Generated captions"):
+    """A self-contained HTML page: one card per image with its generated and true captions.
+
+    rows: dicts with ``image`` (an (H, W, 3) uint8 array, embedded as PNG, or a URL string),
+    ``generated`` ({method: caption}), ``references`` ([caption, ...]) and optionally
+    ``verdicts`` ({method: bool}, shown as true/false for the built-in data set).
+    """
+    import base64
+    import html
+    import io as _io
+
+    from PIL import Image
+
+    from .io_utils import atomic_path
+
+    cards = []
+    for row in rows:
+        image = row["image"]
+        if isinstance(image, str):
+            src = html.escape(image)
+        else:
+            img = Image.fromarray(np.asarray(image, dtype=np.uint8))
+            scale = max(1, 192 // max(img.size))
+            img = img.resize((img.size[0] * scale, img.size[1] * scale), Image.NEAREST)
+            buffer = _io.BytesIO()
+            img.save(buffer, format="PNG")
+            src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+        lines = []
+        for method, text in row["generated"].items():
+            verdict = row.get("verdicts", {}).get(method)
+            mark = "" if verdict is None else (" ✓" if verdict else " ✗")
+            lines.append(f"<p><b>{html.escape(method)}:</b> {html.escape(text)}{mark}</p>")
+        refs = "".join(f"<li>{html.escape(r)}</li>" for r in row["references"])
+        cards.append(
+            f'<div class="card"><img src="{src}" alt="image"><div>{"".join(lines)}'
+            f"<p>ground truth:</p><ul>{refs}</ul></div></div>"
+        )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}} .card{{display:flex;gap:1em;margin:1em 0;
+padding:1em;border:1px solid #ccc;border-radius:6px}} .card img{{width:192px;height:auto;
+image-rendering:pixelated}} p{{margin:.2em 0}} ul{{margin:.2em 0;color:#555}}</style></head>
+<body><h1>{html.escape(title)}</h1>{"".join(cards)}</body></html>
+"""
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
+
+
+TRAIN_DEFAULTS = {
+    "cell_type": "lstm",
+    "num_epochs": 10,
+    "batch_size": 100,
+    "learning_rate": 5e-3,
+    "lr_decay": 0.95,
+    "hidden_dim": 512,
+    "wordvec_dim": 256,
+}
+
+
+def validation_report(model, data, max_captions=2000, max_images=300):
+    """Quick numbers after an epoch: val loss on up to ``max_captions`` captions and, on the
+    built-in data set, the semantic accuracy of greedy captions for ``max_images`` images."""
+    from .shapes_captioning import semantic_accuracy
+
+    report = {}
+    n = min(max_captions, data["val_captions"].shape[0])
+    if n:
+        captions = data["val_captions"][:n]
+        features = data["val_features"][data["val_image_idxs"][:n]]
+        report["val_loss"] = float(model.loss(features, captions)[0])
+    if "val_scenes" in data:
+        m = min(max_images, len(data["val_scenes"]))
+        texts = caption_texts(model, model.sample(data["val_features"][:m], max_length=16))
+        report["semantic_accuracy"] = semantic_accuracy(texts, data["val_scenes"][:m])
+    return report
+
+
+def train_captioner(
+    data,
+    checkpoint=None,
+    resume=False,
+    seed=231,
+    print_every=100,
+    verbose=True,
+    progress=True,
+    extra=None,
+    log=print,
+    **hyper,
+):
+    """Train a CaptioningRNN on a COCO-format data dict with Adam.
+
+    Hyperparameters (``TRAIN_DEFAULTS``): cell_type, num_epochs, batch_size, learning_rate,
+    lr_decay, hidden_dim, wordvec_dim. With ``checkpoint`` a checkpoint is saved (atomically)
+    after every epoch; with ``resume`` training continues from it. Returns ``(model, solver,
+    reports)`` with one validation report per epoch trained here.
+    """
+    from .captioning_checkpoint import load_checkpoint, restore_solver, save_checkpoint
+
+    unknown = set(hyper) - set(TRAIN_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {sorted(unknown)}")
+    hp = {**TRAIN_DEFAULTS, **hyper}
+    state = None
+    if resume and checkpoint is not None:
+        from .captioning_checkpoint import checkpoint_paths
+
+        if checkpoint_paths(checkpoint)[1].exists():
+            model, meta, optim_state = load_checkpoint(checkpoint)
+            saved = meta["extra"].get("hyper", {})
+            clash = {
+                k: (saved[k], hp[k])
+                for k in ("cell_type", "hidden_dim", "wordvec_dim")
+                if k in saved and saved[k] != hp[k]
+            }
+            if clash:
+                raise ValueError(
+                    f"{checkpoint}: cannot resume, settings differ (saved, asked): {clash}"
+                )
+            if model.idx_to_word != {i: w for i, w in enumerate(data["idx_to_word"])}:
+                raise ValueError(
+                    f"{checkpoint}: cannot resume, the vocabulary differs from the data's"
+                )
+            state = (meta, optim_state)
+    if state is None:
+        np.random.seed(seed)
+        model = CaptioningRNN(
+            data["word_to_idx"],
+            input_dim=data["train_features"].shape[1],
+            wordvec_dim=hp["wordvec_dim"],
+            hidden_dim=hp["hidden_dim"],
+            cell_type=hp["cell_type"],
+        )
+    reports = []
+
+    def end_of_epoch(solver):
+        report = {"epoch": solver.epoch, **validation_report(model, data)}
+        reports.append(report)
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint, model, solver, {**(extra or {}), "hyper": hp, "reports": reports}
+            )
+        if verbose:
+            shown = ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in report.items()
+            )
+            log(shown)
+
+    solver = CaptioningSolver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": hp["learning_rate"]},
+        lr_decay=hp["lr_decay"],
+        batch_size=hp["batch_size"],
+        num_epochs=hp["num_epochs"],
+        print_every=print_every,
+        verbose=verbose,
+        progress=progress,
+        on_epoch_end=end_of_epoch,
+    )
+    if state is not None:
+        restore_solver(solver, *state)
+        reports.extend(state[0]["extra"].get("reports", []))
+    solver.train()
+    return model, solver, reports

@@ -22,7 +22,9 @@ class CaptioningSolver:
     default "sgd"), ``optim_config`` (hyperparameters for it), ``lr_decay`` (multiplies the
     learning rate at the end of every epoch), ``batch_size`` (100), ``num_epochs`` (10),
     ``print_every`` (10), ``verbose`` (True). Beyond the course: ``progress`` (False) shows a
-    progress bar with the running loss.
+    progress bar with the running loss; ``on_epoch_end`` (None) is called with the solver after
+    every epoch (checkpoints, validation); ``train()`` continues from ``self.epoch``, so a
+    solver whose state was restored from a checkpoint resumes where it stopped.
 
     An epoch is ``max(num_train_captions // batch_size, 1)`` iterations; minibatches are drawn
     with replacement.
@@ -40,6 +42,7 @@ class CaptioningSolver:
         self.print_every = kwargs.pop("print_every", 10)
         self.verbose = kwargs.pop("verbose", True)
         self.progress = kwargs.pop("progress", False)
+        self.on_epoch_end = kwargs.pop("on_epoch_end", None)
         if kwargs:
             raise ValueError("Unrecognized arguments " + ", ".join(f'"{k}"' for k in kwargs))
         if not isinstance(self.update_rule, str) or not callable(
@@ -85,15 +88,18 @@ class CaptioningSolver:
         num_train = self.data["train_captions"].shape[0]
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
+        start = min(self.epoch * iterations_per_epoch, num_iterations)
 
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=num_iterations, desc="train", unit="it", dynamic_ncols=True)
+            bar = tqdm(
+                total=num_iterations, initial=start, desc="train", unit="it", dynamic_ncols=True
+            )
         say = bar.write if bar is not None else print
         try:
-            for t in range(num_iterations):
+            for t in range(start, num_iterations):
                 self._step()
                 loss = self.loss_history[-1]
                 if bar is not None:
@@ -105,6 +111,8 @@ class CaptioningSolver:
                     self.epoch += 1
                     for config in self.optim_configs.values():
                         config["learning_rate"] *= self.lr_decay
+                    if self.on_epoch_end is not None:
+                        self.on_epoch_end(self)
         finally:
             if bar is not None:
                 bar.close()

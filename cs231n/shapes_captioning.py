@@ -43,7 +43,7 @@ SIZES = {"small": (5, 6), "large": (9, 10)}  # radius range in pixels
 SLOTS = (11, 32, 53)  # centres of the 3x3 layout grid
 CAPTIONS_PER_IMAGE = 5
 FEATURE_DIM = 512
-VERSION = 1
+VERSION = 2  # bump whenever generation changes: cached copies are then rebuilt
 
 # Words the captions use for each attribute (the first is canonical).
 SIZE_WORDS = {"small": ("small", "little"), "large": ("large", "big")}
@@ -387,13 +387,17 @@ def default_dir(data_root=None) -> Path:
     return default_cache_dir() / "shapes_captioning"
 
 
-def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0) -> Path:
-    """Write the data set to ``base_dir`` unless the same version, sizes and seed are there."""
+def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None) -> Path:
+    """Write the data set to ``base_dir`` unless the same version, sizes and seed are there.
+
+    ``log`` (e.g. print) is told when the set is being generated."""
     base_dir = Path(base_dir) if base_dir is not None else default_dir()
     meta = {"version": VERSION, "num_train": num_train, "num_val": num_val, "seed": seed}
     meta_file = base_dir / "shapes_meta.json"
     if meta_file.exists() and json.loads(meta_file.read_text()) == meta:
         return base_dir
+    if log is not None:
+        log(f"Generating the built-in Shapes data set in {base_dir} (first use, ~15 s)")
     data = generate(num_train, num_val, seed)
     write_coco_data(base_dir, data)
     with atomic_path(base_dir / "images.npz") as tmp:
@@ -405,10 +409,10 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0) -> Path:
     return base_dir
 
 
-def load_data(base_dir=None, max_train=None, num_train=4000, num_val=500, seed=0):
+def load_data(base_dir=None, max_train=None, num_train=4000, num_val=500, seed=0, log=None):
     """The data set as the course's loader returns COCO, plus ``{split}_images`` and
     ``{split}_scenes``; generated (a few seconds) on first use."""
-    base_dir = ensure_dataset(base_dir, num_train, num_val, seed)
+    base_dir = ensure_dataset(base_dir, num_train, num_val, seed, log)
     data = load_coco_data(base_dir, max_train=max_train)
     with np.load(base_dir / "images.npz") as images:
         for split in ("train", "val"):

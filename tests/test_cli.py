@@ -1,5 +1,6 @@
 """The command line, run as a user would (a subprocess) and in-process for speed."""
 
+import json
 import subprocess
 import sys
 
@@ -56,3 +57,52 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     result = run_cli(*args, "-o", str(blocker / "curve.png"))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "curve.png" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def shapes_home(tmp_path_factory):
+    """A data directory holding the built-in Shapes data set (generated once, ~15 s)."""
+    from cs231n import shapes_captioning
+
+    home = tmp_path_factory.mktemp("data")
+    shapes_captioning.ensure_dataset(home / "shapes_captioning")
+    return home
+
+
+@pytest.mark.slow
+def test_caption_train_sample_evaluate_on_builtin_data(shapes_home, tmp_path, capsys):
+    args = f"--data-dir {shapes_home}".split()
+    ckpt = str(tmp_path / "run" / "cap")
+    train = "caption train --epochs 2 --max-train 600 --hidden-dim 32 --wordvec-dim 16 -q"
+    assert main([*train.split(), *args, "-o", ckpt]) == 0
+    out = capsys.readouterr().out
+    assert "builtin data: 600 training captions" in out and "semantic_accuracy" in out
+    assert (tmp_path / "run" / "cap.npz").exists() and (tmp_path / "run" / "cap_loss.png").exists()
+
+    # Resume to a third epoch.
+    assert (
+        main([*train.replace("--epochs 2", "--epochs 3").split(), *args, "-o", ckpt, "--resume"])
+        == 0
+    )
+    assert "Trained 3 epochs" in capsys.readouterr().out
+
+    page = tmp_path / "page.html"
+    assert main(["caption", "sample", ckpt, "--num", "3", "-o", str(page), *args]) == 0
+    out = capsys.readouterr().out
+    assert out.count("greedy:") == 3 and out.count("beam 3:") == 3 and "truth:" in out
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 3 and "ground truth" in html
+
+    result = tmp_path / "scores.json"
+    assert main(["caption", "evaluate", ckpt, "--max-images", "50", "-o", str(result), *args]) == 0
+    out = capsys.readouterr().out
+    assert "Bleu_4" in out and "CIDEr" in out and "semantic" in out
+    scores = json.loads(result.read_text())
+    assert set(scores) == {"greedy", "beam3"}
+    assert 0 <= scores["greedy"]["semantic_accuracy"] <= 1
+
+
+def test_caption_commands_report_missing_checkpoint(tmp_path):
+    result = run_cli("caption", "sample", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "missing.json" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,102 @@
+"""COCO caption metrics (BLEU-1..4, METEOR, ROUGE-L, CIDEr) with the standard evaluation code,
+``pycocoevalcap``.
+
+Its tokenizer (Stanford PTBTokenizer) and METEOR run on Java. Without Java, captions are
+tokenised in Python the same way for plain lower-case text (punctuation removed) and METEOR is
+left out, with a note saying so; BLEU, ROUGE-L and CIDEr are pure Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import sys
+
+PUNCTUATION = re.compile(r"[^\w\s']|_")
+
+
+@contextlib.contextmanager
+def _quiet_stderr_fd():
+    """Silence the Java tokenizer's progress line, written straight to file descriptor 2."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured): nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def java_available() -> bool:
+    return shutil.which("java") is not None
+
+
+def _simple_tokenize(captions):
+    """PTBTokenizer's output for plain captions: lower case, punctuation dropped."""
+    return {
+        key: [" ".join(PUNCTUATION.sub(" ", c.lower()).split()) for c in values]
+        for key, values in captions.items()
+    }
+
+
+def coco_metrics(candidates, references, use_java=None):
+    """Score candidate captions against reference captions.
+
+    candidates: {image_id: caption}; references: {image_id: [caption, ...]} (same ids).
+    Returns ``(scores, notes)``: scores maps Bleu_1..Bleu_4, METEOR, ROUGE_L, CIDEr to floats
+    (METEOR only with Java); notes lists what was left out and why.
+    """
+    try:
+        from pycocoevalcap.bleu.bleu import Bleu
+        from pycocoevalcap.cider.cider import Cider
+        from pycocoevalcap.rouge.rouge import Rouge
+    except ImportError:
+        raise ImportError(
+            "the COCO caption metrics need pycocoevalcap: pip install pycocoevalcap "
+            "(or install this project with its 'eval' extra)"
+        ) from None
+    if set(candidates) != set(references):
+        raise ValueError("candidates and references must have the same image ids")
+    if not candidates:
+        raise ValueError("no captions to score")
+    use_java = java_available() if use_java is None else use_java
+    notes = []
+    gts = {k: list(v) for k, v in references.items()}
+    res = {k: [v] for k, v in candidates.items()}
+    quiet = contextlib.redirect_stdout(io.StringIO())  # the scorers print progress
+    if use_java:
+        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+        tokenizer = PTBTokenizer()
+        with quiet, _quiet_stderr_fd():
+            gts = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in gts.items()})
+            res = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in res.items()})
+    else:
+        gts, res = _simple_tokenize(gts), _simple_tokenize(res)
+        notes.append("Java not found: Python tokenizer used and METEOR skipped")
+
+    scores = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        bleu, _ = Bleu(4).compute_score(gts, res)
+        for n, value in enumerate(bleu, start=1):
+            scores[f"Bleu_{n}"] = float(value)
+        if use_java:
+            from pycocoevalcap.meteor.meteor import Meteor
+
+            meteor = Meteor()
+            scores["METEOR"] = float(meteor.compute_score(gts, res)[0])
+            with contextlib.suppress(Exception):
+                meteor.close()
+        scores["ROUGE_L"] = float(Rouge().compute_score(gts, res)[0])
+        scores["CIDEr"] = float(Cider().compute_score(gts, res)[0])
+    return scores, notes
