@@ -65,6 +65,12 @@ def coco_metrics(candidates, references, use_java=None):
             "the COCO caption metrics need pycocoevalcap: pip install pycocoevalcap "
             "(or install this project with its 'eval' extra)"
         ) from None
+    for key, refs in references.items():
+        if isinstance(refs, str) or not all(isinstance(r, str) for r in refs):
+            raise TypeError(f"references[{key!r}] must be a list of caption strings, got {refs!r}")
+    for key, text in candidates.items():
+        if not isinstance(text, str):
+            raise TypeError(f"candidates[{key!r}] must be a caption string, got {text!r}")
     if set(candidates) != set(references):
         raise ValueError("candidates and references must have the same image ids")
     if not candidates:

@@ -42,6 +42,14 @@ SHAPES = ("circle", "square", "triangle")
 SIZES = {"small": (5, 6), "large": (9, 10)}  # radius range in pixels
 SLOTS = (11, 32, 53)  # centres of the 3x3 layout grid
 CAPTIONS_PER_IMAGE = 5
+DATA_FILES = (
+    "coco2014_captions.h5",
+    "coco2014_vocab.json",
+    "train2014_vgg16_fc7_pca.h5",
+    "val2014_vgg16_fc7_pca.h5",
+    "train2014_urls.txt",
+    "val2014_urls.txt",
+)
 FEATURE_DIM = 512
 VERSION = 2  # bump whenever generation changes: cached copies are then rebuilt
 
@@ -162,62 +170,83 @@ def vocabulary():
 # Checking captions against scenes
 
 _DETERMINERS = {"a", "an", "one"}
-_FILLER = {"there", "is", "of", "to", "the", "shapes", ":"}
 _SIZE_OF = {w: s for s, ws in SIZE_WORDS.items() for w in ws}
 _SHAPE_OF = {w: s for s, ws in SHAPE_WORDS.items() for w in ws}
+_OPENERS = (["there", "is"], ["an", "image", "of"], ["a", "picture", "of"])
+_COUNTS = {"two": 2, "three": 3}
 
 
 def parse_caption(words):
     """The claims a caption makes: ``(objects, relations, count)`` or None if it does not parse.
 
-    objects: list of dicts with the attributes mentioned (shape always; color, size if said);
-    relations: (i, name, j) between mentioned objects; count: the number of shapes stated
-    ("two shapes"), or None.
+    The grammar is the captions' own::
+
+        caption   := opener? phrase (connector phrase)*
+        opener    := "there is" | "an image of" | "a picture of" | ("two"|"three") "shapes :"
+        phrase    := ("a"|"an"|"one") size? colour? shape
+        connector := "and" | "," | "is"? relation
+        relation  := "to the left of" | "to the right of" | "above" | "below" | "next to"
+
+    objects: one dict per phrase with the attributes it states (shape always; colour, size
+    when said); relations: ``(i, name, j)`` between consecutive phrases; count: the number of
+    shapes stated, or None.
     """
     words = [w for w in words if w not in ("<START>", "<END>", "<NULL>")]
-    objects, relations, count = [], [], None
-    pending, phrase = None, {}
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w in ("two", "three") and i + 1 < len(words) and words[i + 1] == "shapes":
-            count = 2 if w == "two" else 3
-        elif w in ("image", "picture"):  # "a picture of ...": not a shape's determiner
-            if phrase != {"open": True} and phrase:
-                return None
-            phrase = {}
-        elif w in _DETERMINERS:
-            if phrase:
-                return None  # a determiner inside a noun phrase
-            phrase = {"open": True}
-        elif w in _SIZE_OF or w in COLORS:
-            if not phrase:
-                return None
-            key = "size" if w in _SIZE_OF else "color"
-            if key in phrase:
-                return None
-            phrase[key] = _SIZE_OF.get(w, w)
-        elif w in _SHAPE_OF:
-            if not phrase:
-                return None
-            phrase.pop("open")
-            phrase["shape"] = _SHAPE_OF[w]
-            if pending is not None:
-                relations.append((len(objects) - 1, pending, len(objects)))
-            objects.append(phrase)
-            phrase, pending = {}, None
-        elif w in ("left", "right", "above", "below", "next"):
-            if phrase or not objects or pending is not None:
-                return None
-            pending = w
-        elif w in ("and", ","):
-            if phrase or pending is not None:
-                return None
-        elif w not in _FILLER:
+    pos = 0
+
+    def take(sequence):
+        nonlocal pos
+        if words[pos : pos + len(sequence)] == list(sequence):
+            pos += len(sequence)
+            return True
+        return False
+
+    def phrase():
+        nonlocal pos
+        if pos >= len(words) or words[pos] not in _DETERMINERS:
             return None
-        i += 1
-    if phrase or pending is not None or not objects:
+        pos += 1
+        found = {}
+        if pos < len(words) and words[pos] in _SIZE_OF:
+            found["size"] = _SIZE_OF[words[pos]]
+            pos += 1
+        if pos < len(words) and words[pos] in COLORS:
+            found["color"] = words[pos]
+            pos += 1
+        if pos >= len(words) or words[pos] not in _SHAPE_OF:
+            return None
+        found["shape"] = _SHAPE_OF[words[pos]]
+        pos += 1
+        return found
+
+    count = None
+    if (
+        pos + 2 < len(words)
+        and words[pos] in _COUNTS
+        and words[pos + 1 : pos + 3] == ["shapes", ":"]
+    ):
+        count = _COUNTS[words[pos]]
+        pos += 3
+    else:
+        any(take(opener) for opener in _OPENERS)
+    first = phrase()
+    if first is None:
         return None
+    objects, relations = [first], []
+    while pos < len(words):
+        if take(["and"]) or take([","]):
+            name = None
+        else:
+            take(["is"])
+            name = next((r for r, seq in RELATION_WORDS.items() if take(seq)), None)
+            if name is None:
+                return None
+        following = phrase()
+        if following is None:
+            return None
+        if name is not None:
+            relations.append((len(objects) - 1, name, len(objects)))
+        objects.append(following)
     return objects, relations, count
 
 
@@ -302,6 +331,8 @@ def image_features(images):
             [image_features(images[i : i + 256]) for i in range(0, len(images), 256)]
         )
     n = images.shape[0]
+    if n == 0:
+        return np.zeros((0, FEATURE_DIM), np.float32)
     pixels = images.astype(np.float32)
     palette = np.array(list(COLORS.values()), dtype=np.float32)  # (6, 3)
     dist = np.linalg.norm(pixels[:, :, :, None, :] - palette, axis=-1)  # (N, 64, 64, 6)
@@ -370,7 +401,7 @@ def generate(num_train=4000, num_val=500, seed=0):
                 captions[i * CAPTIONS_PER_IMAGE + j, : len(words)] = [word_to_idx[w] for w in words]
         data[f"{split}_captions"] = captions
         data[f"{split}_image_idxs"] = np.repeat(np.arange(num, dtype=np.int32), CAPTIONS_PER_IMAGE)
-        data[f"{split}_features"] = image_features(images) if num else np.zeros((0, FEATURE_DIM))
+        data[f"{split}_features"] = image_features(images)
         data[f"{split}_urls"] = np.array([f"shapes://{split}/{i}" for i in range(num)])
         data[f"{split}_images"] = images
         data[f"{split}_scenes"] = scenes
@@ -378,13 +409,15 @@ def generate(num_train=4000, num_val=500, seed=0):
 
 
 def default_dir(data_root=None) -> Path:
-    """``$CS231N_DATA/shapes_captioning``, or the user cache when the data directory is read-only
-    (CI's shared data is)."""
+    """``$CS231N_DATA/shapes_captioning``, or the user cache when the data directory is
+    read-only (CI's copy of the shared data is). A folder without write bits counts as
+    read-only even for root, who could write there anyway."""
     path = data_path("shapes_captioning", data_root=data_root)
     parent = path.parent
-    if path.exists() or (parent.exists() and os.access(parent, os.W_OK)) or not parent.exists():
+    if path.exists() or not parent.exists():
         return path
-    return default_cache_dir() / "shapes_captioning"
+    writable = os.access(parent, os.W_OK) and parent.stat().st_mode & 0o222
+    return path if writable else default_cache_dir() / "shapes_captioning"
 
 
 def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None) -> Path:
@@ -394,7 +427,9 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None)
     base_dir = Path(base_dir) if base_dir is not None else default_dir()
     meta = {"version": VERSION, "num_train": num_train, "num_val": num_val, "seed": seed}
     meta_file = base_dir / "shapes_meta.json"
-    if meta_file.exists() and json.loads(meta_file.read_text()) == meta:
+    files = [*DATA_FILES, "images.npz", "scenes.json"]
+    complete = all((base_dir / f).exists() for f in files)
+    if complete and meta_file.exists() and json.loads(meta_file.read_text()) == meta:
         return base_dir
     if log is not None:
         log(f"Generating the built-in Shapes data set in {base_dir} (first use, ~15 s)")
