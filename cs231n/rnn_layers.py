@@ -81,18 +81,20 @@ def _check_packed(func, x_p, batch_sizes, h0, Wx, Wh, b, gate):
 def _sequence_forward(cell, x_p, batch_sizes, h0, Wx, Wh, b):
     """The recurrence over a packed batch, for cell "rnn" or "lstm"."""
     offsets = np.concatenate(([0], np.cumsum(batch_sizes)))
-    xw = x_p @ Wx  # every timestep's input projection in one product
-    xw += b
-    dtype = np.result_type(xw, h0, Wh, b)
+    # Every timestep's input projection in one product, into the buffer that then holds each
+    # step's pre-activation and, in place, its activation: h (rnn) or the gates (lstm).
+    dtype = np.result_type(x_p, Wx, h0, Wh, b)
+    act = (x_p @ Wx).astype(dtype, copy=False)
+    act += b
     S, H = x_p.shape[0], h0.shape[1]
-    act = np.empty((S, Wh.shape[1]), dtype)  # activations: h (rnn) or the gates (lstm)
     lstm = cell == "lstm"
     h, c, tanh_c = (np.empty((S, H), dtype) for _ in range(3)) if lstm else (act, None, None)
     prev_h, prev_c = h0, np.zeros_like(h0, dtype=dtype)
     for t, n in enumerate(batch_sizes):
         rows = slice(offsets[t], offsets[t + 1])
         # The step function's arithmetic, in the same order, on the same contiguous layout.
-        a = np.add(xw[rows], prev_h[:n] @ Wh, out=act[rows])
+        a = act[rows]
+        a += prev_h[:n] @ Wh
         if lstm:
             _activate_gates(a)
             prev_c, _, prev_h = _lstm_state(a, prev_c[:n], c[rows], tanh_c[rows], h[rows])
