@@ -238,6 +238,152 @@ def cmd_caption_evaluate(args) -> int:
     return 0
 
 
+def _vision_setup(args):
+    from .net_visualization_cli import class_names, load_model
+
+    names = class_names(args.data_dir)
+    model = load_model(args.weights or "DEFAULT", args.data_dir, args.device)
+    return model, names
+
+
+def _load_inputs(specs, data_root):
+    """Images from files or ``val:K`` (image K of the course's imagenet_val_25.npz). Returns the
+    batch, the uint8 crops, labels (None for files) and display names."""
+    import numpy as np
+    import torch
+
+    from .net_visualization_cli import load_images
+    from .net_visualization_pytorch import preprocess
+
+    batch_parts, crops, labels, shown = [], [], [], []
+    if any(s.startswith("val:") for s in specs):
+        from .data_utils import load_imagenet_val
+
+        X, y, _ = load_imagenet_val(data_root=data_root)
+    for spec in specs:
+        if spec.startswith("val:"):
+            k = int(spec[4:])
+            if not 0 <= k < len(X):
+                raise UserError(f"{spec}: imagenet_val_25 has images 0..{len(X) - 1}")
+            batch_parts.append(preprocess(X[k], size=None))
+            crops.append(X[k])
+            labels.append(int(y[k]))
+            shown.append(spec)
+        else:
+            b, c = load_images([spec])
+            batch_parts.append(b)
+            crops.append(c[0])
+            labels.append(None)
+            shown.append(Path(spec).name)
+    return torch.cat(batch_parts), np.stack(crops), labels, shown
+
+
+def cmd_saliency(args) -> int:
+    import torch
+
+    from .attribution import METHODS, attribute
+    from .net_visualization_cli import resolve_class, saliency_figure, top_prediction
+
+    out = _writable_output(args.output)
+    model, names = _vision_setup(args)
+    X, crops, labels, shown = _load_inputs(args.images, args.data_dir)
+    predictions = top_prediction(model, X, names)
+    if args.target is not None:
+        targets = [resolve_class(args.target, names)] * len(shown)
+    else:  # the true label when known, else the predicted class
+        targets = [
+            lab if lab is not None else pred[0]
+            for lab, pred in zip(labels, predictions, strict=True)
+        ]
+    methods = list(METHODS) if args.method == "all" else [args.method]
+    maps = {}
+    for method in methods:
+        start = time.perf_counter()
+        maps[method] = attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
+        print(f"{method}: {time.perf_counter() - start:.2f} s for {len(shown)} image(s)")
+    titles = []
+    for name, target, (_, pred_name, prob) in zip(shown, targets, predictions, strict=True):
+        print(
+            f"{name}: predicted {pred_name} ({prob:.1%}); map for class {target} ({names[target]})"
+        )
+        titles.append(
+            f"{names[target].split(',')[0]}\n(pred. {pred_name.split(',')[0]} {prob:.0%})"
+        )
+    saliency_figure(out, crops, maps, titles)
+    print(f"Figure saved to {out}")
+    return 0
+
+
+def cmd_fool(args) -> int:
+    import numpy as np
+    import torch
+
+    from .net_visualization_cli import fooling_figure, resolve_class, top_prediction
+    from .net_visualization_pytorch import deprocess, fool, pick_targets
+
+    out = _writable_output(args.output)
+    model, names = _vision_setup(args)
+    X, crops, _, shown = _load_inputs([args.image], args.data_dir)
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.target in ("random", "least-likely"):
+        target = pick_targets(model, X, args.target, generator)
+    else:
+        target = torch.tensor([resolve_class(args.target, names)])
+    before = top_prediction(model, X, names)[0]
+    result = fool(model, X, target, max_iterations=args.max_iterations)
+    after = top_prediction(model, result.images, names)[0]
+    t = int(result.targets[0])
+    status = "fooled" if result.success[0] else "NOT fooled"
+    print(f"{shown[0]}: predicted {before[1]} ({before[2]:.1%}); target {t} ({names[t]})")
+    print(
+        f"{status} after {int(result.iterations[0])} iterations: now {after[1]} ({after[2]:.1%}); "
+        f"perturbation L2 {float(result.l2[0]):.3f}, Linf {float(result.linf[0]):.3f} "
+        "(normalised pixels)"
+    )
+    fooled = np.asarray(deprocess(result.images[:1].cpu(), should_rescale=False))
+    fooling_figure(
+        out,
+        crops[0],
+        fooled,
+        [
+            f"{before[1].split(',')[0]} ({before[2]:.0%})",
+            f"{after[1].split(',')[0]} ({after[2]:.0%})",
+        ],
+    )
+    print(f"Figure saved to {out}")
+    return 0 if result.success[0] else 1
+
+
+def cmd_visualize_class(args) -> int:
+    import torch
+
+    from .net_visualization_cli import image_figure, resolve_class
+    from .net_visualization_pytorch import class_visualization
+
+    out = _writable_output(args.output)
+    model, names = _vision_setup(args)
+    target = resolve_class(args.target, names)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
+    img, probability = class_visualization(
+        target,
+        model,
+        l2_reg=args.l2_reg,
+        learning_rate=args.learning_rate,
+        num_iterations=args.iterations,
+        callback=lambda t, img: bar.update(1),
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    bar.close()
+    print(
+        f"Class {target} ({names[target]}): probability {probability:.1%} after {args.iterations} iterations"
+    )
+    image_figure(out, img, f"{names[target].split(',')[0]} (p = {probability:.2f})")
+    print(f"Figure saved to {out}")
+    return 0
+
+
 def cmd_data_download(args) -> int:
     spec = DATASETS[args.name]
     root = data_dir(args.data_dir)
@@ -512,6 +658,115 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_caption_evaluate)
     caption.set_defaults(func=lambda args: _missing_subcommand(caption))
+
+    def add_vision_args(p):
+        p.add_argument(
+            "--weights",
+            default=None,
+            metavar="PATH",
+            help="SqueezeNet 1.1 state dict (default: pretrained weights from the data "
+            "directory, the torch hub cache, or torchvision's URL)",
+        )
+        p.add_argument(
+            "--device", default=None, help="torch device (default: cuda when available, else cpu)"
+        )
+        _add_data_dir(p)
+
+    saliency = commands.add_parser(
+        "saliency",
+        help="saliency maps and other attributions for images (SqueezeNet)",
+        description="Which pixels matter for a class: vanilla gradient saliency (the "
+        "assignment's), SmoothGrad, Integrated Gradients or Grad-CAM, for each image, as a "
+        "figure. IMAGE is a file or val:K (image K of the course's imagenet_val_25.npz).",
+    )
+    saliency.add_argument("images", nargs="+", metavar="IMAGE")
+    saliency.add_argument(
+        "--method",
+        default="gradient",
+        choices=["gradient", "smoothgrad", "integrated-gradients", "grad-cam", "all"],
+        help="attribution method (default: %(default)s)",
+    )
+    saliency.add_argument(
+        "--target",
+        default=None,
+        metavar="CLASS",
+        help="class index or name (default: the true label for val:K, else the predicted class)",
+    )
+    saliency.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("saliency.png"),
+        metavar="PNG",
+        help="figure (default: %(default)s)",
+    )
+    add_vision_args(saliency)
+    saliency.set_defaults(func=cmd_saliency)
+
+    fool_cmd = commands.add_parser(
+        "fool",
+        help="make a fooling image: a tiny change that flips SqueezeNet's prediction",
+        description="Normalised gradient ascent on the target class score (the assignment's "
+        "method) until the model predicts it; prints iterations and perturbation size and saves "
+        "the image, the fooling image and their difference. Exit status 1 if not fooled.",
+    )
+    fool_cmd.add_argument("image", metavar="IMAGE", help="a file or val:K")
+    fool_cmd.add_argument(
+        "--target",
+        required=True,
+        metavar="CLASS",
+        help="class index or name, 'random' or 'least-likely'",
+    )
+    fool_cmd.add_argument(
+        "--max-iterations",
+        type=_positive_int,
+        default=100,
+        help="gradient steps at most (default: %(default)s)",
+    )
+    fool_cmd.add_argument("--seed", type=int, default=0, help="for 'random' (default: %(default)s)")
+    fool_cmd.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fooling.png"),
+        metavar="PNG",
+        help="figure (default: %(default)s)",
+    )
+    add_vision_args(fool_cmd)
+    fool_cmd.set_defaults(func=cmd_fool)
+
+    visualize = commands.add_parser(
+        "visualize-class",
+        help="generate an image SqueezeNet sees as a given class",
+        description="Class visualization (the assignment's recipe: gradient ascent from noise "
+        "with L2 regularisation, jitter, blur and clamping); reports the class probability the "
+        "image reaches.",
+    )
+    visualize.add_argument(
+        "target", metavar="CLASS", help="class index or name (e.g. 76 or tarantula)"
+    )
+    visualize.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=100,
+        help="gradient steps (default: %(default)s)",
+    )
+    visualize.add_argument("--l2-reg", type=float, default=1e-3, help="(default: %(default)s)")
+    visualize.add_argument(
+        "--learning-rate", type=_positive_float, default=25.0, help="(default: %(default)s)"
+    )
+    visualize.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    visualize.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("class.png"),
+        metavar="PNG",
+        help="figure (default: %(default)s)",
+    )
+    visualize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_vision_args(visualize)
+    visualize.set_defaults(func=cmd_visualize_class)
 
     data = commands.add_parser(
         "data",

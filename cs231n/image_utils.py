@@ -32,3 +32,43 @@ def image_from_url(url, timeout=20):
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError) as e:
         raise OSError(f"image_from_url: {url} is not a readable image ({e})") from None
+
+
+# torchvision's ImageNet normalisation, which SqueezeNet expects (the course's constants).
+SQUEEZENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+SQUEEZENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def preprocess_image(img):
+    """(H, W, 3) uint8 RGB -> float32 normalised with the SqueezeNet mean and std."""
+    return (np.asarray(img).astype(np.float32) / 255.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD
+
+
+def deprocess_image(img, rescale=False):
+    """Inverse of :func:`preprocess_image`; ``rescale`` stretches the result to [0, 1] first."""
+    img = np.asarray(img) * SQUEEZENET_STD + SQUEEZENET_MEAN
+    if rescale:
+        vmin, vmax = img.min(), img.max()
+        img = (img - vmin) / (vmax - vmin) if vmax > vmin else np.zeros_like(img)
+    return np.clip(255 * img, 0.0, 255.0).astype(np.uint8)
+
+
+def load_image(filename, size=None):
+    """Read an image file as (H, W, 3) uint8 RGB; with ``size``, scale so the shorter side is
+    ``size`` pixels. Unreadable files get an error naming them."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(filename) as im:
+            img = im.convert("RGB")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {filename}") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise OSError(f"{filename}: not a readable image ({e})") from None
+    if size is not None:
+        if int(size) != size or size < 1:
+            raise ValueError(f"load_image: size must be a positive integer, got {size!r}")
+        w, h = img.size
+        scale = float(size) / min(w, h)
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BICUBIC)
+    return np.asarray(img)

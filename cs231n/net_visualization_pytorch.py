@@ -1,0 +1,302 @@
+"""Network visualization (the assignment's Q3): saliency maps, fooling images, class
+visualization, with a pretrained SqueezeNet in PyTorch.
+
+Images are (N, 3, H, W) float tensors normalised with ``SQUEEZENET_MEAN`` / ``SQUEEZENET_STD``
+(see :func:`preprocess`). Everything runs on the model's device: CUDA when available, else the
+CPU. Beyond the assignment: batched fooling with statistics (:func:`fool`) and the class
+probability a visualization reaches (:func:`class_visualization`).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
+
+
+def _device(model):
+    return next(model.parameters()).device
+
+
+def preprocess(img, size=224):
+    """A PIL image or (H, W, 3) uint8 array -> a (1, 3, H', W') normalised tensor whose shorter
+    side is ``size`` (the course's torchvision transform, without torchvision)."""
+    from PIL import Image
+
+    if not isinstance(img, Image.Image):
+        img = Image.fromarray(np.asarray(img, dtype=np.uint8))
+    img = img.convert("RGB")
+    if size is not None:
+        w, h = img.size
+        scale = size / min(w, h)
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    mean = torch.from_numpy(SQUEEZENET_MEAN)[:, None, None]
+    std = torch.from_numpy(SQUEEZENET_STD)[:, None, None]
+    return ((x - mean) / std)[None]
+
+
+def rescale(x):
+    low, high = x.min(), x.max()
+    return (x - low) / (high - low) if high > low else torch.zeros_like(x)
+
+
+def deprocess(img, should_rescale=True):
+    """A (1, 3, H, W) normalised tensor -> a PIL image (``should_rescale`` stretches to [0, 1])."""
+    from PIL import Image
+
+    x = img[0].detach().cpu().float()
+    x = (
+        x * torch.from_numpy(SQUEEZENET_STD)[:, None, None]
+        + torch.from_numpy(SQUEEZENET_MEAN)[:, None, None]
+    )
+    if should_rescale:
+        x = rescale(x)
+    array = (x.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def _gaussian_kernel(sigma, dtype, device):
+    radius = int(4.0 * sigma + 0.5)  # scipy.ndimage.gaussian_filter1d's truncation
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    return (kernel / kernel.sum()).to(dtype=dtype, device=device), radius
+
+
+def _symmetric_pad(x, radius, dim):
+    """scipy's 'reflect' mode (d c b a | a b c d | d c b a), which torch has no name for."""
+    n = x.shape[dim]
+    if radius > n:
+        x = _symmetric_pad(x, n, dim)
+        return _symmetric_pad(x, radius - n, dim).narrow(dim, 0, x.shape[dim] + 2 * (radius - n))
+    left = x.narrow(dim, 0, radius).flip(dim)
+    right = x.narrow(dim, n - radius, radius).flip(dim)
+    return torch.cat([left, x, right], dim=dim)
+
+
+def blur_image(X, sigma=1):
+    """Gaussian blur over the spatial axes of X (N, C, H, W), in place; returns X.
+
+    The same filter as the course's ``scipy.ndimage.gaussian_filter1d`` on axes 2 and 3
+    (mode 'reflect', truncated at 4 sigma), computed in torch on X's device.
+    """
+    if sigma <= 0:
+        return X
+    with torch.no_grad():
+        kernel, radius = _gaussian_kernel(sigma, X.dtype, X.device)
+        N, C, H, W = X.shape
+        y = X.reshape(N * C, 1, H, W)
+        y = _symmetric_pad(y, radius, 2)
+        y = torch.nn.functional.conv2d(y, kernel.view(1, 1, -1, 1))
+        y = _symmetric_pad(y, radius, 3)
+        y = torch.nn.functional.conv2d(y, kernel.view(1, 1, 1, -1))
+        X.copy_(y.reshape(N, C, H, W))
+    return X
+
+
+def jitter(X, ox, oy):
+    """Roll X (N, C, H, W) by ``ox`` pixels along the width and ``oy`` along the height."""
+    if ox != 0:
+        X = torch.cat([X[:, :, :, -ox:], X[:, :, :, :-ox]], dim=3)
+    if oy != 0:
+        X = torch.cat([X[:, :, -oy:], X[:, :, :-oy]], dim=2)
+    return X
+
+
+def _check_batch(func, X, y=None, model=None):
+    if not torch.is_tensor(X) or X.ndim != 4 or X.shape[1] != 3:
+        shape = tuple(X.shape) if torch.is_tensor(X) else type(X).__name__
+        raise ValueError(f"{func}: X must be a (N, 3, H, W) tensor, got {shape}")
+    if y is not None:
+        if not torch.is_tensor(y) or y.shape != (X.shape[0],):
+            raise ValueError(f"{func}: y must be a ({X.shape[0]},) tensor of class indices")
+        if model is not None and hasattr(model, "num_classes"):
+            if y.min() < 0 or y.max() >= model.num_classes:
+                raise ValueError(f"{func}: class index outside [0, {model.num_classes})")
+
+
+def compute_saliency_maps(X, y, model):
+    """Saliency maps (Simonyan et al.): for each image, the largest absolute gradient over the
+    colour channels of the unnormalised score of its class. X: (N, 3, H, W), y: (N,).
+    Returns (N, H, W)."""
+    _check_batch("compute_saliency_maps", X, y, model)
+    model.eval()
+    X = X.detach().clone().to(_device(model)).requires_grad_(True)
+    scores = model(X)
+    scores.gather(1, y.to(scores.device).view(-1, 1)).sum().backward()
+    return X.grad.abs().amax(dim=1)
+
+
+def make_fooling_image(X, target_y, model):
+    """Normalised gradient ascent (learning rate 1) on the target class score until the model
+    predicts ``target_y`` (at most 100 steps). X: (1, 3, H, W). Returns the fooling image."""
+    _check_batch("make_fooling_image", X)
+    return fool(model, X, torch.tensor([int(target_y)]), max_iterations=100).images[:1]
+
+
+@dataclass
+class FoolingResult:
+    """What :func:`fool` did, image by image (tensors on the CPU except ``images``)."""
+
+    images: torch.Tensor  # (N, 3, H, W) fooling images
+    targets: torch.Tensor  # (N,) target classes
+    success: torch.Tensor  # (N,) bool: the model predicts the target
+    iterations: torch.Tensor  # (N,) gradient steps taken
+    l2: torch.Tensor  # (N,) L2 norm of the perturbation (normalised pixel space)
+    linf: torch.Tensor  # (N,) largest absolute change of one pixel value
+
+
+def pick_targets(model, X, mode="random", generator=None):
+    """Target classes for fooling: "random" (any class but the predicted one) or
+    "least-likely" (the class the model finds least probable)."""
+    with torch.no_grad():
+        scores = model(X.to(_device(model))).cpu()
+    if mode == "least-likely":
+        return scores.argmin(dim=1)
+    if mode == "random":
+        predicted = scores.argmax(dim=1)
+        offset = torch.randint(1, scores.shape[1], predicted.shape, generator=generator)
+        return (predicted + offset) % scores.shape[1]
+    raise ValueError(f'target mode must be "random" or "least-likely", got {mode!r}')
+
+
+def fool(model, X, targets, max_iterations=100, learning_rate=1.0):
+    """Fooling images for a batch: each image takes normalised gradient-ascent steps on its
+    target's score (the assignment's update) until the model predicts the target; images that
+    are fooled stop changing. Returns a :class:`FoolingResult`."""
+    _check_batch("fool", X, targets, model)
+    model.eval()
+    device = _device(model)
+    original = X.detach().to(device)
+    images = original.clone()
+    targets = targets.to(device)
+    active = torch.ones(len(images), dtype=torch.bool, device=device)
+    iterations = torch.zeros(len(images), dtype=torch.long, device=device)
+    for _ in range(max_iterations + 1):
+        x = images[active].clone().requires_grad_(True)
+        scores = model(x)
+        done = scores.argmax(dim=1) == targets[active]
+        idx = active.nonzero().squeeze(1)
+        active[idx[done]] = False
+        if not active.any() or _ == max_iterations:
+            break
+        scores.gather(1, targets[idx].view(-1, 1)).sum().backward()
+        with torch.no_grad():
+            g = x.grad[~done]
+            norms = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            images[idx[~done]] += learning_rate * g / norms
+            iterations[idx[~done]] += 1
+    with torch.no_grad():
+        success = model(images).argmax(dim=1) == targets
+    delta = (images - original).flatten(1)
+    return FoolingResult(
+        images=images,
+        targets=targets.cpu(),
+        success=success.cpu(),
+        iterations=iterations.cpu(),
+        l2=delta.norm(dim=1).cpu(),
+        linf=delta.abs().amax(dim=1).cpu(),
+    )
+
+
+def class_visualization_update_step(img, model, target_y, l2_reg, learning_rate):
+    """One normalised gradient-ascent step on ``score[target_y] - l2_reg * ||img||^2``, in
+    place on ``img`` (which requires grad)."""
+    score = model(img)[0, target_y] - l2_reg * img.pow(2).sum()
+    (grad,) = torch.autograd.grad(score, img)
+    with torch.no_grad():
+        img += learning_rate * grad / grad.norm().clamp_min(1e-12)
+
+
+def _pixel_bounds(device, dtype):
+    lo = torch.tensor(-SQUEEZENET_MEAN / SQUEEZENET_STD, device=device, dtype=dtype)
+    hi = torch.tensor((1.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD, device=device, dtype=dtype)
+    return lo.view(1, 3, 1, 1), hi.view(1, 3, 1, 1)
+
+
+def class_visualization(
+    target_y,
+    model,
+    l2_reg=1e-3,
+    learning_rate=25,
+    num_iterations=100,
+    blur_every=10,
+    max_jitter=16,
+    callback=None,
+    generator=None,
+    size=224,
+):
+    """Generate an image the model finds to be of class ``target_y`` (the course's recipe:
+    random start, jitter, normalised gradient ascent with L2 regularisation, clamping to valid
+    pixels, periodic blur). ``callback(t, img)`` is called every iteration.
+
+    Returns ``(img, probability)``: the (1, 3, size, size) normalised image and the model's
+    softmax probability of the target class for it.
+    """
+    model.eval()
+    device = _device(model)
+    dtype = next(model.parameters()).dtype
+    rng = random.Random(None if generator is None else generator.initial_seed())
+    img = torch.randn(1, 3, size, size, generator=generator).to(device=device, dtype=dtype)
+    img.requires_grad_(True)
+    lo, hi = _pixel_bounds(device, dtype)
+    for t in range(num_iterations):
+        ox, oy = rng.randint(0, max_jitter), rng.randint(0, max_jitter)
+        with torch.no_grad():
+            img.copy_(jitter(img, ox, oy))
+        class_visualization_update_step(img, model, target_y, l2_reg, learning_rate)
+        with torch.no_grad():
+            img.copy_(jitter(img, -ox, -oy))
+            img.copy_(torch.maximum(torch.minimum(img, hi), lo))
+            if t % blur_every == 0:
+                blur_image(img, sigma=0.5)
+        if callback is not None:
+            callback(t, img.detach())
+    with torch.no_grad():
+        probability = torch.softmax(model(img), dim=1)[0, target_y].item()
+    return img.detach(), probability
+
+
+def create_class_visualization(target_y, model, dtype, **kwargs):
+    """The assignment's entry point: ``kwargs`` are l2_reg (1e-3), learning_rate (25),
+    num_iterations (100), blur_every (10), max_jitter (16) and show_every (25: with matplotlib
+    in a notebook, show the image every so many iterations). Returns a PIL image.
+
+    ``dtype`` is a torch dtype or tensor type (``torch.FloatTensor``, ``torch.cuda.FloatTensor``).
+    """
+    if isinstance(dtype, torch.dtype):
+        model.to(dtype=dtype)
+    else:
+        model.type(dtype)
+    show_every = kwargs.pop("show_every", 25)
+    num_iterations = kwargs.get("num_iterations", 100)
+    unknown = set(kwargs) - {
+        "l2_reg",
+        "learning_rate",
+        "num_iterations",
+        "blur_every",
+        "max_jitter",
+    }
+    if unknown:
+        raise TypeError(f"create_class_visualization: unexpected arguments {sorted(unknown)}")
+
+    def show(t, img):
+        if t == 0 or (t + 1) % show_every == 0 or t == num_iterations - 1:
+            import matplotlib
+
+            if matplotlib.get_backend().lower() == "agg":
+                return  # nowhere to show it
+            import matplotlib.pyplot as plt
+
+            plt.imshow(deprocess(img.clone().cpu()))
+            plt.title(f"Iteration {t + 1} / {num_iterations}")
+            plt.gcf().set_size_inches(4, 4)
+            plt.axis("off")
+            plt.show()
+
+    img, _ = class_visualization(target_y, model, callback=show, **kwargs)
+    return deprocess(img.cpu())
