@@ -330,7 +330,7 @@ def cmd_fool(args) -> int:
     else:
         target = torch.tensor([resolve_class(args.target, names)])
     before = top_prediction(model, X, names)[0]
-    result = fool(model, X, target, max_iterations=args.max_iterations)
+    result = fool(model, X, target, max_iterations=args.max_iterations, objective=args.objective)
     after = top_prediction(model, result.images, names)[0]
     t = int(result.targets[0])
     status = "fooled" if result.success[0] else "NOT fooled"
@@ -706,9 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
     fool_cmd = commands.add_parser(
         "fool",
         help="make a fooling image: a tiny change that flips SqueezeNet's prediction",
-        description="Normalised gradient ascent on the target class score (the assignment's "
-        "method) until the model predicts it; prints iterations and perturbation size and saves "
-        "the image, the fooling image and their difference. Exit status 1 if not fooled.",
+        description="Normalised gradient ascent (step 1) until the model predicts the target "
+        "class; prints iterations and perturbation size and saves the image, the fooling image "
+        "and their difference. Exit status 1 if not fooled.",
     )
     fool_cmd.add_argument("image", metavar="IMAGE", help="a file or val:K")
     fool_cmd.add_argument(
@@ -724,6 +724,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradient steps at most (default: %(default)s)",
     )
     fool_cmd.add_argument("--seed", type=int, default=0, help="for 'random' (default: %(default)s)")
+    fool_cmd.add_argument(
+        "--objective",
+        choices=["margin", "score"],
+        default="margin",
+        help="ascend the target's margin over the best other class (default; "
+        "fools all of 100 test images) or its score (the assignment's "
+        "make_fooling_image, 97%%)",
+    )
     fool_cmd.add_argument(
         "-o",
         "--output",

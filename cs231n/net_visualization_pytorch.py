@@ -164,10 +164,17 @@ def pick_targets(model, X, mode="random", generator=None):
     raise ValueError(f'target mode must be "random" or "least-likely", got {mode!r}')
 
 
-def fool(model, X, targets, max_iterations=100, learning_rate=1.0):
-    """Fooling images for a batch: each image takes normalised gradient-ascent steps on its
-    target's score (the assignment's update) until the model predicts the target; images that
-    are fooled stop changing. Returns a :class:`FoolingResult`."""
+def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="score"):
+    """Fooling images for a batch: each image takes normalised gradient-ascent steps until the
+    model predicts its target; images that are fooled stop changing. Returns a
+    :class:`FoolingResult`.
+
+    objective: "score" ascends the target's unnormalised score (the assignment's update);
+    "margin" ascends the target's score minus the highest other score, which keeps working
+    where raising the target also raises its strongest competitor.
+    """
+    if objective not in ("score", "margin"):
+        raise ValueError(f'objective must be "score" or "margin", got {objective!r}')
     _check_batch("fool", X, targets, model)
     model.eval()
     device = _device(model)
@@ -184,7 +191,11 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0):
         active[idx[done]] = False
         if not active.any() or _ == max_iterations:
             break
-        scores.gather(1, targets[idx].view(-1, 1)).sum().backward()
+        target_scores = scores.gather(1, targets[idx].view(-1, 1)).squeeze(1)
+        if objective == "margin":
+            others = scores.scatter(1, targets[idx].view(-1, 1), float("-inf"))
+            target_scores = target_scores - others.amax(dim=1)
+        target_scores.sum().backward()
         with torch.no_grad():
             g = x.grad[~done]
             norms = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
