@@ -51,6 +51,8 @@ def vanilla_gradient(model, X, target):
 def smooth_grad(model, X, target, samples=25, noise=0.15, generator=None):
     """Vanilla gradients averaged over ``samples`` copies of the image with Gaussian noise of
     standard deviation ``noise`` times the image's value range."""
+    if int(samples) != samples or samples < 1:
+        raise ValueError(f"smooth_grad: samples must be a positive integer, got {samples!r}")
     x, target = _prepare(model, X, target)
     sigma = noise * (x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3))).view(-1, 1, 1, 1)
     total = torch.zeros_like(x)
@@ -69,6 +71,8 @@ def integrated_gradients(model, X, target, baseline=None, steps=50, return_delta
     per image: ``sum(attributions) - (score(x) - score(baseline))``, which tends to 0 as
     ``steps`` grows.
     """
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"integrated_gradients: steps must be a positive integer, got {steps!r}")
     x, target = _prepare(model, X, target)
     baseline = torch.zeros_like(x) if baseline is None else baseline.to(x.device, x.dtype)
     alphas = torch.linspace(0, 1, steps + 1, device=x.device, dtype=x.dtype)
@@ -100,9 +104,14 @@ def grad_cam(model, X, target, layer=None):
     x, target = _prepare(model, X, target)
     layer = _default_layer(model) if layer is None else layer
     captured = {}
-    handle = layer.register_forward_hook(
-        lambda module, inputs, output: captured.setdefault("a", output)
-    )
+
+    def keep(module, inputs, output):
+        # Keep the layer's own output and pass a copy on: an in-place ReLU after the layer
+        # would otherwise overwrite the activation the map is made of.
+        captured["a"] = output
+        return output.clone()
+
+    handle = layer.register_forward_hook(keep)
     try:  # the input requires grad so that the graph exists even with frozen parameters
         scores = _target_scores(model, x.clone().requires_grad_(True), target)
     finally:

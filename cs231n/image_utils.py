@@ -49,7 +49,8 @@ def deprocess_image(img, rescale=False):
     img = np.asarray(img) * SQUEEZENET_STD + SQUEEZENET_MEAN
     if rescale:
         vmin, vmax = img.min(), img.max()
-        img = (img - vmin) / (vmax - vmin) if vmax > vmin else np.zeros_like(img)
+        flat = vmax - vmin <= 1e-5 * max(1.0, abs(float(vmax)))  # rounding noise is not contrast
+        img = np.zeros_like(img) if flat else (img - vmin) / (vmax - vmin)
     return np.clip(255 * img, 0.0, 255.0).astype(np.uint8)
 
 
@@ -60,6 +61,10 @@ def load_image(filename, size=None):
 
     try:
         with Image.open(filename) as im:
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit/float grayscale
+                values = np.asarray(im, dtype=np.float64)
+                top = 65535.0 if im.mode.startswith("I;16") else max(values.max(), 1.0)
+                im = Image.fromarray(np.clip(values / top * 255, 0, 255).astype(np.uint8))
             img = im.convert("RGB")
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {filename}") from None

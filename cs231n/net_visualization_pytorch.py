@@ -41,8 +41,11 @@ def preprocess(img, size=224):
 
 
 def rescale(x):
+    """Stretch to [0, 1]; a flat image (range below float rounding) stays flat (zeros)."""
     low, high = x.min(), x.max()
-    return (x - low) / (high - low) if high > low else torch.zeros_like(x)
+    if high - low <= 1e-5 * max(1.0, float(high.abs())):
+        return torch.zeros_like(x)
+    return (x - low) / (high - low)
 
 
 def deprocess(img, should_rescale=True):
@@ -100,6 +103,7 @@ def blur_image(X, sigma=1):
 
 def jitter(X, ox, oy):
     """Roll X (N, C, H, W) by ``ox`` pixels along the width and ``oy`` along the height."""
+    ox, oy = ox % X.shape[3], oy % X.shape[2]  # offsets beyond the image wrap round
     if ox != 0:
         X = torch.cat([X[:, :, :, -ox:], X[:, :, :, :-ox]], dim=3)
     if oy != 0:
@@ -127,8 +131,9 @@ def compute_saliency_maps(X, y, model):
     model.eval()
     X = X.detach().clone().to(_device(model)).requires_grad_(True)
     scores = model(X)
-    scores.gather(1, y.to(scores.device).view(-1, 1)).sum().backward()
-    return X.grad.abs().amax(dim=1)
+    # autograd.grad rather than backward(): no .grad left behind on trainable parameters.
+    (grad,) = torch.autograd.grad(scores.gather(1, y.to(scores.device).view(-1, 1)).sum(), X)
+    return grad.abs().amax(dim=1)
 
 
 def make_fooling_image(X, target_y, model):
@@ -153,6 +158,7 @@ class FoolingResult:
 def pick_targets(model, X, mode="random", generator=None):
     """Target classes for fooling: "random" (any class but the predicted one) or
     "least-likely" (the class the model finds least probable)."""
+    model.eval()
     with torch.no_grad():
         scores = model(X.to(_device(model))).cpu()
     if mode == "least-likely":

@@ -76,7 +76,9 @@ def test_load_imagenet_classes(tmp_path):
     assert load_imagenet_classes(tmp_path) is None
     write_classes(tmp_path)
     names = load_imagenet_classes(tmp_path)
-    assert len(names) == 1000 and names[0] == "name 0, alias 0" and names[-1] == "name 999, alias 999"
+    assert (
+        len(names) == 1000 and names[0] == "name 0, alias 0" and names[-1] == "name 999, alias 999"
+    )
 
 
 def test_load_imagenet_classes_wrong_count(tmp_path):
@@ -89,7 +91,13 @@ def test_load_imagenet_classes_wrong_count(tmp_path):
 def test_load_imagenet_sample(tmp_path):
     folder = tmp_path / "imagenet_sample"
     folder.mkdir()
-    rows = ["file\tlabel\twnid", "0000_a.jpg\t0\tn0", "0001_b.jpg\t7\tn7", "0002_c.jpg\t999\tn9", ""]
+    rows = [
+        "file\tlabel\twnid",
+        "0000_a.jpg\t0\tn0",
+        "0001_b.jpg\t7\tn7",
+        "0002_c.jpg\t999\tn9",
+        "",
+    ]
     (folder / "labels.tsv").write_text("\n".join(rows))
     paths, labels = load_imagenet_sample(tmp_path)
     assert paths == [folder / "0000_a.jpg", folder / "0001_b.jpg", folder / "0002_c.jpg"]

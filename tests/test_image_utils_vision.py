@@ -64,20 +64,8 @@ def test_deprocess_rescale_of_constant_image_is_black():
     assert out.shape == (3, 4, 3) and not out.any()
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        90,
-        pytest.param(
-            0,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: rescale compares max > min exactly, so float round-off of a "
-                "uniform image (here black) is stretched to 0..255 and it turns green",
-            ),
-        ),
-    ],
-)
+# Regression: black (0) used to turn green, its rounding noise stretched to 0..255.
+@pytest.mark.parametrize("value", [0, 1, 90, 128, 255])
 def test_deprocess_rescale_keeps_a_uniform_image_uniform(value):
     out = deprocess_image(preprocess_image(np.full((3, 4, 3), value, np.uint8)), rescale=True)
     assert (out == out.flat[0]).all(), out[0, 0]
@@ -153,9 +141,7 @@ def test_load_image_missing_file(tmp_path):
         load_image(tmp_path / "missing.jpg")
 
 
-@pytest.mark.parametrize(
-    "payload", [b"definitely not an image", b""], ids=["text", "empty"]
-)
+@pytest.mark.parametrize("payload", [b"definitely not an image", b""], ids=["text", "empty"])
 def test_load_image_unreadable_file_is_an_oserror_naming_it(tmp_path, payload):
     path = tmp_path / "broken.jpg"
     path.write_bytes(payload)
