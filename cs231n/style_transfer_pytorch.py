@@ -13,6 +13,7 @@ Images are (1, 3, H, W) tensors normalised like SqueezeNet's inputs
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -114,13 +115,15 @@ _DEFAULT_CNN = {}
 
 
 def default_cnn(device=None, data_root=None):
-    """The pretrained SqueezeNet's ``features``, frozen, on ``device`` (cached per device)."""
+    """The pretrained SqueezeNet's ``features``, frozen, on ``device`` (loaded once per device
+    and weights file)."""
+    from .models import default_device, find_pretrained_weights
     from .net_visualization_cli import load_model
 
-    model = load_model("DEFAULT", data_root, device)
-    key = (str(next(model.parameters()).device), str(data_root))
+    device = torch.device(device) if device is not None else default_device()
+    key = (str(device), str(find_pretrained_weights(data_root)))
     if key not in _DEFAULT_CNN:
-        _DEFAULT_CNN[key] = model.features
+        _DEFAULT_CNN[key] = load_model("DEFAULT", data_root, device).features
     return _DEFAULT_CNN[key]
 
 
@@ -138,8 +141,12 @@ def _as_image_tensor(image, size, device, dtype):
             new = [max(1, round(s * scale)) for s in x.shape[2:]]
             x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", align_corners=False)
     else:
+        name = image if isinstance(image, str | os.PathLike) else "image"
         if not isinstance(image, Image.Image | np.ndarray):
             image = load_image(image)
+        h, w = (image.size[1], image.size[0]) if isinstance(image, Image.Image) else image.shape[:2]
+        if min(h, w) < MIN_SIDE:  # upscaling would only invent the missing pixels
+            raise ValueError(f"{name}: {w}x{h} pixels is too small (at least {MIN_SIDE})")
         x = preprocess(image, size=size)
     if min(x.shape[2:]) < MIN_SIDE:
         raise ValueError(

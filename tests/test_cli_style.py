@@ -1,0 +1,80 @@
+"""``cs231n style`` and ``cs231n invert`` end to end (in-process), with a random-weight
+SqueezeNet placed in a temporary data directory and small synthetic images."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cs231n import models
+from cs231n.cli import main
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    torch.manual_seed(0)
+    torch.save(models.squeezenet1_1(None).state_dict(), data / "squeezenet1_1.pt")
+    monkeypatch.setenv("CS231N_DATA", str(data))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    return data
+
+
+def write_image(path, h, w, seed):
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def test_style_blend_with_intermediates(data_dir, tmp_path, capsys):
+    content = write_image(tmp_path / "c.png", 60, 80, 0)
+    s1 = write_image(tmp_path / "s1.jpg", 50, 50, 1)
+    s2 = write_image(tmp_path / "s2.png", 70, 40, 2)
+    out = tmp_path / "out" / "styled.png"
+    args = ["style", content, s1, s2, "--style-weights", "1", "3", "--size", "48",
+            "--style-size", "48", "--iterations", "6", "--save-every", "3", "-q",
+            "--preserve-colors", "-o", str(out)]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "6 iterations" in text and "final losses: content" in text
+    img = Image.open(out)
+    assert min(img.size) == 48 and img.size == (64, 48)
+    assert (tmp_path / "out" / "styled_0003.png").exists()
+    assert (tmp_path / "out" / "styled_0006.png").exists()
+
+
+def test_invert(data_dir, tmp_path, capsys):
+    image = write_image(tmp_path / "k.png", 40, 40, 3)
+    out = tmp_path / "inv.png"
+    assert main(["invert", image, "--size", "40", "--iterations", "4", "-q", "-o", str(out)]) == 0
+    assert "style 0" in capsys.readouterr().out
+    assert Image.open(out).size == (40, 40)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--size", "5000"], "--size 5000: use 32 to 4096 pixels"),
+        (["--style-weights", "1", "2"], "--style-weights has 2 values for 1 style images"),
+    ],
+)
+def test_bad_settings(data_dir, tmp_path, capsys, extra, message):
+    content = write_image(tmp_path / "c.png", 60, 60, 0)
+    style = write_image(tmp_path / "s.png", 60, 60, 1)
+    assert main(["style", content, style, "-q", "-o", str(tmp_path / "o.png"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_images_are_named(data_dir, tmp_path, capsys):
+    content = write_image(tmp_path / "c.png", 60, 60, 0)
+    tiny = write_image(tmp_path / "tiny.png", 10, 10, 1)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    out = str(tmp_path / "o.png")
+    assert main(["style", content, str(broken), "-q", "-o", out]) == 2
+    assert "broken.jpg" in capsys.readouterr().err
+    assert main(["style", content, str(tmp_path / "missing.png"), "-q", "-o", out]) == 2
+    assert "missing.png" in capsys.readouterr().err
+    assert main(["style", content, tiny, "--iterations", "1", "-q", "-o", out]) == 2
+    assert "too small" in capsys.readouterr().err
