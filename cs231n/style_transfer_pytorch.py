@@ -254,6 +254,16 @@ def transfer(
         raise ValueError(
             f"transfer: {len(blend)} blend weights for {len(style_images)} style images"
         )
+    if any(w < 0 for w in blend) or sum(blend) <= 0:
+        raise ValueError(
+            f"transfer: style blend weights must be >= 0 with a positive sum, got {blend}"
+        )
+    if int(scales) != scales or scales < 1:
+        raise ValueError(f"transfer: scales must be a positive integer, got {scales!r}")
+    if image_size is None or int(image_size) != image_size or image_size < MIN_SIDE:
+        raise ValueError(
+            f"transfer: image_size must be an integer of at least {MIN_SIDE}, got {image_size!r}"
+        )
     blend = [float(w) / sum(blend) for w in blend]
     if len(style_layers) != len(style_weights):
         raise ValueError("transfer: style_layers and style_weights differ in length")
@@ -282,7 +292,7 @@ def transfer(
             if init_random:
                 img = torch.rand(content.shape, generator=generator).to(device, dtype)
             else:
-                img = content.clone()
+                img = content.clone(memory_format=torch.contiguous_format)  # L-BFGS views grads
         else:  # refine the previous scale's result at the new size
             img = torch.nn.functional.interpolate(
                 img, size=content.shape[2:], mode="bilinear", align_corners=False
@@ -322,7 +332,7 @@ def _run_adam(img, losses_of, record, steps):
     """The course's schedule: Adam lr 3.0, then 0.1 from 90% of the way (iteration 180 of 200);
     pixels clamped to [-1.5, 1.5] except in the last 5% (the course: iterations 190-199)."""
     decay_at = round(0.9 * steps)
-    stop_clamp = round(0.95 * steps)
+    stop_clamp = max(round(0.95 * steps), decay_at + 1)  # never an unclamped step at lr 3
     optimizer = torch.optim.Adam([img], lr=3.0)
     for t in range(steps):
         if t < stop_clamp:
