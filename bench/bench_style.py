@@ -73,16 +73,16 @@ def save_figure(path, results):
     content = load_image(data_path("styles", "tubingen.jpg"), size=192)
     for row, (name, image) in zip(axes, results.items(), strict=True):
         style_file = PRESETS[name]["style_image"]
+        inversion = name == "feature_inversion"
+        style = None if inversion else load_image(data_path("styles", style_file), size=192)
         panels = [
             (content, "content: tubingen.jpg"),
-            (
-                load_image(data_path("styles", style_file), size=192),
-                f"style: {style_file}" if name != "feature_inversion" else "(no style: from noise)",
-            ),
+            (style, "no style: starts from noise" if inversion else f"style: {style_file}"),
             (image, name.replace("_", " ")),
         ]
         for ax, (img, title) in zip(row, panels, strict=True):
-            ax.imshow(img)
+            if img is not None:
+                ax.imshow(img)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
