@@ -1,0 +1,106 @@
+"""The IDX reader and MNIST-format loaders."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from cs231n.mnist_data import DEBIAN_DIRS, load_mnist, read_idx, torch_dataset
+
+
+def write_idx(path, array, magic_type=0x08):
+    header = bytes([0, 0, magic_type, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    data = header + array.astype(np.uint8).tobytes()
+    if str(path).endswith(".gz"):
+        with gzip.open(path, "wb") as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def fake_mnist(folder, n_train=12, n_test=5, gz=True):
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{stem}-images-idx3-ubyte{ext}", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{stem}-labels-idx1-ubyte{ext}", rng.integers(0, 10, n))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["x.idx", "x.idx.gz"])
+def test_read_idx_round_trip(tmp_path, name):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(read_idx(write_idx(tmp_path / name, array)), array)
+
+
+def test_read_idx_errors_name_the_file(tmp_path):
+    good = write_idx(tmp_path / "good", np.zeros((3, 4), np.uint8))
+    truncated = tmp_path / "truncated"
+    truncated.write_bytes(good.read_bytes()[:-2])
+    with pytest.raises(
+        ValueError,
+        match=r"truncated: .* declares shape \(3, 4\) \(12 bytes\) but the file holds 10",
+    ):
+        read_idx(truncated)
+    bad_magic = tmp_path / "bad_magic"
+    bad_magic.write_bytes(b"\x01\x02\x08\x01" + good.read_bytes()[4:])
+    with pytest.raises(ValueError, match="bad_magic: not an IDX file"):
+        read_idx(bad_magic)
+    with pytest.raises(ValueError, match="not unsigned bytes"):
+        read_idx(write_idx(tmp_path / "int32", np.zeros(2, np.uint8), magic_type=0x0C))
+    corrupt = tmp_path / "corrupt.gz"
+    corrupt.write_bytes(b"\x1f\x8bnot really gzip")
+    with pytest.raises(ValueError, match="corrupt.gz: not a readable IDX file"):
+        read_idx(corrupt)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        read_idx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_from_a_folder(tmp_path, gz):
+    folder = fake_mnist(tmp_path / "data", gz=gz)
+    images, labels = load_mnist(str(folder), "train-all")
+    assert images.shape == (12, 28, 28) and labels.shape == (12,) and images.dtype == np.uint8
+    assert load_mnist(str(folder), "test")[0].shape == (5, 28, 28)
+    dataset = torch_dataset(images, labels)
+    x, y = dataset[0]
+    assert x.shape == (1, 28, 28) and 0 <= x.min() and x.max() <= 1 and int(y) == labels[0]
+
+
+def test_data_dir_setting_is_used(tmp_path, monkeypatch):
+    fake_mnist(tmp_path / "fashion-mnist")
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    assert load_mnist("fashion-mnist", "test")[0].shape == (5, 28, 28)
+
+
+def test_mismatched_images_and_labels(tmp_path):
+    folder = fake_mnist(tmp_path / "d")
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match=r"images \(5, 28, 28\) and labels \(4,\) do not match"):
+        load_mnist(str(folder), "test")
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="download the four IDX files"):
+        load_mnist("mnist")
+    with pytest.raises(ValueError, match="split must be"):
+        load_mnist(str(fake_mnist(tmp_path / "x")), "validation")
+
+
+@pytest.mark.skipif(
+    not DEBIAN_DIRS["fashion-mnist"].is_dir(), reason="dataset-fashion-mnist not installed"
+)
+def test_real_fashion_mnist_split(monkeypatch, tmp_path):
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))  # nothing there: Debian's copy is used
+    train, train_labels = load_mnist("fashion-mnist", "train")
+    val, _ = load_mnist("fashion-mnist", "val")
+    all_images, _ = load_mnist("fashion-mnist", "train-all")
+    assert train.shape == (50000, 28, 28) and val.shape == (5000, 28, 28)
+    np.testing.assert_array_equal(val, all_images[50000:55000])
+    assert set(np.unique(train_labels)) == set(range(10))
+    assert load_mnist("fashion-mnist", "test")[0].shape == (10000, 28, 28)
