@@ -506,6 +506,85 @@ def cmd_invert(args) -> int:
     )
 
 
+def cmd_gan_train(args) -> int:
+    from tqdm.auto import tqdm
+
+    from .gan_training import train
+    from .mnist_data import load_mnist, torch_dataset
+
+    run_dir = _writable_output(Path(args.output) / "config.json").parent
+    images, _ = load_mnist(args.dataset, "train", args.data_dir)
+    if args.max_images:
+        images = images[: args.max_images]
+    x = torch_dataset(images).tensors[0]
+    print(
+        f"{args.loss} GAN, {args.arch} networks, {len(x)} {args.dataset} images, {args.epochs} epochs -> {run_dir}"
+    )
+    per_epoch = len(x) // args.batch_size
+    bar = tqdm(total=args.epochs * per_epoch, desc="gan", disable=args.quiet, dynamic_ncols=True)
+
+    def progress(it, d, g):
+        bar.n = it + 1
+        bar.set_postfix_str(f"D: {d:.4f} G: {g:.4f}", refresh=False)
+        bar.update(0)
+
+    start = time.perf_counter()
+    try:
+        history = train(
+            run_dir,
+            x,
+            loss=args.loss,
+            arch=args.arch,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            sample_every=args.sample_every,
+            spectral_norm=args.spectral_norm,
+            device=args.device or "cpu",
+            callback=progress,
+            resume=not args.restart,
+        )
+    finally:
+        bar.close()
+    d, g = history[-1] if history else (float("nan"), float("nan"))
+    print(f"Done in {time.perf_counter() - start:.0f} s; last D: {d:.4f} G: {g:.4f}")
+    print(f"Samples: {run_dir / 'samples'}; checkpoint: {run_dir / 'checkpoint.pt'}")
+    return 0
+
+
+def cmd_gan_sample(args) -> int:
+    from .gan_training import generate, load_generator, save_grid
+
+    out = _writable_output(args.output)
+    G, config = load_generator(args.run_dir, args.device or "cpu")
+    save_grid(
+        generate(G, args.n, seed=args.seed).numpy(), out, f"{config['loss']} / {config['arch']}"
+    )
+    print(f"{args.n} samples saved to {out}")
+    return 0
+
+
+def cmd_gan_score(args) -> int:
+    import json
+
+    from .gan_metrics import score_generator
+    from .gan_training import load_generator
+
+    G, config = load_generator(args.run_dir, args.device or "cpu")
+    scores = score_generator(G, args.dataset, args.data_dir, samples=args.samples, seed=args.seed)
+    print(
+        f"{config['loss']} / {config['arch']}: classifier test accuracy "
+        f"{scores['classifier_test_accuracy']:.1%}; Fréchet distance generated vs test "
+        f"{scores['fid_generated_vs_test']:.2f} (real train vs test: "
+        f"{scores['fid_train_vs_test_floor']:.2f}), {scores['samples']} samples each"
+    )
+    from .io_utils import atomic_path
+
+    with atomic_path(Path(args.run_dir) / "scores.json") as tmp:
+        tmp.write_text(json.dumps(scores, indent=2))
+    return 0
+
+
 def cmd_data_download(args) -> int:
     spec = DATASETS[args.name]
     root = data_dir(args.data_dir)
@@ -1000,6 +1079,84 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_style_common(invert, "inverted.png")
     invert.set_defaults(func=cmd_invert)
+
+    gan_cmd = commands.add_parser(
+        "gan",
+        help="GANs on MNIST-format images (PyTorch)",
+        description="Train, sample and score GANs on Fashion-MNIST "
+        "(Debian's dataset-fashion-mnist), MNIST or a folder of IDX files.",
+    )
+    gan_commands = gan_cmd.add_subparsers(dest="gan_command", metavar="SUBCOMMAND")
+    gan_train = gan_commands.add_parser(
+        "train",
+        help="train a GAN into a run folder",
+        description="Train with the assignment's networks and "
+        "Adam settings; samples of a fixed noise batch every "
+        "--sample-every iterations, a checkpoint every epoch "
+        "(an interrupted run resumes).",
+    )
+    gan_train.add_argument(
+        "--loss", choices=["gan", "lsgan", "wgan-gp"], default="gan", help="(default: %(default)s)"
+    )
+    gan_train.add_argument(
+        "--arch", choices=["fc", "dc"], default="fc", help="(default: %(default)s)"
+    )
+    gan_train.add_argument(
+        "--dataset",
+        default="fashion-mnist",
+        help="fashion-mnist, mnist or a folder of IDX files (default: %(default)s)",
+    )
+    gan_train.add_argument(
+        "--epochs", type=_positive_int, default=10, help="(default: %(default)s)"
+    )
+    gan_train.add_argument(
+        "--batch-size", type=_positive_int, default=128, help="(default: %(default)s)"
+    )
+    gan_train.add_argument(
+        "--max-images", type=_positive_int, default=None, help="train on the first N images only"
+    )
+    gan_train.add_argument(
+        "--sample-every",
+        type=_positive_int,
+        default=250,
+        help="save a sample grid every N iterations (default: %(default)s)",
+    )
+    gan_train.add_argument(
+        "--spectral-norm", action="store_true", help="spectral normalisation in the discriminator"
+    )
+    gan_train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    gan_train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    gan_train.add_argument("--device", default=None, help="torch device (default: cpu)")
+    gan_train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
+    gan_train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_data_dir(gan_train)
+    gan_train.set_defaults(func=cmd_gan_train)
+    gan_sample = gan_commands.add_parser("sample", help="a grid of samples from a trained run")
+    gan_sample.add_argument("run_dir", metavar="RUN_DIR")
+    gan_sample.add_argument("-n", type=_positive_int, default=64, help="(default: %(default)s)")
+    gan_sample.add_argument("--seed", type=int, default=0)
+    gan_sample.add_argument("--device", default=None)
+    gan_sample.add_argument(
+        "-o", "--output", type=Path, default=Path("gan_samples.png"), metavar="PNG"
+    )
+    gan_sample.set_defaults(func=cmd_gan_sample)
+    gan_score = gan_commands.add_parser(
+        "score",
+        help="Fréchet distance of samples vs real images",
+        description="Train (once) a small CNN on the data set and "
+        "report its test accuracy and the Fréchet distance of its "
+        "penultimate features, generated vs real test images, with "
+        "the real-train vs real-test floor.",
+    )
+    gan_score.add_argument("run_dir", metavar="RUN_DIR")
+    gan_score.add_argument("--dataset", default="fashion-mnist")
+    gan_score.add_argument(
+        "--samples", type=_positive_int, default=2000, help="(default: %(default)s)"
+    )
+    gan_score.add_argument("--seed", type=int, default=0)
+    gan_score.add_argument("--device", default=None)
+    _add_data_dir(gan_score)
+    gan_score.set_defaults(func=cmd_gan_score)
 
     data = commands.add_parser(
         "data",

@@ -1,0 +1,219 @@
+"""Training GANs from the command line: run folders with checkpoints, sample grids and losses.
+
+A run folder holds ``config.json``, ``checkpoint.pt`` (models, optimisers, progress and random
+state; written atomically after every epoch, so an interrupted run resumes), ``losses.json``
+and ``samples/iter_NNNNNN.png`` grids of a fixed noise batch. Losses: "gan" (vanilla,
+non-saturating), "lsgan" (least squares) and "wgan-gp" (Wasserstein with gradient penalty,
+five critic steps per generator step); architectures "fc" and "dc" (the assignment's);
+``spectral_norm`` wraps the discriminator's layers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import gan_pytorch as gan
+from .io_utils import atomic_path, save_figure
+
+LOSSES = {
+    "gan": (gan.discriminator_loss, gan.generator_loss),
+    "lsgan": (gan.ls_discriminator_loss, gan.ls_generator_loss),
+}
+
+
+def build_models(arch, spectral_norm=False, seed=0):
+    torch.manual_seed(seed)
+    if arch == "fc":
+        D, G = gan.discriminator(), gan.generator()
+    elif arch == "dc":
+        D, G = gan.build_dc_classifier(None), gan.build_dc_generator()
+    else:
+        raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
+    D.apply(gan.initialize_weights)
+    G.apply(gan.initialize_weights)
+    if spectral_norm:
+        for name, module in list(D.named_modules()):
+            if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
+                parent = D.get_submodule(name.rsplit(".", 1)[0]) if "." in name else D
+                setattr(
+                    parent,
+                    name.rsplit(".", 1)[-1],
+                    torch.nn.utils.parametrizations.spectral_norm(module),
+                )
+    return D, G
+
+
+def gradient_penalty(D, real, fake):
+    """WGAN-GP's ``E[(||grad D(x_hat)|| - 1)^2]`` on random interpolates; the norm is
+    ``sqrt(sum g^2 + 1e-12)``, whose gradient stays finite where g = 0."""
+    eps = torch.rand(real.shape[0], 1, device=real.device)
+    x_hat = (
+        eps * real.reshape(len(real), -1) + (1 - eps) * fake.reshape(len(fake), -1)
+    ).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    norm = torch.sqrt(grad.pow(2).sum(dim=1) + 1e-12)
+    return ((norm - 1) ** 2).mean()
+
+
+def save_grid(images, path, title=None, cols=8):
+    """A grid of (N, 784) images in [-1, 1] saved as a PNG."""
+    from matplotlib.figure import Figure
+
+    images = gan.deprocess_img(np.asarray(images)).reshape(-1, 28, 28).clip(0, 1)
+    rows = int(np.ceil(len(images) / cols))
+    fig = Figure(figsize=(cols * 0.8, rows * 0.8 + (0.3 if title else 0)), dpi=100)
+    axes = np.atleast_2d(fig.subplots(rows, cols, squeeze=False))
+    for ax, img in zip(
+        axes.ravel(), list(images) + [None] * (rows * cols - len(images)), strict=True
+    ):
+        ax.axis("off")
+        if img is not None:
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def train(
+    run_dir,
+    images,
+    loss="gan",
+    arch="fc",
+    epochs=10,
+    batch_size=128,
+    seed=0,
+    sample_every=250,
+    spectral_norm=False,
+    device="cpu",
+    callback=None,
+    resume=True,
+):
+    """Train on ``images`` (N, 1, 28, 28) in [0, 1]; returns the run's loss history.
+
+    callback(iteration, d_loss, g_loss) is called every iteration (progress bars).
+    """
+    if loss not in (*LOSSES, "wgan-gp"):
+        raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
+    run_dir = Path(run_dir)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    config = {
+        "loss": loss,
+        "arch": arch,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "spectral_norm": spectral_norm,
+        "num_images": len(images),
+    }
+    D, G = build_models(arch, spectral_norm, seed)
+    D, G = D.to(device), G.to(device)
+    if loss == "wgan-gp":
+        D_opt = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.0, 0.9))
+        G_opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    else:
+        D_opt, G_opt = gan.get_optimizer(D), gan.get_optimizer(G)
+    fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).to(device)
+    torch.manual_seed(seed)
+    state = {"epoch": 0, "iteration": 0, "history": []}
+    checkpoint = run_dir / "checkpoint.pt"
+    if resume and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        fixed = {k: v for k, v in config.items() if k != "epochs"}  # more epochs: continue
+        if {k: v for k, v in saved["config"].items() if k != "epochs"} != fixed:
+            raise ValueError(f"{checkpoint}: saved settings {saved['config']} differ from {config}")
+        D.load_state_dict(saved["D"])
+        G.load_state_dict(saved["G"])
+        D_opt.load_state_dict(saved["D_opt"])
+        G_opt.load_state_dict(saved["G_opt"])
+        state = saved["state"]
+        torch.set_rng_state(saved["rng"])
+    with atomic_path(run_dir / "config.json") as tmp:
+        tmp.write_text(json.dumps(config, indent=2))
+
+    d_loss_fn, g_loss_fn = LOSSES.get(loss, (None, None))
+    n_batches = len(images) // batch_size
+    for epoch in range(state["epoch"], epochs):
+        for b in range(n_batches):
+            real = gan.preprocess_img(images[b * batch_size : (b + 1) * batch_size].to(device))
+            fake = G(gan.sample_noise(batch_size, gan.NOISE_DIM).to(device)).detach()
+            if loss == "wgan-gp":
+                d_loss = D(fake).mean() - D(real).mean() + 10 * gradient_penalty(D, real, fake)
+            else:
+                d_loss = d_loss_fn(D(real), D(fake.view(batch_size, 1, 28, 28)))
+            D_opt.zero_grad()
+            d_loss.backward()
+            D_opt.step()
+            g_loss = None
+            if loss != "wgan-gp" or state["iteration"] % 5 == 0:
+                scores = D(G(gan.sample_noise(batch_size, gan.NOISE_DIM).to(device)))
+                g_loss = -scores.mean() if loss == "wgan-gp" else g_loss_fn(scores)
+                G_opt.zero_grad()
+                g_loss.backward()
+                G_opt.step()
+            it = state["iteration"]
+            g_value = g_loss.item() if g_loss is not None else float("nan")
+            state["history"].append((d_loss.item(), g_value))
+            if callback is not None:
+                callback(it, d_loss.item(), g_value)
+            if it % sample_every == 0:
+                write_samples(
+                    G, fixed_noise, run_dir / "samples" / f"iter_{it:06d}.png", f"iteration {it}"
+                )
+            state["iteration"] += 1
+        state["epoch"] = epoch + 1
+        save_checkpoint(checkpoint, config, D, G, D_opt, G_opt, state)
+    write_samples(
+        G, fixed_noise, run_dir / "samples" / "final.png", f"after {state['epoch']} epochs"
+    )
+    with atomic_path(run_dir / "losses.json") as tmp:
+        tmp.write_text(json.dumps(state["history"]))
+    return state["history"]
+
+
+@torch.no_grad()
+def write_samples(G, noise, path, title):
+    was_training = G.training
+    G.eval()
+    save_grid(G(noise).cpu().numpy(), path, title)
+    G.train(was_training)
+
+
+def save_checkpoint(path, config, D, G, D_opt, G_opt, state):
+    payload = {
+        "config": config,
+        "D": D.state_dict(),
+        "G": G.state_dict(),
+        "D_opt": D_opt.state_dict(),
+        "G_opt": G_opt.state_dict(),
+        "state": state,
+        "rng": torch.get_rng_state(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_generator(run_dir, device="cpu"):
+    """The trained generator of a run folder (eval mode) and its config."""
+    checkpoint = Path(run_dir) / "checkpoint.pt"
+    if not checkpoint.exists():
+        raise FileNotFoundError(
+            f"no checkpoint in {run_dir} (train first: cs231n gan train -o {run_dir})"
+        )
+    saved = torch.load(checkpoint, map_location=device, weights_only=True)
+    config = saved["config"]
+    _, G = build_models(config["arch"], config["spectral_norm"])
+    G.load_state_dict(saved["G"])
+    return G.to(device).eval(), config
+
+
+@torch.no_grad()
+def generate(G, n, seed=0, batch_size=1000):
+    """n generated images (n, 784) in [-1, 1]."""
+    device = next(G.parameters()).device
+    noise = gan.sample_noise(n, gan.NOISE_DIM, seed=seed).to(device)
+    return torch.cat([G(noise[i : i + batch_size]).cpu() for i in range(0, n, batch_size)])
