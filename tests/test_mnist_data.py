@@ -104,3 +104,35 @@ def test_real_fashion_mnist_split(monkeypatch, tmp_path):
     np.testing.assert_array_equal(val, all_images[50000:55000])
     assert set(np.unique(train_labels)) == set(range(10))
     assert load_mnist("fashion-mnist", "test")[0].shape == (10000, 28, 28)
+
+
+def test_fetch_mnist_from_a_local_mirror(tmp_path, monkeypatch):
+    import hashlib
+    import http.server
+    import threading
+
+    from cs231n import mnist_data
+    from cs231n.cli import main
+
+    served = fake_mnist(tmp_path / "mirror")
+    checksums = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in served.iterdir()}
+    monkeypatch.setitem(mnist_data.MD5, "mnist", checksums)
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **k)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        data = tmp_path / "data"
+        code = main(["data", "download", "mnist", "--url", url, "--data-dir", str(data), "-q"])
+        assert code == 0
+        monkeypatch.setenv("CS231N_DATA", str(data))
+        assert load_mnist("mnist", "train-all")[0].shape == (12, 28, 28)
+        # A corrupted mirror: the MD5 check refuses it and nothing is kept.
+        (served / "t10k-labels-idx1-ubyte.gz").write_bytes(b"tampered")
+        (data / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+        with pytest.raises(OSError, match="MD5 mismatch"):
+            mnist_data.fetch_mnist("mnist", data, progress=False, mirrors=[url + "/"])
+        assert not (data / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
