@@ -506,6 +506,12 @@ def cmd_invert(args) -> int:
     )
 
 
+def _torch_device(name):
+    from .models import default_device
+
+    return name if name is not None else str(default_device())
+
+
 def cmd_gan_train(args) -> int:
     from tqdm.auto import tqdm
 
@@ -556,7 +562,7 @@ def cmd_gan_sample(args) -> int:
     from .gan_training import generate, load_generator, save_grid
 
     out = _writable_output(args.output)
-    G, config = load_generator(args.run_dir, args.device or "cpu")
+    G, config = load_generator(args.run_dir, _torch_device(args.device))
     save_grid(
         generate(G, args.n, seed=args.seed).numpy(), out, f"{config['loss']} / {config['arch']}"
     )
@@ -570,7 +576,7 @@ def cmd_gan_score(args) -> int:
     from .gan_metrics import score_generator
     from .gan_training import load_generator
 
-    G, config = load_generator(args.run_dir, args.device or "cpu")
+    G, config = load_generator(args.run_dir, _torch_device(args.device))
     scores = score_generator(G, args.dataset, args.data_dir, samples=args.samples, seed=args.seed)
     print(
         f"{config['loss']} / {config['arch']}: classifier test accuracy "
@@ -1133,7 +1139,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gan_train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     gan_train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    gan_train.add_argument("--device", default=None, help="torch device (default: cpu)")
+    gan_train.add_argument(
+        "--device", default=None, help="torch device (default: cuda when available)"
+    )
     gan_train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
     gan_train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_data_dir(gan_train)
