@@ -1,0 +1,339 @@
+"""``cs231n demo``: every part of the assignment on the data this machine has, in one report.
+
+Each part runs on its own; a part whose data is missing is reported (what is missing and how to
+get it) and skipped, and the others still run. ``quick`` shrinks every part to a smoke test.
+The report is ``OUT/index.html`` with its images beside it in ``OUT/``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from .io_utils import atomic_path
+
+
+class Section:
+    """One part of the report: text, tables and images, plus timing and status."""
+
+    def __init__(self, title):
+        self.title = title
+        self.blocks = []
+        self.status = "ok"
+        self.seconds = 0.0
+
+    def text(self, text):
+        self.blocks.append(f"<p>{html.escape(text)}</p>")
+
+    def table(self, header, rows):
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>"
+            for row in rows
+        )
+        self.blocks.append(f"<table><tr>{head}</tr>{body}</table>")
+
+    def image(self, name, caption):
+        self.blocks.append(
+            f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def captioning(out, sec, quick, data_root, log):
+    from .captioning_experiments import (
+        evaluate_captioner,
+        load_caption_data,
+        plot_loss_curve,
+        train_captioner,
+        write_caption_page,
+    )
+
+    data, name = load_caption_data("auto", data_root, max_train=500 if quick else None, log=log)
+    sec.text(f"Data: {name} ({data['train_captions'].shape[0]} training captions).")
+    rows = []
+    for cell in ("lstm", "rnn"):
+        hyper = dict(cell_type=cell, num_epochs=1 if quick else 10)
+        if quick:
+            hyper.update(hidden_dim=32, wordvec_dim=16)
+        start = time.perf_counter()
+        model, solver, _ = train_captioner(data, verbose=False, progress=not quick, **hyper)
+        seconds = time.perf_counter() - start
+        plot_loss_curve(
+            solver.loss_history, out / f"caption_{cell}_loss.png", f"{cell.upper()} training loss"
+        )
+        results = evaluate_captioner(model, data, max_images=50 if quick else 500)
+        for label, r in results.items():
+            m = r["metrics"]
+            rows.append(
+                [
+                    cell.upper(),
+                    label,
+                    seconds,
+                    m["Bleu_1"],
+                    m["Bleu_4"],
+                    m.get("METEOR", "-"),
+                    m["ROUGE_L"],
+                    m["CIDEr"],
+                    r.get("semantic_accuracy", "-"),
+                ]
+            )
+        sec.image(f"caption_{cell}_loss.png", f"{cell.upper()}: training loss")
+        if cell == "lstm":
+            sample = sorted(results["greedy"]["captions"])[:8]
+            from .captioning_experiments import references_by_image
+
+            refs = references_by_image(data, "val")
+            page_rows = [
+                {
+                    "image": data["val_images"][i]
+                    if "val_images" in data
+                    else str(data["val_urls"][i]),
+                    "generated": {k: v["captions"][i] for k, v in results.items()},
+                    "references": refs[i],
+                }
+                for i in sample
+            ]
+            write_caption_page(out / "captions.html", page_rows, "LSTM captions (validation)")
+            sec.blocks.append(
+                '<p><a href="captions.html">Captions of 8 validation images, with the images</a></p>'
+            )
+        notes = {n for r in results.values() for n in r["notes"]}
+        for note in notes:
+            sec.text(f"Note: {note}")
+    sec.table(
+        [
+            "model",
+            "decoding",
+            "train s",
+            "BLEU-1",
+            "BLEU-4",
+            "METEOR",
+            "ROUGE-L",
+            "CIDEr",
+            "semantic acc.",
+        ],
+        rows,
+    )
+
+
+def network_visualization(out, sec, quick, data_root, log):
+    import torch
+
+    from .attribution import METHODS, attribute
+    from .data_utils import load_imagenet_val
+    from .net_visualization_cli import fooling_figure, image_figure, load_model, saliency_figure
+    from .net_visualization_pytorch import class_visualization, deprocess, fool, preprocess
+
+    model = load_model("DEFAULT", data_root, None)
+    X, y, names = load_imagenet_val(num=5, data_root=data_root)
+    x = torch.cat([preprocess(img, size=None) for img in X])
+    methods = ["gradient", "grad-cam"] if quick else list(METHODS)
+    maps = {m: attribute(m, model, x, torch.from_numpy(y)).cpu().numpy() for m in methods}
+    saliency_figure(out / "saliency.png", X, maps, [names[int(c)].split(",")[0] for c in y])
+    sec.image("saliency.png", "Saliency maps (rows: " + ", ".join(methods) + ")")
+    result = fool(model, x[:1], torch.tensor([6]), max_iterations=100)
+    fooled = np.asarray(deprocess(result.images[:1].cpu(), should_rescale=False))
+    fooling_figure(out / "fooling.png", X[0], fooled, [names[int(y[0])].split(",")[0], names[6]])
+    sec.image(
+        "fooling.png",
+        f"Fooling image 0 as class 6 (stingray): {'success' if result.success[0] else 'failed'} "
+        f"after {int(result.iterations[0])} steps, L2 {float(result.l2[0]):.2f}",
+    )
+    rows = []
+    for target in (76, 78, 113):
+        img, p = class_visualization(
+            target,
+            model,
+            num_iterations=10 if quick else 100,
+            generator=torch.Generator().manual_seed(0),
+        )
+        image_figure(
+            out / f"class_{target}.png", img, f"{names[target].split(',')[0]} (p = {p:.2f})"
+        )
+        sec.image(f"class_{target}.png", f"Class visualization {target}: {names[target]}")
+        rows.append([target, names[target], p])
+    sec.table(["class", "name", "probability reached"], rows)
+
+
+def style_transfer(out, sec, quick, data_root, log):
+    from .config import data_path
+    from .style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
+
+    cnn = default_cnn(None, data_root)
+    content = data_path("styles", "tubingen.jpg", data_root=data_root)
+    rows = []
+    for name in ("composition_vii", "the_scream", "starry_night", "feature_inversion"):
+        args = preset_arguments(name)
+        if quick:
+            args["style_size"] = 64
+        start = time.perf_counter()
+        result = transfer(
+            content,
+            [data_path("styles", PRESETS[name]["style_image"], data_root=data_root)],
+            cnn=cnn,
+            image_size=64 if quick else 192,
+            iterations=10 if quick else 200,
+            **args,
+        )
+        seconds = time.perf_counter() - start
+        with atomic_path(out / f"style_{name}.png") as tmp:
+            result.pil().save(tmp)
+        sec.image(f"style_{name}.png", name.replace("_", " "))
+        last = result.losses[-1]
+        rows.append([name, seconds, last["content"], last["style"], last["tv"]])
+    sec.table(["preset", "seconds", "content loss", "style loss", "TV loss"], rows)
+
+
+def gans(out, sec, quick, data_root, log):
+    import shutil
+
+    from .gan_metrics import score_generator
+    from .gan_training import load_generator, train
+    from .mnist_data import load_mnist, torch_dataset
+
+    images, _ = load_mnist("fashion-mnist", "train", data_root)
+    if quick:
+        images = images[:512]
+    x = torch_dataset(images).tensors[0]
+    schedule = (
+        {"gan fc": 1, "lsgan fc": 1, "gan dc": 1}
+        if quick
+        else {"gan fc": 5, "lsgan fc": 5, "gan dc": 1}
+    )
+    sec.text(
+        "Epochs: "
+        + ", ".join(f"{k} {v}" for k, v in schedule.items())
+        + (
+            " (the course trains 10, 10 and 5; `cs231n gan train` keeps that schedule; the demo "
+            "trains fewer to stay within 30 minutes on a 2-core CPU)"
+            if not quick
+            else " (quick mode)"
+        )
+    )
+    rows = []
+    for spec, epochs in schedule.items():
+        loss, arch = spec.split()
+        run = out / "gan_runs" / f"{arch}_{loss}"
+        start = time.perf_counter()
+        train(run, x, loss=loss, arch=arch, epochs=epochs, resume=False)
+        seconds = time.perf_counter() - start
+        shutil.copy(run / "samples" / "final.png", out / f"gan_{arch}_{loss}.png")
+        sec.image(f"gan_{arch}_{loss}.png", f"{loss} / {arch} after {epochs} epoch(s)")
+        G, _ = load_generator(run)
+        scores = score_generator(
+            G, "fashion-mnist", data_root, samples=200 if quick else 2000, log=log
+        )
+        rows.append(
+            [
+                f"{loss} {arch}",
+                epochs,
+                seconds,
+                scores["fid_generated_vs_test"],
+                scores["fid_train_vs_test_floor"],
+                scores["classifier_test_accuracy"],
+            ]
+        )
+    sec.table(
+        [
+            "model",
+            "epochs",
+            "seconds",
+            "Fréchet distance",
+            "floor (real vs real)",
+            "classifier accuracy",
+        ],
+        rows,
+    )
+
+
+PARTS = [
+    (
+        "Image captioning (RNN and LSTM, NumPy)",
+        captioning,
+        "COCO (cs231n data download coco) or nothing: the built-in Shapes data needs no download",
+    ),
+    (
+        "Network visualization (SqueezeNet)",
+        network_visualization,
+        "squeezenet1_1.pt, imagenet_val_25.npz and imagenet_classes.txt in the data directory",
+    ),
+    ("Style transfer", style_transfer, "squeezenet1_1.pt and styles/*.jpg in the data directory"),
+    (
+        "GANs (Fashion-MNIST)",
+        gans,
+        "Fashion-MNIST: apt-get install dataset-fashion-mnist, or cs231n data download fashion-mnist",
+    ),
+]
+
+
+def run_demo(out="report", quick=False, data_root=None, log=print):
+    """Run every part; write OUT/index.html; return (path, sections)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for title, part, needs in PARTS:
+        sec = Section(title)
+        log(f"== {title}")
+        start = time.perf_counter()
+        try:
+            part(out, sec, quick, data_root, log)
+        except (FileNotFoundError, ImportError) as e:
+            sec.status = "skipped"
+            sec.text(f"Skipped: {e}. Needs: {needs}.")
+            log(f"   skipped: {e}")
+        except Exception as e:  # one broken part must not lose the others
+            sec.status = "failed"
+            sec.blocks.append(f"<pre>{html.escape(traceback.format_exc())}</pre>")
+            log(f"   failed: {e!r}")
+        sec.seconds = time.perf_counter() - start
+        log(f"   {sec.status} in {sec.seconds:.0f} s")
+        sections.append(sec)
+    path = write_report(out, sections, quick)
+    return path, sections
+
+
+def write_report(out, sections, quick):
+    parts = []
+    for sec in sections:
+        parts.append(
+            f"<section><h2>{html.escape(sec.title)} <small>({sec.status}, {sec.seconds:.0f} s)"
+            f"</small></h2>{''.join(sec.blocks)}</section>"
+        )
+    summary = json.dumps(
+        {s.title: {"status": s.status, "seconds": round(s.seconds, 1)} for s in sections}
+    )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>cs231n-a3 report</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} img{{max-width:100%}}
+figure{{display:inline-block;margin:.5em;vertical-align:top}} figcaption{{font-size:.85em;color:#444}}
+table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padding:.3em .6em}}
+small{{color:#666;font-weight:normal}}</style></head>
+<body><h1>cs231n-a3: the whole assignment{" (quick mode)" if quick else ""}</h1>
+{"".join(parts)}
+<script>
+window.addEventListener("load", function () {{
+  var imgs = Array.from(document.images);
+  var broken = imgs.filter(function (i) {{ return !i.complete || i.naturalWidth === 0; }});
+  document.title = broken.length ? "images-broken " + broken.map(function (i) {{ return i.src; }}).join(" ")
+                                 : "images-ok " + imgs.length;
+}});
+</script>
+<!-- summary: {html.escape(summary)} -->
+</body></html>
+"""
+    path = out / "index.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return path
