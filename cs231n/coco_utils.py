@@ -43,6 +43,15 @@ def load_coco_vocab(path=None) -> tuple[list[str], dict[str, int]]:
 
 
 CAPTION_KEYS = ("train_captions", "train_image_idxs", "val_captions", "val_image_idxs")
+# The files load_coco_data reads (with PCA features), as the course's archive names them.
+COCO_FILES = (
+    "coco2014_captions.h5",
+    "coco2014_vocab.json",
+    "train2014_vgg16_fc7_pca.h5",
+    "val2014_vgg16_fc7_pca.h5",
+    "train2014_urls.txt",
+    "val2014_urls.txt",
+)
 
 
 def _read_h5(path, keys):

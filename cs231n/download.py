@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from .coco_utils import COCO_FILES
 from .config import data_dir
 
 USER_AGENT = "cs231n-a3 (python urllib)"
@@ -39,14 +40,7 @@ DATASETS: dict[str, dict] = {
         "url": "http://cs231n.stanford.edu/coco_captioning.zip",
         "archive": "coco_captioning.zip",
         "folder": "coco_captioning",
-        "files": (
-            "coco2014_captions.h5",
-            "coco2014_vocab.json",
-            "train2014_vgg16_fc7_pca.h5",
-            "val2014_vgg16_fc7_pca.h5",
-            "train2014_urls.txt",
-            "val2014_urls.txt",
-        ),
+        "files": COCO_FILES,
         "optional": ("train2014_vgg16_fc7.h5", "val2014_vgg16_fc7.h5"),
         # Not known offline; set them to have every download verified.
         "sha256": None,

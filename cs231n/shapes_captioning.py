@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .coco_utils import SPECIAL_TOKENS, load_coco_data, write_coco_data
+from .coco_utils import COCO_FILES, SPECIAL_TOKENS, load_coco_data, write_coco_data
 from .config import data_path, default_cache_dir
 from .io_utils import atomic_path
 
@@ -42,14 +42,7 @@ SHAPES = ("circle", "square", "triangle")
 SIZES = {"small": (5, 6), "large": (9, 10)}  # radius range in pixels
 SLOTS = (11, 32, 53)  # centres of the 3x3 layout grid
 CAPTIONS_PER_IMAGE = 5
-DATA_FILES = (
-    "coco2014_captions.h5",
-    "coco2014_vocab.json",
-    "train2014_vgg16_fc7_pca.h5",
-    "val2014_vgg16_fc7_pca.h5",
-    "train2014_urls.txt",
-    "val2014_urls.txt",
-)
+DATA_FILES = COCO_FILES  # written in the course's format
 FEATURE_DIM = 512
 VERSION = 2  # bump whenever generation changes: cached copies are then rebuilt
 
