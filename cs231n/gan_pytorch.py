@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.utils.data import sampler
 
+from .gradient_check import rel_error  # noqa: F401  (the notebook imports it from here)
+
 NOISE_DIM = 96
 
 
@@ -233,7 +235,3 @@ def run_a_gan(
                 images.append(fake_images.detach().cpu().numpy()[0:16])
             iter_count += 1
     return images
-
-
-def rel_error(x, y):
-    return float(np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y)))))

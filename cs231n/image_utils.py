@@ -54,6 +54,21 @@ def deprocess_image(img, rescale=False):
     return np.clip(255 * img, 0.0, 255.0).astype(np.uint8)
 
 
+def resize_shorter_side(img, size, resample=None):
+    """A PIL image (or (H, W, 3) uint8 array) scaled so its shorter side is ``size`` pixels;
+    returns a PIL image. ``resample`` defaults to bicubic."""
+    from PIL import Image
+
+    if not isinstance(img, Image.Image):
+        img = Image.fromarray(np.asarray(img, dtype=np.uint8))
+    if int(size) != size or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+    w, h = img.size
+    scale = float(size) / min(w, h)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return img.resize(new, Image.BICUBIC if resample is None else resample)
+
+
 def load_image(filename, size=None):
     """Read an image file as (H, W, 3) uint8 RGB; with ``size``, scale so the shorter side is
     ``size`` pixels. Unreadable files get an error naming them."""
@@ -71,9 +86,5 @@ def load_image(filename, size=None):
     except (UnidentifiedImageError, OSError) as e:
         raise OSError(f"{filename}: not a readable image ({e})") from None
     if size is not None:
-        if int(size) != size or size < 1:
-            raise ValueError(f"load_image: size must be a positive integer, got {size!r}")
-        w, h = img.size
-        scale = float(size) / min(w, h)
-        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BICUBIC)
+        img = resize_shorter_side(img, size)
     return np.asarray(img)

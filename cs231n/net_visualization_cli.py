@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .data_utils import load_imagenet_classes
-from .image_utils import load_image
+from .image_utils import load_image, resize_shorter_side
 from .io_utils import save_figure
 from .models import default_device, squeezenet1_1
 from .net_visualization_pytorch import deprocess, preprocess
@@ -64,7 +64,7 @@ def load_images(paths, size=224):
             )
         if max(img.shape[:2]) > 20000:
             raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is too large")
-        img = load_image(path, size=size)
+        img = np.asarray(resize_shorter_side(img, size))
         h, w = img.shape[:2]
         top, left = (h - size) // 2, (w - size) // 2
         crops.append(img[top : top + size, left : left + size])

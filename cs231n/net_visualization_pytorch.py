@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, resize_shorter_side
 
 
 def _device(model):
@@ -31,9 +31,7 @@ def preprocess(img, size=224):
         img = Image.fromarray(np.asarray(img, dtype=np.uint8))
     img = img.convert("RGB")
     if size is not None:
-        w, h = img.size
-        scale = size / min(w, h)
-        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+        img = resize_shorter_side(img, size, Image.BILINEAR)
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
     mean = torch.from_numpy(SQUEEZENET_MEAN)[:, None, None]
     std = torch.from_numpy(SQUEEZENET_STD)[:, None, None]
