@@ -40,6 +40,24 @@ def _add_data_dir(parser):
     )
 
 
+def _add_output(parser, default, metavar, help):
+    """The ``-o/--output`` option every command that writes a file has."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None if default is None else Path(default),
+        metavar=metavar,
+        help=help,
+    )
+
+
+def _add_device(parser):
+    parser.add_argument(
+        "--device", default=None, help="torch device (default: cuda when available, else cpu)"
+    )
+
+
 def _writable_output(path) -> Path:
     """Fail before hours of work, not after: the output's folder must be creatable."""
     path = Path(path)
@@ -713,14 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the loss every N iterations (default: %(default)s)",
     )
     overfit.add_argument("--seed", type=int, default=231, help="random seed (default: %(default)s)")
-    overfit.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        metavar="PNG",
-        help="loss-curve image (default: caption_overfit_CELL.png)",
-    )
+    _add_output(overfit, None, "PNG", "loss-curve image (default: caption_overfit_CELL.png)")
     overfit.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar or per-iteration losses"
     )
@@ -849,14 +860,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="which images, and the sampling seed (default: %(default)s)",
     )
-    sample.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("captions.html"),
-        metavar="HTML",
-        help="page to write (default: %(default)s)",
-    )
+    _add_output(sample, "captions.html", "HTML", "page to write (default: %(default)s)")
     sample.set_defaults(func=cmd_caption_sample)
 
     evaluate = caption_commands.add_parser(
@@ -876,14 +880,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--max-images", type=_positive_int, default=None, help="score only the first N images"
     )
-    evaluate.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=None,
-        metavar="JSON",
-        help="also save the scores as JSON",
-    )
+    _add_output(evaluate, None, "JSON", "also save the scores as JSON")
     evaluate.set_defaults(func=cmd_caption_evaluate)
     caption.set_defaults(func=lambda args: _missing_subcommand(caption))
 
@@ -895,9 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="SqueezeNet 1.1 state dict (default: pretrained weights from the data "
             "directory, the torch hub cache, or torchvision's URL)",
         )
-        p.add_argument(
-            "--device", default=None, help="torch device (default: cuda when available, else cpu)"
-        )
+        _add_device(p)
         _add_data_dir(p)
 
     saliency = commands.add_parser(
@@ -920,14 +915,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLASS",
         help="class index or name (default: the true label for val:K, else the predicted class)",
     )
-    saliency.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("saliency.png"),
-        metavar="PNG",
-        help="figure (default: %(default)s)",
-    )
+    _add_output(saliency, "saliency.png", "PNG", "figure (default: %(default)s)")
     add_vision_args(saliency)
     saliency.set_defaults(func=cmd_saliency)
 
@@ -960,14 +948,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fools all of 100 test images) or its score (the assignment's "
         "make_fooling_image, 97%%)",
     )
-    fool_cmd.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("fooling.png"),
-        metavar="PNG",
-        help="figure (default: %(default)s)",
-    )
+    _add_output(fool_cmd, "fooling.png", "PNG", "figure (default: %(default)s)")
     add_vision_args(fool_cmd)
     fool_cmd.set_defaults(func=cmd_fool)
 
@@ -992,14 +973,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=_positive_float, default=25.0, help="(default: %(default)s)"
     )
     visualize.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
-    visualize.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        default=Path("class.png"),
-        metavar="PNG",
-        help="figure (default: %(default)s)",
-    )
+    _add_output(visualize, "class.png", "PNG", "figure (default: %(default)s)")
     visualize.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_vision_args(visualize)
     visualize.set_defaults(func=cmd_visualize_class)
@@ -1028,16 +1002,11 @@ def build_parser() -> argparse.ArgumentParser:
             help="also save the image every K iterations (OUT_NNNN.png)",
         )
         p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
-        p.add_argument(
-            "-o",
-            "--output",
-            type=Path,
-            default=Path(default_output),
-            metavar="IMAGE",
-            help="output image; any format PIL writes (default: %(default)s)",
+        _add_output(
+            p, default_output, "IMAGE", "output image; any format PIL writes (default: %(default)s)"
         )
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-        p.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+        _add_device(p)
         _add_data_dir(p)
 
     style = commands.add_parser(
@@ -1153,9 +1122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gan_train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     gan_train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
-    gan_train.add_argument(
-        "--device", default=None, help="torch device (default: cuda when available)"
-    )
+    _add_device(gan_train)
     gan_train.add_argument("-o", "--output", required=True, metavar="RUN_DIR")
     gan_train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_data_dir(gan_train)
@@ -1164,10 +1131,8 @@ def build_parser() -> argparse.ArgumentParser:
     gan_sample.add_argument("run_dir", metavar="RUN_DIR")
     gan_sample.add_argument("-n", type=_positive_int, default=64, help="(default: %(default)s)")
     gan_sample.add_argument("--seed", type=int, default=0)
-    gan_sample.add_argument("--device", default=None)
-    gan_sample.add_argument(
-        "-o", "--output", type=Path, default=Path("gan_samples.png"), metavar="PNG"
-    )
+    _add_device(gan_sample)
+    _add_output(gan_sample, "gan_samples.png", "PNG", "sample grid (default: %(default)s)")
     gan_sample.set_defaults(func=cmd_gan_sample)
     gan_score = gan_commands.add_parser(
         "score",
@@ -1183,7 +1148,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples", type=_positive_int, default=2000, help="(default: %(default)s)"
     )
     gan_score.add_argument("--seed", type=int, default=0)
-    gan_score.add_argument("--device", default=None)
+    _add_device(gan_score)
     _add_data_dir(gan_score)
     gan_score.set_defaults(func=cmd_gan_score)
 
@@ -1196,13 +1161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "if no part could run. --quick runs everything with tiny settings (about 2 minutes).",
     )
     demo.add_argument("--quick", action="store_true", help="tiny settings: a smoke test")
-    demo.add_argument(
-        "-o",
-        "--output",
-        default="report",
-        metavar="DIR",
-        help="report folder (default: %(default)s)",
-    )
+    _add_output(demo, "report", "DIR", "report folder (default: %(default)s)")
     _add_data_dir(demo)
     demo.set_defaults(func=cmd_demo)
 
