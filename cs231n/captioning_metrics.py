@@ -79,12 +79,11 @@ def coco_metrics(candidates, references, use_java=None):
     notes = []
     gts = {k: list(v) for k, v in references.items()}
     res = {k: [v] for k, v in candidates.items()}
-    quiet = contextlib.redirect_stdout(io.StringIO())  # the scorers print progress
     if use_java:
         from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
         tokenizer = PTBTokenizer()
-        with quiet, _quiet_stderr_fd():
+        with contextlib.redirect_stdout(io.StringIO()), _quiet_stderr_fd():  # progress lines
             gts = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in gts.items()})
             res = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in res.items()})
     else:
@@ -92,7 +91,7 @@ def coco_metrics(candidates, references, use_java=None):
         notes.append("Java not found: Python tokenizer used and METEOR skipped")
 
     scores = {}
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()):  # the scorers print progress
         bleu, _ = Bleu(4).compute_score(gts, res)
         for n, value in enumerate(bleu, start=1):
             scores[f"Bleu_{n}"] = float(value)

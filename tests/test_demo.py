@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from cs231n import demo
 from cs231n.cli import main
 from cs231n.config import data_path
 from cs231n.demo import Section, write_report
@@ -35,9 +36,7 @@ def test_missing_data_is_reported_not_fatal(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
         "cs231n.models._download_pretrained", lambda: (_ for _ in ()).throw(OSError("offline"))
     )
-    monkeypatch.setattr(
-        "cs231n.demo.PARTS", [p for p in __import__("cs231n.demo").demo.PARTS if "Network" in p[0]]
-    )
+    monkeypatch.setattr(demo, "PARTS", [p for p in demo.PARTS if "Network" in p[0]])
     code = main(["demo", "--quick", "-o", str(tmp_path / "r")])
     page = (tmp_path / "r" / "index.html").read_text()
     assert code == 1 and "skipped" in page and "squeezenet1_1.pt" in page
