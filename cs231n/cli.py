@@ -1221,6 +1221,9 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.func(args)
+    except BrokenPipeError:  # the reader went away (`cs231n data path | head -1`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (UserError, OSError, KeyError, ValueError, TypeError, FloatingPointError) as e:
         if os.environ.get("CS231N_DEBUG"):
             raise

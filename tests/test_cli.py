@@ -106,3 +106,20 @@ def test_caption_commands_report_missing_checkpoint(tmp_path):
     result = run_cli("caption", "sample", str(tmp_path / "missing"))
     assert result.returncode == 2 and "missing.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_closed_pipe_is_not_an_error():
+    # Regression: `cs231n data path | head -1` printed "cs231n: error: [Errno 32] Broken pipe".
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone: the first write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cs231n.cli", "data", "path"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
