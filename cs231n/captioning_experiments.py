@@ -104,9 +104,9 @@ def plot_loss_curve(loss_history, path, title="Training loss history"):
 
 def coco_available(data_root=None) -> bool:
     """Whether the course's COCO files are in the data directory."""
-    from .download import DATASETS, missing_files
+    from .download import missing_files
 
-    return not missing_files("coco", data_root=data_root) if "coco" in DATASETS else False
+    return not missing_files("coco", data_root=data_root)
 
 
 def load_caption_data(source="auto", data_root=None, max_train=None, log=None):
