@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .config import DATA_ENV_VAR, data_dir, default_cache_dir
+from .config import DATA_ENV_VAR, data_dir, default_data_dir
 from .download import DATASETS, asset_status, fetch_dataset, missing_files
 
 
@@ -36,7 +36,7 @@ def _add_data_dir(parser):
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
-        help=f"data directory (default: ${DATA_ENV_VAR}, else {default_cache_dir()})",
+        help=f"data directory (default: ${DATA_ENV_VAR}, else {default_data_dir()})",
     )
 
 
@@ -1168,7 +1168,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser(
         "data",
         help="download the course's data; show the data directory",
-        description=f"The data directory: ${DATA_ENV_VAR}, else {default_cache_dir()} "
+        description=f"The data directory: ${DATA_ENV_VAR}, else {default_data_dir()} "
         "(--data-dir overrides both).",
     )
     data_commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
