@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
-# Creates the virtual environment at .venv/ and installs the project with its dev tools.
+# Creates the virtual environment at .venv/ and installs the project with its dev tools; on
+# Debian, as root, also installs what pip cannot (Fashion-MNIST for the GANs).
 # torch==2.13.0 is installed first, by itself: on these machines pip takes the CPU build from
 # local disk; a torch requirement left open would download a multi-GB CUDA build instead.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# Fashion-MNIST (the GAN part of the demo) ships as Debian's dataset-fashion-mnist. Elsewhere,
+# `cs231n data download fashion-mnist` fetches it from the official mirror.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  :
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "Installing Debian's dataset-fashion-mnist (Fashion-MNIST for the GANs)"
+  if ! (apt-get install -y -qq dataset-fashion-mnist || (apt-get update -qq &&
+    apt-get install -y -qq dataset-fashion-mnist)) >/dev/null 2>&1; then
+    echo "warning: could not install dataset-fashion-mnist; run \`.venv/bin/cs231n data download fashion-mnist\` instead" >&2
+  fi
+else
+  echo "note: Fashion-MNIST (for the GANs) is not installed: on Debian run \`sudo apt-get install dataset-fashion-mnist\`, elsewhere \`.venv/bin/cs231n data download fashion-mnist\`"
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev,eval]'

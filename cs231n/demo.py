@@ -258,40 +258,83 @@ def gans(out, sec, quick, data_root, log):
     )
 
 
+# (title, function, the assets it needs: names in cs231n.assets.ASSETS)
 PARTS = [
-    (
-        "Image captioning (RNN and LSTM, NumPy)",
-        captioning,
-        "COCO (cs231n data download coco) or nothing: the built-in Shapes data needs no download",
-    ),
-    (
-        "Network visualization (SqueezeNet)",
-        network_visualization,
-        "squeezenet1_1.pt, imagenet_val_25.npz and imagenet_classes.txt in the data directory",
-    ),
-    ("Style transfer", style_transfer, "squeezenet1_1.pt and styles/*.jpg in the data directory"),
-    (
-        "GANs (Fashion-MNIST)",
-        gans,
-        "Fashion-MNIST: apt-get install dataset-fashion-mnist, or cs231n data download fashion-mnist",
-    ),
+    ("Image captioning (RNN and LSTM, NumPy)", captioning, ()),
+    ("Network visualization (SqueezeNet)", network_visualization, ("squeezenet", "imagenet-val")),
+    ("Style transfer", style_transfer, ("squeezenet", "styles")),
+    ("GANs (Fashion-MNIST)", gans, ("fashion-mnist",)),
 ]
+DEMO_ASSETS = tuple(dict.fromkeys(name for *_, needs in PARTS for name in needs))
 
 
-def run_demo(out="report", quick=False, data_root=None, log=print):
-    """Run every part; write OUT/index.html; return (path, sections)."""
+def prepare_assets(data_root=None, fetch=False, mirror=None, log=print):
+    """Fetch the demo's missing assets (when ``fetch``); returns ``(missing, notes)``: the names
+    still missing and one line per failed fetch.
+
+    Fetching stops at the first download that fails: on a machine without a connection the
+    others would fail the same way, each after its own wait."""
+    from .assets import fetch as fetch_asset
+    from .assets import locate
+    from .download import DownloadError
+
+    missing = [n for n in DEMO_ASSETS if locate(n, data_root) is None]
+    notes = []
+    if fetch and missing:
+        log(f"Fetching what the demo needs: {', '.join(missing)}")
+        for name in list(missing):
+            try:
+                fetch_asset(name, data_root, mirror=mirror, log=log)
+            except (DownloadError, PermissionError) as e:
+                notes.append(f"{name}: {e}")
+                break
+            missing.remove(name)
+    return missing, notes
+
+
+def missing_assets_block(missing, data_root=None) -> str:
+    """The message for assets the demo lacks: each asset, what uses it, and the one command."""
+    from .assets import ASSETS, download_command
+
+    width = max(len(n) for n in missing)
+    lines = ["Missing data (the parts that need it are skipped):"]
+    lines += [
+        f"  {n:<{width}}  {ASSETS[n].description}; used by {ASSETS[n].used_by}" for n in missing
+    ]
+    lines += ["Fetch it with one command:", "  " + download_command(missing, data_root)]
+    return "\n".join(lines)
+
+
+def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, mirror=None):
+    """Run every part; write OUT/index.html; return (path, sections).
+
+    ``fetch``: download the missing assets first (:func:`prepare_assets`); without it, or when
+    that fails, the parts whose assets are missing are skipped and both the log and the report
+    name each missing asset and the one command that fetches them."""
+    from .assets import download_command
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    missing, notes = prepare_assets(data_root, fetch, mirror, log)
     sections = []
+    notice = None
+    if missing:
+        notice = "\n".join([*notes, missing_assets_block(missing, data_root)])
+        log(notice)
     for title, part, needs in PARTS:
         sec = Section(title)
         log(f"== {title}")
         start = time.perf_counter()
+        lacking = [n for n in needs if n in missing]
         try:
+            if lacking:
+                raise FileNotFoundError(
+                    f"missing {', '.join(lacking)} (fetch: {download_command(lacking, data_root)})"
+                )
             part(out, sec, quick, data_root, log)
         except (FileNotFoundError, ImportError) as e:
             sec.status = "skipped"
-            sec.text(f"Skipped: {e}. Needs: {needs}.")
+            sec.text(f"Skipped: {e}.")
             log(f"   skipped: {e}")
         except Exception as e:  # one broken part must not lose the others
             sec.status = "failed"
@@ -300,12 +343,14 @@ def run_demo(out="report", quick=False, data_root=None, log=print):
         sec.seconds = time.perf_counter() - start
         log(f"   {sec.status} in {sec.seconds:.0f} s")
         sections.append(sec)
-    path = write_report(out, sections, quick)
+    path = write_report(out, sections, quick, notice)
     return path, sections
 
 
-def write_report(out, sections, quick):
-    parts = []
+def write_report(out, sections, quick, notice=None):
+    """OUT/index.html: one section per part; ``notice`` (plain text, e.g. the missing data)
+    shown first."""
+    parts = [f'<pre class="notice">{html.escape(notice)}</pre>'] if notice else []
     for sec in sections:
         parts.append(
             f"<section><h2>{html.escape(sec.title)} <small>({sec.status}, {sec.seconds:.0f} s)"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .assets import DEBIAN_FASHION_MNIST
 from .config import data_path
 
-DEBIAN_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+DEBIAN_DIRS = {"fashion-mnist": DEBIAN_FASHION_MNIST}
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -119,68 +120,20 @@ def torch_dataset(images, labels=None):
     return torch.utils.data.TensorDataset(x, y)
 
 
-# Official files and MD5 checksums (as torchvision publishes them), with mirrors tried in turn.
-MIRRORS = {
-    "mnist": [
-        "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        "http://yann.lecun.com/exdb/mnist/",
-    ],
-    "fashion-mnist": [
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
-    ],
-}
-MD5 = {
-    "mnist": {
-        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-    },
-    "fashion-mnist": {
-        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    },
-}
-
-
-def _md5(path):
-    import hashlib
-
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_mnist(dataset="fashion-mnist", data_root=None, progress=True, mirrors=None):
     """Download the four IDX files of "mnist" or "fashion-mnist" into
-    ``$CS231N_DATA/<dataset>`` (resumable, MD5-checked, each mirror tried in turn); files that
-    are already there and check out are kept. Returns the folder."""
-    from .download import DownloadError, download
+    ``$CS231N_DATA/<dataset>`` from the official sources (``mirrors``: base URLs tried in turn
+    instead), resumably, each checked against its pinned SHA-256 (:mod:`cs231n.assets`); files
+    already there that check out are kept. Returns where the data set is."""
+    from .assets import fetch
+    from .download import DownloadError
 
-    if dataset not in MD5:
+    if dataset not in ("mnist", "fashion-mnist"):
         raise ValueError(f'dataset must be "mnist" or "fashion-mnist", got {dataset!r}')
-    folder = data_path(dataset, data_root=data_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, md5 in MD5[dataset].items():
-        target = folder / name
-        if target.is_file() and _md5(target) == md5:
-            continue
-        errors = []
-        for mirror in mirrors or MIRRORS[dataset]:
-            try:
-                download(mirror + name, target, progress=progress)
-            except DownloadError as e:
-                errors.append(str(e))
-                continue
-            if _md5(target) == md5:
-                break
-            target.unlink()
-            errors.append(f"{mirror + name}: MD5 mismatch (expected {md5})")
-        else:
-            raise DownloadError(f"could not fetch {name} for {dataset}: " + "; ".join(errors))
-    return folder
+    errors = []
+    for base in mirrors or [None]:
+        try:
+            return fetch(dataset, data_root, progress=progress, url=base)
+        except DownloadError as e:
+            errors.append(str(e))
+    raise DownloadError(" | ".join(errors))

@@ -107,32 +107,33 @@ def test_real_fashion_mnist_split(monkeypatch, tmp_path):
 
 
 def test_fetch_mnist_from_a_local_mirror(tmp_path, monkeypatch):
+    import dataclasses
     import hashlib
-    import http.server
-    import threading
 
-    from cs231n import mnist_data
+    from local_server import serving
+
+    from cs231n import assets, mnist_data
     from cs231n.cli import main
 
     served = fake_mnist(tmp_path / "mirror")
-    checksums = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in served.iterdir()}
-    monkeypatch.setitem(mnist_data.MD5, "mnist", checksums)
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(served), **k)  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    files = {f"/{p.name}": p.read_bytes() for p in served.iterdir()}
+    spec = assets.ASSETS["mnist"]
+    pins = [
+        dataclasses.replace(
+            f, sha256=hashlib.sha256(files["/" + f.path.rsplit("/", 1)[-1]]).hexdigest(), size=None
+        )
+        for f in spec.files
+    ]
+    monkeypatch.setitem(assets.ASSETS, "mnist", dataclasses.replace(spec, files=tuple(pins)))
+    with serving(files) as srv:
         data = tmp_path / "data"
-        code = main(["data", "download", "mnist", "--url", url, "--data-dir", str(data), "-q"])
+        code = main(["data", "download", "mnist", "--url", srv.base, "--data-dir", str(data), "-q"])
         assert code == 0
         monkeypatch.setenv("CS231N_DATA", str(data))
         assert load_mnist("mnist", "train-all")[0].shape == (12, 28, 28)
-        # A corrupted mirror: the MD5 check refuses it and nothing is kept.
-        (served / "t10k-labels-idx1-ubyte.gz").write_bytes(b"tampered")
+        # A corrupted mirror: the SHA-256 check refuses it and nothing is kept.
+        srv.files["/t10k-labels-idx1-ubyte.gz"] = b"tampered"
         (data / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
-        with pytest.raises(OSError, match="MD5 mismatch"):
-            mnist_data.fetch_mnist("mnist", data, progress=False, mirrors=[url + "/"])
-        assert not (data / "mnist" / "t10k-labels-idx1-ubyte.gz").exists()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+        with pytest.raises(OSError, match="sha256 of .* expected"):
+            mnist_data.fetch_mnist("mnist", data, progress=False, mirrors=[srv.base + "/"])
+        assert not list((data / "mnist").glob("t10k-labels-idx1-ubyte.gz*"))
