@@ -1,18 +1,15 @@
-"""What ``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` do, as functions:
-model and image loading, class-name lookup, and the notebook-style figures."""
+"""The pretrained SqueezeNet and the notebook-style figures of network visualization, shared by
+``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` (cs231n.cli.vision, which
+reads the command line's images and classes), the demo and style transfer."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .data_utils import load_imagenet_classes
-from .image_utils import load_image, resize_shorter_side
 from .io_utils import save_figure
 from .models import default_device, squeezenet1_1
-from .net_visualization_pytorch import deprocess, preprocess
-
-MIN_SIDE = 32  # SqueezeNet's smallest useful input; smaller images get a clear error
+from .net_visualization_pytorch import deprocess
 
 
 def load_model(weights="DEFAULT", data_root=None, device=None):
@@ -22,54 +19,6 @@ def load_model(weights="DEFAULT", data_root=None, device=None):
     for p in model.parameters():
         p.requires_grad_(False)
     return model
-
-
-def class_names(data_root=None):
-    names = load_imagenet_classes(data_root)
-    return names if names is not None else [f"class {i}" for i in range(1000)]
-
-
-def resolve_class(text, names):
-    """A class index from an index ("76") or a name ("tarantula", "stingray", "great white
-    shark"): exact match on any of a class's comma-separated names, else a unique substring."""
-    text = str(text).strip()
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if not 0 <= index < len(names):
-            raise ValueError(f"class index {index} outside [0, {len(names)})")
-        return index
-    wanted = text.lower()
-    exact = [i for i, n in enumerate(names) if wanted in (s.strip().lower() for s in n.split(","))]
-    if len(exact) == 1:
-        return exact[0]
-    partial = [i for i, n in enumerate(names) if wanted in n.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    found = exact or partial
-    if not found:
-        raise ValueError(f"no ImageNet class matches {text!r}")
-    listing = "; ".join(f"{i}: {names[i]}" for i in found[:8])
-    raise ValueError(f"{text!r} matches {len(found)} classes ({listing}); give the index")
-
-
-def load_images(paths, size=224):
-    """Images as a (N, 3, size, size) batch (shorter side scaled to ``size``, centre crop) and
-    the (size, size, 3) uint8 crops for the figures."""
-    crops = []
-    for path in paths:
-        img = load_image(path)
-        if min(img.shape[:2]) < MIN_SIDE:
-            raise ValueError(
-                f"{path}: {img.shape[1]}x{img.shape[0]} pixels is too small (at least {MIN_SIDE})"
-            )
-        if max(img.shape[:2]) > 20000:
-            raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is too large")
-        img = np.asarray(resize_shorter_side(img, size))
-        h, w = img.shape[:2]
-        top, left = (h - size) // 2, (w - size) // 2
-        crops.append(img[top : top + size, left : left + size])
-    batch = torch.cat([preprocess(c, size=None) for c in crops])
-    return batch, np.stack(crops)
 
 
 def _figure(rows, cols, scale=2.2):
@@ -121,10 +70,3 @@ def image_figure(path, img_tensor, title):
     axes[0, 0].set_title(title, fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
-
-
-def top_prediction(model, x, names):
-    with torch.no_grad():
-        probs = torch.softmax(model(x.to(next(model.parameters()).device)), dim=1).cpu()
-    p, idx = probs.max(dim=1)
-    return [(int(i), names[int(i)], float(q)) for i, q in zip(idx, p, strict=True)]

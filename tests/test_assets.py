@@ -17,7 +17,7 @@ import pytest
 from local_server import serving
 
 from cs231n import assets
-from cs231n.download import ArchiveError, DownloadError, IntegrityError
+from cs231n.download import ArchiveError, DownloadError
 
 SHARED = Path(os.environ.get("CS231N_DATA", "/nonexistent"))
 

@@ -1,5 +1,5 @@
 """``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` (in-process, through
-``cs231n.cli.main``) and their helpers in cs231n.net_visualization_cli, with a random-weight
+``cs231n.cli.main``) and their helpers in cs231n.cli.vision, with a random-weight
 SqueezeNet saved to a file and small synthetic images. ``real_*`` tests use the shared data."""
 
 import functools
@@ -12,16 +12,10 @@ from PIL import Image
 
 from cs231n import attribution, models
 from cs231n.cli import main
+from cs231n.cli.vision import MIN_SIDE, class_names, load_images, resolve_class, top_prediction
 from cs231n.config import data_path
 from cs231n.image_utils import load_image
-from cs231n.net_visualization_cli import (
-    MIN_SIDE,
-    class_names,
-    load_images,
-    load_model,
-    resolve_class,
-    top_prediction,
-)
+from cs231n.net_visualization_cli import load_model
 from cs231n.net_visualization_pytorch import preprocess
 
 PNG = b"\x89PNG\r\n\x1a\n"

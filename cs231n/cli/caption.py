@@ -1,0 +1,376 @@
+"""``cs231n caption overfit | train | sample | evaluate``: image captioning with RNNs and LSTMs
+(NumPy), over cs231n.captioning_experiments."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import (
+    UserError,
+    _positive_float,
+    _positive_int,
+    add_command,
+    add_group,
+    writable_output,
+)
+
+
+def _training_settings(args):
+    """What overfit and train pass on from their shared options (``_add_model_options``...)."""
+    return dict(
+        cell_type=args.cell,
+        num_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        lr_decay=args.lr_decay,
+        hidden_dim=args.hidden_dim,
+        wordvec_dim=args.wordvec_dim,
+        print_every=args.print_every,
+        seed=args.seed,
+        verbose=not args.quiet,
+        progress=not args.quiet,
+    )
+
+
+def cmd_caption_overfit(args) -> int:
+    from ..captioning_experiments import overfit_small_data, plot_loss_curve, small_caption_data
+
+    out = writable_output(args.output or f"caption_overfit_{args.cell}.png")
+    data, source = small_caption_data(
+        num_train=args.num_train, seed=args.seed, data_root=args.data_dir
+    )
+    print(
+        f"Overfitting a {args.cell.upper()} captioning model on {args.num_train} captions: {source}"
+    )
+    start = time.perf_counter()
+    _, solver = overfit_small_data(data=data, **_training_settings(args))
+    seconds = time.perf_counter() - start
+    plot_loss_curve(
+        solver.loss_history, out, title=f"{args.cell.upper()} overfitting: loss per iteration"
+    )
+    history = solver.loss_history
+    print(
+        f"Final loss: {history[-1]:.6f} after {len(history)} iterations "
+        f"(first {history[0]:.4f}; {seconds:.1f} s)"
+    )
+    print(f"Loss curve saved to {out}")
+    return 0
+
+
+def _describe_data(data, name):
+    return (
+        f"{name} data: {data['train_captions'].shape[0]} training captions of "
+        f"{data['train_features'].shape[0]} images, {data['val_captions'].shape[0]} validation "
+        f"captions, vocabulary {len(data['idx_to_word'])}, features {data['train_features'].shape[1]}"
+    )
+
+
+def cmd_caption_train(args) -> int:
+    from tqdm.auto import tqdm
+
+    from ..captioning_experiments import load_caption_data, plot_loss_curve, train_captioner
+
+    checkpoint = Path(args.checkpoint or f"caption_{args.cell}")
+    writable_output(checkpoint.with_suffix(".json"))
+    data, name = load_caption_data(args.data, args.data_dir, args.max_train, log=print)
+    print(_describe_data(data, name))
+    start = time.perf_counter()
+    model, solver, reports = train_captioner(
+        data,
+        checkpoint=checkpoint,
+        resume=args.resume,
+        extra={"data": name, "max_train": args.max_train},
+        log=tqdm.write,
+        **_training_settings(args),
+    )
+    seconds = time.perf_counter() - start
+    curve = plot_loss_curve(
+        solver.loss_history,
+        Path(f"{checkpoint.with_suffix('')}_loss.png"),
+        title=f"{args.cell.upper()} on {name}: training loss",
+    )
+    last = reports[-1] if reports else {}
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if isinstance(v, float))
+    print(f"Trained {solver.epoch} epochs in {seconds:.0f} s; {summary}")
+    print(f"Checkpoint: {checkpoint}.npz / .json; loss curve: {curve}")
+    return 0
+
+
+def _load_for_checkpoint(args):
+    from ..captioning_checkpoint import load_checkpoint
+    from ..captioning_experiments import load_caption_data
+
+    model, meta, _ = load_checkpoint(args.checkpoint)
+    source = args.data or meta["extra"].get("data", "auto")
+    data, name = load_caption_data(source, args.data_dir, log=print)
+    if [model.idx_to_word[i] for i in range(len(model.idx_to_word))] != list(data["idx_to_word"]):
+        raise UserError(
+            f"{args.checkpoint} was trained with another vocabulary than the {name} data's "
+            "(pass --data to choose the data set)"
+        )
+    return model, data, name
+
+
+def _decoding_methods(args):
+    if args.temperature is not None:
+        return [("sample", {"temperature": args.temperature, "seed": args.seed})]
+    if args.beam_size > 1:
+        return [("beam", {"beam_size": args.beam_size})]
+    return [("greedy", {})]
+
+
+def cmd_caption_sample(args) -> int:
+    import numpy as np
+
+    from ..captioning_experiments import (
+        caption_texts,
+        generate_captions,
+        references_by_image,
+        write_caption_page,
+    )
+    from ..shapes_captioning import caption_is_true
+
+    out = writable_output(args.output)
+    model, data, name = _load_for_checkpoint(args)
+    refs = references_by_image(data, args.split)
+    candidates = sorted(refs)
+    rng = np.random.default_rng(args.seed)
+    images = sorted(rng.choice(candidates, size=min(args.num, len(candidates)), replace=False))
+    features = data[f"{args.split}_features"][images]
+    rows = [{"generated": {}, "references": refs[i], "verdicts": {}} for i in images]
+    for method, options in [("greedy", {})] + [
+        m for m in _decoding_methods(args) if m[0] != "greedy"
+    ]:
+        label = method if method != "beam" else f"beam {options['beam_size']}"
+        texts = caption_texts(model, generate_captions(model, features, method, **options))
+        for row, i, text in zip(rows, images, texts, strict=True):
+            row["generated"][label] = text
+            if f"{args.split}_scenes" in data:
+                row["verdicts"][label] = caption_is_true(
+                    text.split(), data[f"{args.split}_scenes"][i]
+                )
+    for row, i in zip(rows, images, strict=True):
+        key = f"{args.split}_images"
+        row["image"] = data[key][i] if key in data else str(data[f"{args.split}_urls"][i])
+        print(f"[{args.split} image {i}]")
+        for label, text in row["generated"].items():
+            verdict = row["verdicts"].get(label)
+            mark = "" if verdict is None else ("  (true)" if verdict else "  (false)")
+            print(f"  {label:>8}: {text}{mark}")
+        print(f"  {'truth':>8}: {row['references'][0]}")
+    write_caption_page(out, rows, title=f"Captions from {args.checkpoint} on {name} {args.split}")
+    print(f"Page with images saved to {out}")
+    return 0
+
+
+def cmd_caption_evaluate(args) -> int:
+    import json
+
+    from ..captioning_experiments import evaluate_captioner
+    from ..io_utils import atomic_path
+
+    model, data, name = _load_for_checkpoint(args)
+    methods = [("greedy", {}), ("beam", {"beam_size": args.beam_size})]
+    results = evaluate_captioner(model, data, args.split, methods, max_images=args.max_images)
+    metric_names = list(next(iter(results.values()))["metrics"])
+    has_semantic = any("semantic_accuracy" in r for r in results.values())
+    header = f"{'':10s}" + "".join(f"{m:>9s}" for m in metric_names)
+    header += f"{'semantic':>10s}" * has_semantic + f"{'seconds':>9s}"
+    print(f"{name} {args.split}: {len(next(iter(results.values()))['captions'])} images")
+    print(header)
+    for label, r in results.items():
+        line = f"{label:10s}" + "".join(f"{r['metrics'][m]:9.4f}" for m in metric_names)
+        if has_semantic:
+            line += f"{r['semantic_accuracy']:10.4f}"
+        print(line + f"{r['seconds']:9.1f}")
+    for note in {n for r in results.values() for n in r["notes"]}:
+        print(f"note: {note}")
+    if args.output:
+        out = writable_output(args.output)
+        summary = {
+            label: {k: v for k, v in r.items() if k != "captions"} for label, r in results.items()
+        }
+        with atomic_path(out) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        print(f"Results saved to {out}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Options
+
+
+def _add_data_set(p, default, help):
+    p.add_argument("--data", choices=["auto", "coco", "builtin"], default=default, help=help)
+
+
+def _add_model_options(p, *, cell, epochs, batch_size, lr_decay, lr_decay_help, data=None):
+    """The recurrent cell, the data set (``data``: its default, train only), and the training
+    and model sizes overfit and train share, in that order."""
+    p.add_argument(
+        "--cell",
+        choices=["rnn", "lstm"],
+        default=cell,
+        help="recurrent cell (default: %(default)s)",
+    )
+    if data is not None:
+        _add_data_set(p, data, "data set (default: %(default)s: COCO if present, else built-in)")
+    p.add_epochs(epochs, "training epochs (default: %(default)s)")
+    p.add_batch_size(batch_size, "minibatch size (default: %(default)s)")
+    p.add_argument(
+        "--lr", type=_positive_float, default=5e-3, help="Adam learning rate (default: %(default)s)"
+    )
+    p.add_argument("--lr-decay", type=_positive_float, default=lr_decay, help=lr_decay_help)
+    p.add_argument(
+        "--hidden-dim", type=_positive_int, default=512, help="hidden size H (default: %(default)s)"
+    )
+    p.add_argument(
+        "--wordvec-dim",
+        type=_positive_int,
+        default=256,
+        help="word-vector size W (default: %(default)s)",
+    )
+
+
+def _add_print_every_and_seed(p, print_every):
+    p.add_argument(
+        "--print-every",
+        type=_positive_int,
+        default=print_every,
+        help="print the loss every N iterations (default: %(default)s)",
+    )
+    p.add_seed(231, "random seed (default: %(default)s)")
+
+
+def _add_checkpoint_args(p):
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="NAME, NAME.npz or NAME.json")
+    _add_data_set(p, None, "data set (default: the one the checkpoint was trained on)")
+    p.add_argument(
+        "--split",
+        choices=["train", "val"],
+        default="val",
+        help="which images (default: %(default)s)",
+    )
+    p.add_data_dir()
+
+
+def _add_beam_size(p, help):
+    p.add_argument("--beam-size", type=_positive_int, default=3, help=help)
+
+
+def add_parser(commands):
+    caption_commands = add_group(
+        commands,
+        "caption",
+        "caption_command",
+        help="image captioning with RNNs and LSTMs (NumPy)",
+        description="Image captioning with vanilla RNNs and LSTMs, written in NumPy.",
+    )
+    overfit = add_command(
+        caption_commands,
+        "overfit",
+        cmd_caption_overfit,
+        help="overfit a captioning model on 50 captions (the assignment's sanity check)",
+        description="Train a captioning model on 50 training captions with the assignment's "
+        "settings (Adam, learning rate 5e-3, batch 25, 50 epochs, hidden 512, word vectors 256) "
+        "until it memorises them; prints the loss and saves a loss-curve image. A correct model "
+        "ends below 0.1 (RNN) or 0.5 (LSTM).",
+    )
+    _add_model_options(
+        overfit,
+        cell="rnn",
+        epochs=50,
+        batch_size=25,
+        lr_decay=None,
+        lr_decay_help="learning-rate decay per epoch (default: 0.95 RNN, 0.995 LSTM)",
+    )
+    overfit.add_argument(
+        "--num-train",
+        type=_positive_int,
+        default=50,
+        help="training captions to memorise (default: %(default)s)",
+    )
+    _add_print_every_and_seed(overfit, 10)
+    overfit.add_output(None, "PNG", "loss-curve image (default: caption_overfit_CELL.png)")
+    overfit.add_quiet("no progress bar or per-iteration losses")
+    overfit.add_data_dir()
+
+    train = add_command(
+        caption_commands,
+        "train",
+        cmd_caption_train,
+        help="train a captioning model on COCO or the built-in Shapes data",
+        description="Train a captioning RNN/LSTM with Adam. Uses the course's COCO data when it "
+        "is in the data directory, else the built-in Shapes data set (generated on first use, "
+        "no download). Saves a checkpoint after every epoch (NAME.npz + NAME.json), prints the "
+        "validation loss (and, on Shapes, the semantic accuracy of greedy captions), and writes "
+        "NAME_loss.png.",
+    )
+    _add_model_options(
+        train,
+        cell="lstm",
+        data="auto",
+        epochs=10,
+        batch_size=100,
+        lr_decay=0.95,
+        lr_decay_help="learning-rate decay per epoch (default: %(default)s)",
+    )
+    train.add_argument(
+        "--max-train",
+        type=_positive_int,
+        default=None,
+        help="use this many training captions (sampled with replacement)",
+    )
+    _add_print_every_and_seed(train, 100)
+    train.add_argument(
+        "-o",
+        "--checkpoint",
+        default=None,
+        metavar="NAME",
+        help="checkpoint name (default: caption_CELL)",
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the checkpoint if it exists"
+    )
+    train.add_quiet("no progress bar or periodic losses")
+    train.add_data_dir()
+
+    sample = add_command(
+        caption_commands,
+        "sample",
+        cmd_caption_sample,
+        help="caption some images with a trained model and write an HTML page",
+        description="Caption images with greedy decoding (the assignment's sample), beam search "
+        "(--beam-size) or temperature sampling (--temperature); prints the captions and writes "
+        "a page with the images, generated and ground-truth captions.",
+    )
+    _add_checkpoint_args(sample)
+    sample.add_argument(
+        "--num", type=_positive_int, default=8, help="number of images (default: %(default)s)"
+    )
+    _add_beam_size(sample, "beam width; 1 for greedy only (default: %(default)s)")
+    sample.add_argument(
+        "--temperature",
+        type=_positive_float,
+        default=None,
+        help="sample with this temperature instead of beam search",
+    )
+    sample.add_seed(0, "which images, and the sampling seed (default: %(default)s)")
+    sample.add_output("captions.html", "HTML", "page to write (default: %(default)s)")
+
+    evaluate = add_command(
+        caption_commands,
+        "evaluate",
+        cmd_caption_evaluate,
+        help="BLEU, METEOR, ROUGE-L, CIDEr (and semantic accuracy on Shapes)",
+        description="Score greedy and beam-search captions of the validation images with the "
+        "standard COCO caption evaluation (pycocoevalcap). METEOR and the PTB tokenizer need "
+        "Java; without it they are replaced or skipped, and the output says so.",
+    )
+    _add_checkpoint_args(evaluate)
+    _add_beam_size(evaluate, "beam width for the beam row (default: %(default)s)")
+    evaluate.add_argument(
+        "--max-images", type=_positive_int, default=None, help="score only the first N images"
+    )
+    evaluate.add_output(None, "JSON", "also save the scores as JSON")

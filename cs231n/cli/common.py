@@ -1,0 +1,108 @@
+"""What the command modules share: the error a user can fix, argument types, the options several
+commands have (each defined here once, as a method of every command's parser), how a command
+is registered, and the checks made before any work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..config import DATA_ENV_VAR, default_data_dir
+
+DEFAULT = "(default: %(default)s)"  # the help of options that need no more words
+
+
+class UserError(Exception):
+    """A problem the user can fix. Like the library's own input errors, it is printed as one
+    line with exit status 2 (set CS231N_DEBUG=1 for the traceback)."""
+
+
+# argparse names the type in its messages ("invalid _positive_int value: 'x'"): keep the names.
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+class CommandParser(argparse.ArgumentParser):
+    """``cs231n``'s parser; its subcommands' parsers are of this class too, so each command adds
+    a shared option with one call (``parser.add_seed()``)."""
+
+    def add_data_dir(self):
+        self.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            help=f"data directory (default: ${DATA_ENV_VAR}, else {default_data_dir()})",
+        )
+
+    def add_output(self, default, metavar, help, **kwargs):
+        """The ``-o/--output`` option every command that writes a file or folder has."""
+        self.add_argument(
+            "-o",
+            "--output",
+            type=Path,
+            default=None if default is None else Path(default),
+            metavar=metavar,
+            help=help,
+            **kwargs,
+        )
+
+    def add_device(self):
+        self.add_argument(
+            "--device", default=None, help="torch device (default: cuda when available, else cpu)"
+        )
+
+    def add_seed(self, default=0, help=DEFAULT):
+        self.add_argument("--seed", type=int, default=default, help=help)
+
+    def add_quiet(self, help="no progress bar"):
+        self.add_argument("-q", "--quiet", action="store_true", help=help)
+
+    def add_epochs(self, default, help=DEFAULT):
+        self.add_argument("--epochs", type=_positive_int, default=default, help=help)
+
+    def add_batch_size(self, default, help=DEFAULT):
+        self.add_argument("--batch-size", type=_positive_int, default=default, help=help)
+
+    def add_iterations(self, default, help):
+        self.add_argument("--iterations", type=_positive_int, default=default, help=help)
+
+
+def add_command(commands, name, func, **kwargs) -> CommandParser:
+    """Register command ``name`` (``help``, ``description``...), run as ``func(args)``."""
+    parser = commands.add_parser(name, **kwargs)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_group(commands, name, dest, **kwargs):
+    """A command with subcommands (``cs231n caption``, ...): returns its subcommands' registry.
+    Given no subcommand, it prints its help to stderr and exits with status 2."""
+    group = add_command(commands, name, lambda args: missing_subcommand(group), **kwargs)
+    return group.add_subparsers(dest=dest, metavar="SUBCOMMAND")
+
+
+def missing_subcommand(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def writable_output(path) -> Path:
+    """Fail before hours of work, not after: the output's folder must be creatable."""
+    path = Path(path)
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write {path}: {parent} is not a writable folder")
+    return path

@@ -1,0 +1,38 @@
+"""``cs231n demo``: every part of the assignment in one HTML report, over cs231n.demo."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import add_command, writable_output
+
+
+def cmd_demo(args) -> int:
+    from ..demo import run_demo
+
+    out = writable_output(Path(args.output) / "index.html").parent
+    start = time.perf_counter()
+    path, sections = run_demo(out, quick=args.quick, data_root=args.data_dir)
+    ran = [s for s in sections if s.status == "ok"]
+    print(
+        f"Report: {path.resolve()} ({len(ran)} of {len(sections)} parts ran, "
+        f"{time.perf_counter() - start:.0f} s)"
+    )
+    return 0 if ran else 1
+
+
+def add_parser(commands):
+    demo = add_command(
+        commands,
+        "demo",
+        cmd_demo,
+        help="run every part of the assignment and write an HTML report",
+        description="Captioning (COCO or the built-in Shapes data), network visualization, style "
+        "transfer and GANs on the real data this machine has, ending in OUT/index.html. A part "
+        "whose data is missing says what is missing and how to get it; the command fails only "
+        "if no part could run. --quick runs everything with tiny settings (about 2 minutes).",
+    )
+    demo.add_argument("--quick", action="store_true", help="tiny settings: a smoke test")
+    demo.add_output("report", "DIR", "report folder (default: %(default)s)")
+    demo.add_data_dir()

@@ -1,0 +1,175 @@
+"""``cs231n gan train | sample | score``: GANs on MNIST-format images, over cs231n.gan_training
+and cs231n.gan_metrics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import DEFAULT, _positive_int, add_command, add_group, writable_output
+
+
+def _torch_device(name):
+    from ..models import default_device
+
+    return name if name is not None else str(default_device())
+
+
+def cmd_gan_train(args) -> int:
+    from tqdm.auto import tqdm
+
+    from ..gan_training import train
+    from ..mnist_data import load_mnist, torch_dataset
+
+    run_dir = writable_output(Path(args.output) / "config.json").parent
+    images, _ = load_mnist(args.dataset, "train", args.data_dir)
+    if args.max_images:
+        images = images[: args.max_images]
+    x = torch_dataset(images).tensors[0]
+    print(
+        f"{args.loss} GAN, {args.arch} networks, {len(x)} {args.dataset} images, {args.epochs} epochs -> {run_dir}"
+    )
+    per_epoch = len(x) // args.batch_size
+    bar = tqdm(total=args.epochs * per_epoch, desc="gan", disable=args.quiet, dynamic_ncols=True)
+
+    def progress(it, d, g):
+        bar.n = it + 1
+        bar.set_postfix_str(f"D: {d:.4f} G: {g:.4f}", refresh=False)
+        bar.update(0)
+
+    start = time.perf_counter()
+    try:
+        history = train(
+            run_dir,
+            x,
+            loss=args.loss,
+            arch=args.arch,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            sample_every=args.sample_every,
+            spectral_norm=args.spectral_norm,
+            device=args.device or "cpu",
+            callback=progress,
+            resume=not args.restart,
+        )
+    finally:
+        bar.close()
+    d, g = history[-1] if history else (float("nan"), float("nan"))
+    print(f"Done in {time.perf_counter() - start:.0f} s; last D: {d:.4f} G: {g:.4f}")
+    print(f"Samples: {run_dir / 'samples'}; checkpoint: {run_dir / 'checkpoint.pt'}")
+    return 0
+
+
+def cmd_gan_sample(args) -> int:
+    from ..gan_training import generate, load_generator, save_grid
+
+    out = writable_output(args.output)
+    G, config = load_generator(args.run_dir, _torch_device(args.device))
+    save_grid(
+        generate(G, args.n, seed=args.seed).numpy(), out, f"{config['loss']} / {config['arch']}"
+    )
+    print(f"{args.n} samples saved to {out}")
+    return 0
+
+
+def cmd_gan_score(args) -> int:
+    import json
+
+    from ..gan_metrics import score_generator
+    from ..gan_training import load_generator
+    from ..io_utils import atomic_path
+
+    G, config = load_generator(args.run_dir, _torch_device(args.device))
+    scores = score_generator(G, args.dataset, args.data_dir, samples=args.samples, seed=args.seed)
+    print(
+        f"{config['loss']} / {config['arch']}: classifier test accuracy "
+        f"{scores['classifier_test_accuracy']:.1%}; Fréchet distance generated vs test "
+        f"{scores['fid_generated_vs_test']:.2f} (real train vs test: "
+        f"{scores['fid_train_vs_test_floor']:.2f}), {scores['samples']} samples each"
+    )
+    with atomic_path(Path(args.run_dir) / "scores.json") as tmp:
+        tmp.write_text(json.dumps(scores, indent=2))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# Options
+
+
+def _add_dataset(p, help=None):
+    p.add_argument("--dataset", default="fashion-mnist", help=help)
+
+
+def _add_run_dir(p):
+    p.add_argument("run_dir", metavar="RUN_DIR")
+
+
+def add_parser(commands):
+    gan_commands = add_group(
+        commands,
+        "gan",
+        "gan_command",
+        help="GANs on MNIST-format images (PyTorch)",
+        description="Train, sample and score GANs on Fashion-MNIST "
+        "(Debian's dataset-fashion-mnist), MNIST or a folder of IDX files.",
+    )
+    train = add_command(
+        gan_commands,
+        "train",
+        cmd_gan_train,
+        help="train a GAN into a run folder",
+        description="Train with the assignment's networks and "
+        "Adam settings; samples of a fixed noise batch every "
+        "--sample-every iterations, a checkpoint every epoch "
+        "(an interrupted run resumes).",
+    )
+    train.add_argument("--loss", choices=["gan", "lsgan", "wgan-gp"], default="gan", help=DEFAULT)
+    train.add_argument("--arch", choices=["fc", "dc"], default="fc", help=DEFAULT)
+    _add_dataset(train, "fashion-mnist, mnist or a folder of IDX files (default: %(default)s)")
+    train.add_epochs(10)
+    train.add_batch_size(128)
+    train.add_argument(
+        "--max-images", type=_positive_int, default=None, help="train on the first N images only"
+    )
+    train.add_argument(
+        "--sample-every",
+        type=_positive_int,
+        default=250,
+        help="save a sample grid every N iterations (default: %(default)s)",
+    )
+    train.add_argument(
+        "--spectral-norm", action="store_true", help="spectral normalisation in the discriminator"
+    )
+    train.add_seed()
+    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_device()
+    train.add_output(None, "RUN_DIR", None, required=True)
+    train.add_quiet()
+    train.add_data_dir()
+
+    sample = add_command(
+        gan_commands, "sample", cmd_gan_sample, help="a grid of samples from a trained run"
+    )
+    _add_run_dir(sample)
+    sample.add_argument("-n", type=_positive_int, default=64, help=DEFAULT)
+    sample.add_seed(help=None)
+    sample.add_device()
+    sample.add_output("gan_samples.png", "PNG", "sample grid (default: %(default)s)")
+
+    score = add_command(
+        gan_commands,
+        "score",
+        cmd_gan_score,
+        help="Fréchet distance of samples vs real images",
+        description="Train (once) a small CNN on the data set and "
+        "report its test accuracy and the Fréchet distance of its "
+        "penultimate features, generated vs real test images, with "
+        "the real-train vs real-test floor.",
+    )
+    _add_run_dir(score)
+    _add_dataset(score)
+    score.add_argument("--samples", type=_positive_int, default=2000, help=DEFAULT)
+    score.add_seed(help=None)
+    score.add_device()
+    score.add_data_dir()

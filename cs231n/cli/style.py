@@ -1,0 +1,231 @@
+"""``cs231n style | invert``: style transfer and feature inversion, over
+cs231n.style_transfer_pytorch."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import UserError, _positive_float, _positive_int, add_command, writable_output
+
+
+def _save_image(pil_image, path):
+    from ..io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        pil_image.save(tmp)
+    return path
+
+
+def _check_inputs(paths):
+    """Missing or unreadable images are reported before the model is loaded."""
+    from ..image_utils import load_image
+
+    for path in paths:
+        load_image(path)
+
+
+def _check_size(value, name="--size"):
+    if not 32 <= value <= 4096:
+        raise UserError(f"{name} {value}: use 32 to 4096 pixels (larger outputs: add --scales)")
+
+
+def _checked_output_and_size(args, images):
+    """The checks made before the model is loaded: the output, the images, the size."""
+    out = writable_output(args.output)
+    _check_inputs(images)
+    size = args.size or 192
+    _check_size(size)
+    return out, size
+
+
+def _run_transfer(args, content, styles, out, size, **settings):
+    """``transfer`` with the options both commands have and ``settings``; saves the images."""
+    from tqdm.auto import tqdm
+
+    from ..net_visualization_pytorch import deprocess
+    from ..style_transfer_pytorch import default_cnn, transfer
+
+    cnn = default_cnn(args.device, args.data_dir)
+    bar = tqdm(total=args.iterations, desc="style", disable=args.quiet, dynamic_ncols=True)
+
+    def progress(t, terms):
+        if bar.n >= bar.total:
+            bar.reset()
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()})
+
+    start = time.perf_counter()
+    try:
+        result = transfer(
+            content,
+            styles,
+            cnn=cnn,
+            callback=progress,
+            image_size=size,
+            iterations=args.iterations,
+            optimizer=args.optimizer,
+            save_every=args.save_every,
+            seed=args.seed,
+            **settings,
+        )
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    _save_image(result.pil(), out)
+    stem = out.with_suffix("")
+    for t, img in result.intermediates:
+        _save_image(deprocess(img.cpu(), should_rescale=False), Path(f"{stem}_{t:04d}{out.suffix}"))
+    last = result.losses[-1]
+    terms = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
+    print(f"{len(result.losses)} iterations in {seconds:.1f} s; final losses: {terms}")
+    if result.intermediates:
+        print(f"Intermediate images: {stem}_NNNN{out.suffix} ({len(result.intermediates)})")
+    print(f"Image saved to {out}")
+    return 0
+
+
+def cmd_style(args) -> int:
+    from ..style_transfer_pytorch import preset_arguments
+
+    out, size = _checked_output_and_size(args, [args.content, *args.styles])
+    settings = preset_arguments(args.preset)
+    settings.pop("init_random", None)
+    if args.style_size:
+        _check_size(args.style_size, "--style-size")
+        settings["style_size"] = args.style_size
+    if args.content_weight is not None:
+        settings["content_weight"] = args.content_weight
+    settings["style_weights"] = tuple(w * args.style_scale for w in settings["style_weights"])
+    if args.style_weights and len(args.style_weights) != len(args.styles):
+        raise UserError(
+            f"--style-weights has {len(args.style_weights)} values for {len(args.styles)} style images"
+        )
+    print(
+        f"Content {args.content}; style {', '.join(args.styles)}; preset {args.preset}; {size} px"
+    )
+    return _run_transfer(
+        args,
+        args.content,
+        args.styles,
+        out,
+        size,
+        style_blend=args.style_weights,
+        preserve_colors=args.preserve_colors,
+        scales=args.scales,
+        init_random=args.init == "random",
+        **settings,
+    )
+
+
+def cmd_invert(args) -> int:
+    from ..style_transfer_pytorch import preset_arguments
+
+    out, size = _checked_output_and_size(args, [args.image])
+    settings = preset_arguments("feature_inversion")
+    settings["content_layer"] = args.layer
+    print(f"Reconstructing {args.image} from SqueezeNet layer {args.layer} features, from noise")
+    return _run_transfer(args, args.image, [args.image], out, size, **settings)
+
+
+# ----------------------------------------------------------------------------------------------
+# Options
+
+
+def _add_transfer_args(p, default_output):
+    """The options both commands end with: size, optimisation, output, device and data."""
+    p.add_argument(
+        "--size", type=int, default=None, help="output's shorter side in pixels (default: 192)"
+    )
+    p.add_iterations(200, "optimisation steps (default: %(default)s)")
+    p.add_argument(
+        "--optimizer",
+        choices=["adam", "lbfgs"],
+        default="adam",
+        help="adam: the course's schedule; lbfgs: often sharper (default: %(default)s)",
+    )
+    p.add_argument(
+        "--save-every",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="also save the image every K iterations (OUT_NNNN.png)",
+    )
+    p.add_seed()
+    p.add_output(
+        default_output, "IMAGE", "output image; any format PIL writes (default: %(default)s)"
+    )
+    p.add_quiet()
+    p.add_device()
+    p.add_data_dir()
+
+
+def add_parser(commands):
+    style = add_command(
+        commands,
+        "style",
+        cmd_style,
+        help="neural style transfer: paint an image in the style of others",
+        description="Style transfer (Gatys et al.) on the pretrained SqueezeNet with the course's "
+        "losses and presets. Several style images are blended (--style-weights). Images may be "
+        "any common format.",
+    )
+    style.add_argument("content", metavar="CONTENT")
+    style.add_argument("styles", nargs="+", metavar="STYLE")
+    style.add_argument(
+        "--preset",
+        default="starry_night",
+        choices=["composition_vii", "the_scream", "starry_night"],
+        help="the course's layer weights and sizes to start from (default: %(default)s)",
+    )
+    style.add_argument(
+        "--style-weights",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="W",
+        help="blend weights of the style images (default: equal)",
+    )
+    style.add_argument(
+        "--style-scale",
+        type=_positive_float,
+        default=1.0,
+        help="multiply the preset's style weights (stronger style > 1; default: 1)",
+    )
+    style.add_argument(
+        "--content-weight",
+        type=float,
+        default=None,
+        help="override the preset's content weight (0: texture synthesis)",
+    )
+    style.add_argument("--style-size", type=int, default=None, help="style images' shorter side")
+    style.add_argument(
+        "--preserve-colors", action="store_true", help="keep the content image's colours"
+    )
+    style.add_argument(
+        "--scales",
+        type=_positive_int,
+        default=1,
+        help="optimise at 1, 2, 4... times smaller sizes first (large outputs)",
+    )
+    style.add_argument(
+        "--init",
+        choices=["content", "random"],
+        default="content",
+        help="start from the content image or from noise (default: %(default)s)",
+    )
+    _add_transfer_args(style, "stylized.png")
+
+    invert = add_command(
+        commands,
+        "invert",
+        cmd_invert,
+        help="feature inversion: rebuild an image from SqueezeNet features",
+        description="Start from noise and optimise until the image's features at one layer "
+        "match the given image's (the course's feature-inversion settings).",
+    )
+    invert.add_argument("image", metavar="IMAGE")
+    invert.add_argument(
+        "--layer", type=int, default=3, help="SqueezeNet features layer (default: 3)"
+    )
+    _add_transfer_args(invert, "inverted.png")
