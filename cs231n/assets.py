@@ -405,26 +405,30 @@ def _urls(spec: Asset, remote: RemoteFile, mirror, base_url=None) -> tuple[str, 
     return (mirror_url(mirror, spec.name, remote.urls[0]),) if mirror else remote.urls
 
 
-def fetch(name: str, data_root=None, mirror=None, progress=True, log=None, url=None) -> Path:
+def fetch(
+    name: str, data_root=None, mirror=None, progress=True, log=None, url=None, keep_archive=False
+) -> Path:
     """Download asset ``name`` into the data directory unless it is already present; returns
     where it is (:func:`locate`).
 
     Every file is checked against its pinned SHA-256 and size; a file of the right name with a
     wrong checksum is downloaded again. Official URLs are tried in turn (a mirror, when given,
     replaces them; ``url`` replaces them for this one asset: the archive's URL for COCO, else a
-    base URL under which each file is found by its file name). Raises :class:`~cs231n.download.DownloadError` when no source could provide
+    base URL under which each file is found by its file name; ``keep_archive``: COCO's). Raises :class:`~cs231n.download.DownloadError` when no source could provide
     a verified copy, ``PermissionError`` when the data directory cannot be written.
     """
     spec = asset(name)
     root = data_dir(data_root)
     where = locate(name, root)
-    if where is not None and not _stale(spec, root):
+    if where is not None and not stale(name, root):
         return where
     _check_writable(root)
     if spec.dataset is not None:
         official = RemoteFile("", (DATASETS[spec.dataset]["url"],), None)
         url = url or _urls(spec, official, mirror)[0]
-        return fetch_dataset(spec.dataset, root, url=url, progress=progress)
+        return fetch_dataset(
+            spec.dataset, root, url=url, progress=progress, keep_archive=keep_archive
+        )
     for remote in spec.files:
         dest = root / remote.path
         if not _verified(dest, remote.sha256):
@@ -436,9 +440,10 @@ def fetch(name: str, data_root=None, mirror=None, progress=True, log=None, url=N
     return locate(name, root)
 
 
-def _stale(spec: Asset, root: Path) -> bool:
-    """Whether a target file exists in the data directory with the wrong checksum (a file put
-    there under the asset's name that is not the asset): worth replacing."""
+def stale(name: str, data_root=None) -> bool:
+    """Whether one of the asset's files is in the data directory with the wrong checksum (a
+    file put there under the asset's name that is not the asset): :func:`fetch` replaces it."""
+    spec, root = asset(name), data_dir(data_root)
     pins = [(f.path, f.sha256) for f in spec.files] + [(m.path, m.sha256) for m in spec.members]
     return any((root / p).is_file() and not _verified(root / p, sha) for p, sha in pins)
 
@@ -556,5 +561,6 @@ __all__ = [
     "fetch",
     "locate",
     "mirror_url",
+    "stale",
     "status",
 ]

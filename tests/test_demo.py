@@ -30,16 +30,80 @@ def test_quick_demo_writes_a_complete_report(tmp_path, capsys):
         assert browser_title(tmp_path / "report" / "index.html") == f"images-ok {len(images)}"
 
 
-def test_missing_data_is_reported_not_fatal(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("CS231N_DATA", str(tmp_path / "empty"))
+@pytest.fixture
+def nothing_present(tmp_path, monkeypatch):
+    """An empty data directory, cache and torch hub; no Debian Fashion-MNIST; no mirror."""
+    from cs231n import assets
+
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(
-        "cs231n.models._download_pretrained", lambda: (_ for _ in ()).throw(OSError("offline"))
-    )
-    monkeypatch.setattr(demo, "PARTS", [p for p in demo.PARTS if "Network" in p[0]])
-    code = main(["demo", "--quick", "-o", str(tmp_path / "r")])
+    monkeypatch.delenv(assets.MIRROR_ENV_VAR, raising=False)
+    monkeypatch.setattr(assets, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    ran = []
+    parts = [(title, lambda *a, t=title: ran.append(t), needs) for title, _, needs in demo.PARTS]
+    monkeypatch.setattr(demo, "PARTS", parts)
+    return ran
+
+
+def test_offline_with_nothing_names_every_missing_asset_and_one_command(
+    nothing_present, tmp_path, capsys
+):
+    code = main(["demo", "--offline", "-o", str(tmp_path / "r")])
+    out = capsys.readouterr().out
+    block = out[out.index("Missing data") :]
+    for name in demo.DEMO_ASSETS:
+        assert f"  {name}  " in block or f"  {name} " in block
+    command = "cs231n data download squeezenet imagenet-val styles fashion-mnist"
+    assert command in block
+    assert nothing_present == [
+        "Image captioning (RNN and LSTM, NumPy)"
+    ]  # the one part without data
     page = (tmp_path / "r" / "index.html").read_text()
-    assert code == 1 and "skipped" in page and "squeezenet1_1.pt" in page
+    assert command in page and page.count("<small>(skipped,") == 3
+    assert code == 0  # captioning ran
+
+
+def test_the_demo_fetches_what_is_missing_first(nothing_present, tmp_path, monkeypatch):
+    from cs231n import assets
+
+    fetched = []
+
+    def fake_fetch(name, data_root=None, mirror=None, progress=True, log=None, url=None):
+        fetched.append((name, mirror))
+        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
+
+    monkeypatch.setattr(assets, "fetch", fake_fetch)
+    monkeypatch.setattr(
+        assets,
+        "locate",
+        lambda n, root=None: (tmp_path / "data" / n) if (tmp_path / "data" / n).exists() else None,
+    )
+    path, sections = demo.run_demo(
+        tmp_path / "r", fetch=True, mirror="http://m", log=lambda m: None
+    )
+    assert fetched == [(n, "http://m") for n in demo.DEMO_ASSETS]
+    assert [s.status for s in sections] == ["ok"] * 4
+    assert len(nothing_present) == 4 and "Missing data" not in path.read_text()
+
+
+def test_a_failed_fetch_stops_fetching_and_is_reported(nothing_present, tmp_path, monkeypatch):
+    from cs231n import assets
+    from cs231n.download import DownloadError
+
+    calls = []
+
+    def offline(name, *args, **kwargs):
+        calls.append(name)
+        raise DownloadError(f"could not download {name}: Name or service not known")
+
+    monkeypatch.setattr(assets, "fetch", offline)
+    logged = []
+    path, sections = demo.run_demo(tmp_path / "r", fetch=True, log=logged.append)
+    assert calls == ["squeezenet"]  # the first failure stops the others (each would wait too)
+    text = "\n".join(logged)
+    assert "squeezenet: could not download squeezenet" in text and "Missing data" in text
+    assert [s.status for s in sections] == ["ok", "skipped", "skipped", "skipped"]
 
 
 def browser_title(path):

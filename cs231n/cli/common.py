@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..assets import MIRROR_ENV_VAR
 from ..config import DATA_ENV_VAR, default_data_dir
 
 DEFAULT = "(default: %(default)s)"  # the help of options that need no more words
@@ -55,6 +56,14 @@ class CommandParser(argparse.ArgumentParser):
             metavar=metavar,
             help=help,
             **kwargs,
+        )
+
+    def add_mirror(self):
+        self.add_argument(
+            "--mirror",
+            metavar="URL",
+            help=f"fetch every asset from MIRROR/NAME/FILE instead of its official source "
+            f"(default: ${MIRROR_ENV_VAR} when set)",
         )
 
     def add_device(self):

@@ -1,39 +1,83 @@
-"""``cs231n data download | path``: the data directory, over cs231n.config, cs231n.download and
-cs231n.mnist_data."""
+"""``cs231n data download | status | path``: the data directory, over cs231n.assets and
+cs231n.config."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..config import DATA_ENV_VAR, data_dir, default_data_dir
-from ..download import DATASETS, asset_status, fetch_dataset, missing_files
-from .common import add_command, add_group
+from .. import assets
+from ..config import CACHE_ENV_VAR, DATA_ENV_VAR, cache_dir, data_dir, default_data_dir
+from ..download import DATASETS, asset_status
+from .common import UserError, add_command, add_group
 
 
 def cmd_data_download(args) -> int:
-    if args.name in ("mnist", "fashion-mnist"):
-        from ..mnist_data import fetch_mnist
-
-        mirrors = [args.url.rstrip("/") + "/"] if args.url else None
-        folder = fetch_mnist(args.name, args.data_dir, progress=not args.quiet, mirrors=mirrors)
-        print(f"{args.name}: ready in {folder}")
-        return 0
-    spec = DATASETS[args.name]
+    names = assets.expand(args.names)
+    if args.url and len(names) > 1:
+        raise UserError(f"--url applies to one asset, not {len(names)} ({', '.join(names)})")
     root = data_dir(args.data_dir)
-    folder = root / spec["folder"]
-    if not missing_files(args.name, root):
-        print(f"{args.name}: already present in {folder}")
-        return 0
-    archive = root / spec["archive"]
-    if archive.is_file():  # fetch_dataset unpacks it without downloading
-        print(f"Unpacking {archive}")
-    else:
-        print(f"Downloading {args.url or spec['url']} into {root}")
-    fetch_dataset(
-        args.name, root, url=args.url, progress=not args.quiet, keep_archive=args.keep_archive
+    failed = []
+    for name in names:
+        where = assets.locate(name, root)
+        if where is not None and not assets.stale(name, root):
+            print(f"{name}: already present in {where}")
+            continue
+        archive = root / DATASETS["coco"]["archive"]
+        if name == "coco" and archive.is_file():  # unpacked without downloading
+            print(f"Unpacking {archive}")
+        else:
+            print(f"Fetching {name} ({assets.ASSETS[name].size}) into {root}")
+        try:
+            where = assets.fetch(
+                name,
+                root,
+                mirror=args.mirror,
+                progress=not args.quiet,
+                log=print,
+                url=args.url,
+                keep_archive=args.keep_archive,
+            )
+        except OSError as e:
+            if len(names) == 1:
+                raise
+            print(f"{name}: failed: {e}")
+            failed.append(name)
+            continue
+        print(f"{name}: ready in {where}")
+    if failed:
+        raise UserError(
+            f"could not fetch {', '.join(failed)}; run `{assets.download_command(failed, args.data_dir)}` "
+            "again to resume"
+        )
+    return 0
+
+
+def cmd_data_status(args) -> int:
+    root = Path(os.path.abspath(data_dir(args.data_dir)))
+    origin = (
+        "--data-dir"
+        if args.data_dir
+        else f"${DATA_ENV_VAR}"
+        if os.environ.get(DATA_ENV_VAR)
+        else "default"
     )
-    print(f"{args.name}: ready in {folder}")
+    origin_cache = f"${CACHE_ENV_VAR}" if os.environ.get(CACHE_ENV_VAR) else "default"
+    print(f"Data directory: {root} ({origin}; input only)")
+    print(f"Cache: {cache_dir()} ({origin_cache}; what the project generates)")
+    rows = assets.status(root)
+    width = max(len(s.name) for s in rows)
+    for s in rows:
+        if s.present:
+            print(f"  {s.name:<{width}}  present  {s.where}")
+        else:
+            command = assets.download_command([s.name], args.data_dir)
+            print(f"  {s.name:<{width}}  missing  get it with: {command}  ({s.size})")
+    missing = [s.name for s in rows if not s.present and assets.ASSETS[s.name].in_all]
+    if missing:
+        print(
+            f"Everything missing but COCO, in one command: {assets.download_command(missing, args.data_dir)}"
+        )
     return 0
 
 
@@ -46,9 +90,14 @@ def cmd_data_path(args) -> int:
     for name, present, optional in asset_status(root):
         print(f"  {'present' if present else 'missing'}  {name}{' (optional)' if optional else ''}")
     for name in DATASETS:
-        if missing_files(name, root):
+        if assets.locate(name, root) is None:
             print(f"Run `cs231n data download {name}` to fetch the missing {name} files.")
     return 0
+
+
+def _names_help() -> str:
+    listed = "; ".join(f"{a.name}: {a.description} ({a.size})" for a in assets.ASSETS.values())
+    return f"{listed}; {assets.ALL}: every asset but coco (what the demo and the GAN commands use)"
 
 
 def add_parser(commands):
@@ -58,33 +107,50 @@ def add_parser(commands):
         "data_command",
         help="download the course's data; show the data directory",
         description=f"The data directory: ${DATA_ENV_VAR}, else {default_data_dir()} "
-        "(--data-dir overrides both).",
+        "(--data-dir overrides both). It is input only: what the project derives from it goes "
+        f"to the cache (${CACHE_ENV_VAR}, else the per-user cache folder).",
     )
     download = add_command(
         data_commands,
         "download",
         cmd_data_download,
-        help="download and unpack a dataset into the data directory",
-        description="Download a dataset's archive into the data directory, check it, unpack it "
-        "and delete the archive. Does nothing when the files are already there; an interrupted "
-        "download resumes when run again. Offline, download the archive elsewhere and copy it "
-        "into the data directory: it is then unpacked without downloading.",
+        help="download assets into the data directory, verified",
+        description="Download each named asset from its official source into the data "
+        "directory and check every file against its pinned SHA-256 (COCO's archive: its size). "
+        "Assets already present are left alone; an interrupted download resumes when run "
+        "again; progress is shown. COCO's archive is unpacked into coco_captioning/ and "
+        "deleted; offline, download it elsewhere and copy it into the data directory: it is "
+        "then unpacked without downloading.",
     )
     download.add_argument(
-        "name",
-        choices=sorted([*DATASETS, "mnist", "fashion-mnist"]),
-        help="; ".join(f"{k}: {v['description']}" for k, v in sorted(DATASETS.items()))
-        + "; mnist, fashion-mnist: the four IDX files from the official mirrors (MD5-checked)",
+        "names",
+        nargs="+",
+        metavar="NAME",
+        choices=[*assets.ASSETS, assets.ALL],
+        help=_names_help(),
     )
+    download.add_mirror()
     download.add_argument(
         "--url",
-        help=f"download from URL instead (default for coco: {DATASETS['coco']['url']})",
+        help="download one asset from URL instead: COCO's archive itself, or for the others "
+        f"a folder URL holding its files by name (default for coco: {DATASETS['coco']['url']})",
     )
     download.add_argument(
-        "--keep-archive", action="store_true", help="keep the zip archive after unpacking it"
+        "--keep-archive", action="store_true", help="keep COCO's zip archive after unpacking it"
     )
     download.add_quiet()
     download.add_data_dir()
+
+    status = add_command(
+        data_commands,
+        "status",
+        cmd_data_status,
+        help="list every asset: present (and where) or missing (and the command that gets it)",
+        description="For every asset the project uses: present, and where it was found (the "
+        "data directory, Debian's Fashion-MNIST, torch's hub cache), or missing, with the "
+        "command that fetches it.",
+    )
+    status.add_data_dir()
 
     path = add_command(
         data_commands,

@@ -13,7 +13,13 @@ def cmd_demo(args) -> int:
 
     out = writable_output(Path(args.output) / "index.html").parent
     start = time.perf_counter()
-    path, sections = run_demo(out, quick=args.quick, data_root=args.data_dir)
+    path, sections = run_demo(
+        out,
+        quick=args.quick,
+        data_root=args.data_dir,
+        fetch=not args.offline,
+        mirror=args.mirror,
+    )
     ran = [s for s in sections if s.status == "ok"]
     print(
         f"Report: {path.resolve()} ({len(ran)} of {len(sections)} parts ran, "
@@ -29,10 +35,18 @@ def add_parser(commands):
         cmd_demo,
         help="run every part of the assignment and write an HTML report",
         description="Captioning (COCO or the built-in Shapes data), network visualization, style "
-        "transfer and GANs on the real data this machine has, ending in OUT/index.html. A part "
-        "whose data is missing says what is missing and how to get it; the command fails only "
-        "if no part could run. --quick runs everything with tiny settings (about 2 minutes).",
+        "transfer and GANs, ending in OUT/index.html. The data the parts need (SqueezeNet "
+        "weights, ImageNet images, style images, Fashion-MNIST) is fetched first when missing, "
+        "from its official source, verified (`cs231n data status` shows what is there). "
+        "Offline, or with --offline, a part whose data is missing is skipped, and both the "
+        "output and the report name each missing asset and the one command that fetches it; "
+        "the command fails only if no part could run. --quick runs everything with tiny "
+        "settings (about 2 minutes).",
     )
     demo.add_argument("--quick", action="store_true", help="tiny settings: a smoke test")
+    demo.add_argument(
+        "--offline", action="store_true", help="do not fetch missing data; skip what needs it"
+    )
+    demo.add_mirror()
     demo.add_output("report", "DIR", "report folder (default: %(default)s)")
     demo.add_data_dir()
