@@ -86,9 +86,9 @@ class FileServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(files=None):
-    """A running :class:`FileServer`, shut down on exit."""
-    srv = FileServer(files)
+def serving(files=None, server_class=FileServer):
+    """A running :class:`FileServer` (or ``server_class()``), shut down on exit."""
+    srv = FileServer(files) if files is not None else server_class()
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

@@ -1,8 +1,9 @@
 """Downloads and extraction against a local HTTP server on 127.0.0.1 (no internet needed).
 
-The server serves an in-memory zip laid out like the course's ``coco_captioning.zip`` and can
-misbehave on demand: ignore Range headers, drop the connection part-way, announce a wrong
-Content-Length, or stall. It records every request so tests can check what was asked and sent.
+The server (tests/local_server.py) serves an in-memory zip laid out like the course's
+``coco_captioning.zip`` and can misbehave on demand: ignore Range headers, drop the connection
+part-way, announce a wrong Content-Length, or stall. It records every request so tests can
+check what was asked and sent.
 """
 
 import hashlib
@@ -11,11 +12,10 @@ import random
 import re
 import socket
 import stat
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from local_server import FileServer, serving
 
 from cs231n import download as dl
 from cs231n.cli import main
@@ -43,91 +43,24 @@ def make_coco_zip(flat=False, extra=()):
     return buf.getvalue()
 
 
-class Handler(BaseHTTPRequestHandler):
-    timeout = 5  # a stuck client cannot hold a handler thread for long
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-    def do_GET(self):
-        srv = self.server
-        body = srv.files.get(self.path)
-        record = {"path": self.path, "range": self.headers.get("Range"), "status": 0, "sent": 0}
-        srv.requests.append(record)
-        if body is None:
-            record["status"] = 404
-            self.send_error(404)
-            return
-        start, mode = 0, srv.mode
-        if record["range"] and mode != "ignore-range":
-            start = int(record["range"].removeprefix("bytes=").removesuffix("-"))
-            if start >= len(body):
-                record["status"] = 416
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(body)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            record["status"] = 206
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            record["status"] = 200
-            self.send_response(200)
-        payload = body[start:]
-        announced = len(payload) - 1000 if mode == "short-length" else len(payload)
-        self.send_header("Content-Length", str(announced))
-        self.end_headers()
-        if srv.drop_after is not None:
-            # Send part of the body, then close the connection (HTTP/1.0: returning closes it).
-            payload = payload[: srv.drop_after]
-            if srv.drop_once:
-                srv.drop_after = None
-        if mode == "stall":
-            self.wfile.write(payload[:1000])
-            self.wfile.flush()
-            record["sent"] = 1000
-            srv.stop.wait(5)  # until the client gives up or the test ends
-            return
-        self.wfile.write(payload[:announced])
-        record["sent"] = min(len(payload), announced)
-
-
-class FileServer(ThreadingHTTPServer):
-    daemon_threads = True
+class CocoServer(FileServer):
+    """The local server with the fake COCO archive at ``ARCHIVE_PATH`` (its default URL)."""
 
     def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.files = {ARCHIVE_PATH: make_coco_zip()}
-        self.requests = []
-        self.mode = "normal"
-        self.drop_after = None  # bytes of the body to send before closing the connection
-        self.drop_once = True
-        self.stop = threading.Event()
+        super().__init__({ARCHIVE_PATH: make_coco_zip()})
 
     def url(self, path=ARCHIVE_PATH):
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+        return super().url(path)
 
     @property
     def body(self):
         return self.files[ARCHIVE_PATH]
 
-    def handle_error(self, request, client_address):
-        pass  # clients that hang up mid-response are part of the tests
-
 
 @pytest.fixture
 def server():
-    srv = FileServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server_class=CocoServer) as srv:
         yield srv
-    finally:
-        srv.stop.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 def closed_port_url():
