@@ -154,3 +154,57 @@ def test_real_imagenet_sample():
     assert all(p.is_file() for p in paths[:20])
     paths, labels = load_imagenet_sample(num=3)
     assert len(paths) == 3
+
+
+class _RunsCode:
+    """An object whose unpickling would call os.system (the attack the loader must refuse)."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def test_a_label_map_carrying_code_is_refused_without_running_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "imagenet_val_25.npz"
+    X = np.zeros((2, 4, 4, 3), np.uint8)
+    np.savez(path, X=X, y=np.array([1, 2]), label_map=np.array({0: _RunsCode()}, dtype=object))
+    with pytest.raises(ValueError, match="label_map .*may not refer to (posix|os).system"):
+        load_imagenet_val(path=path, data_root=tmp_path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_the_real_label_map_reads_without_pickle_risk():
+    from cs231n.data_utils import read_label_map
+
+    path = data_path("imagenet_val_25.npz")
+    if not path.is_file():
+        pytest.skip("needs the course's imagenet_val_25.npz")
+    names = read_label_map(path)
+    assert len(names) == 999 and 134 not in names and names[6] == "stingray"
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        (np.zeros((2, 4, 4), np.uint8), np.array([1, 2]), "X must be"),
+        (np.zeros((2, 4, 4, 3), np.float32), np.array([1, 2]), "X must be"),
+        (np.zeros((2, 4, 4, 3), np.uint8), np.array([1]), "y must be 2 integer"),
+        (np.zeros((2, 4, 4, 3), np.uint8), np.array([1, 1000]), "from 1 to 1000"),
+        (np.zeros((2, 4, 4, 3), np.uint8), np.array([1.0, 2.0]), "y must be"),
+    ],
+)
+def test_inconsistent_arrays_are_named(tmp_path, X, y, message):
+    path = tmp_path / "v.npz"
+    np.savez(path, X=X, y=y, label_map=np.array({0: "a"}, dtype=object))
+    with pytest.raises(ValueError, match=message):
+        load_imagenet_val(path=path, data_root=tmp_path)
+
+
+def test_a_truncated_file_is_named(tmp_path):
+    path = tmp_path / "v.npz"
+    write_val_npz(path)
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(ValueError, match="v.npz: not a readable .npz file"):
+        load_imagenet_val(path=path, data_root=tmp_path)
