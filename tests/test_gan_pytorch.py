@@ -133,3 +133,35 @@ def test_one_epoch_smoke(arch, losses):
     )
     assert len(images) == 3 and images[0].shape == (16, 784) and np.isfinite(images[-1]).all()
     assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))
+
+
+def test_bce_loss_values_are_the_courses_and_its_gradient_is_analytic_at_zero():
+    """Regression: autograd of the course's formula gives 0 (target 1) and 0.25 (target 0) at
+    logit 0; the analytic gradient is (σ(0) - t) / N = -0.125 and 0.125."""
+    import torch.nn.functional as F
+
+    from cs231n.gan_pytorch import bce_loss, generator_loss
+
+    for t, expected in ((1.0, -0.125), (0.0, 0.125)):
+        x = torch.zeros(4, requires_grad=True)
+        bce_loss(x, torch.full((4,), t)).backward()
+        torch.testing.assert_close(x.grad, torch.full((4,), expected), rtol=0, atol=0)
+    x = torch.zeros(4, 1, requires_grad=True)
+    generator_loss(x).backward()
+    assert (x.grad != 0).all()
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat(
+        [torch.randn(60, generator=g, dtype=torch.float64) * 5, torch.zeros(4, dtype=torch.float64)]
+    )
+    x.requires_grad_(True)
+    t = (torch.rand(64, generator=g) > 0.5).double()
+    course = (x.clamp(min=0) - x * t + (1 + (-x.abs()).exp()).log()).mean()  # the course's code
+    ours = bce_loss(x, t)
+    assert ours.item() == course.item()  # bit for bit
+    (grad,) = torch.autograd.grad(ours, x)
+    (ref,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(x, t), x)
+    torch.testing.assert_close(grad, ref, rtol=1e-12, atol=1e-15)
+    assert torch.autograd.gradcheck(
+        lambda v: bce_loss(v, t), (x.detach().clone().requires_grad_(),)
+    )
