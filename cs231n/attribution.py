@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from .models import leaves_model_unchanged
+
 
 def _prepare(model, X, target):
     if not torch.is_tensor(X) or X.ndim != 4:
@@ -28,7 +30,6 @@ def _prepare(model, X, target):
         target = target.expand(X.shape[0])
     if target.shape[0] != X.shape[0]:
         raise ValueError(f"attribution: {target.shape[0]} targets for {X.shape[0]} images")
-    model.eval()
     return X.detach().to(device), target
 
 
@@ -42,12 +43,14 @@ def _input_gradient(model, x, target):
     return grad
 
 
+@leaves_model_unchanged
 def vanilla_gradient(model, X, target):
     """The assignment's saliency map: max over channels of the absolute input gradient."""
     x, target = _prepare(model, X, target)
     return _input_gradient(model, x, target).abs().amax(dim=1)
 
 
+@leaves_model_unchanged
 def smooth_grad(model, X, target, samples=25, noise=0.15, generator=None):
     """Vanilla gradients averaged over ``samples`` copies of the image with Gaussian noise of
     standard deviation ``noise`` times the image's value range."""
@@ -62,6 +65,7 @@ def smooth_grad(model, X, target, samples=25, noise=0.15, generator=None):
     return (total / samples).amax(dim=1)
 
 
+@leaves_model_unchanged
 def integrated_gradients(model, X, target, baseline=None, steps=50, return_delta=False):
     """Integrated gradients from ``baseline`` (default: zeros, i.e. the mean image in normalised
     pixels), by the trapezoidal rule with ``steps`` intervals.
@@ -97,6 +101,7 @@ def _default_layer(model):
     return features[-1]
 
 
+@leaves_model_unchanged
 def grad_cam(model, X, target, layer=None):
     """Grad-CAM: ReLU of the layer's channels weighted by their average gradient, upsampled
     (bilinear) to the image size and scaled to [0, 1] per image. ``layer`` defaults to the

@@ -9,7 +9,10 @@ download from torchvision's official URL, checked against the hash in its file n
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import inspect
 import os
 from pathlib import Path
 
@@ -170,3 +173,37 @@ def squeezenet1_1(weights=None, data_root=None, progress=True) -> SqueezeNet:
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Run ``model`` in eval mode with its parameters frozen; afterwards every module's
+    train/eval mode and every parameter's ``requires_grad`` are as they were. Gradients then flow
+    to the inputs only: no ``.grad`` is created or changed on any parameter."""
+    modes = [(m, m.training) for m in model.modules()]
+    # Lazy parameters (not yet initialised) cannot be touched; they hold no gradient anyway.
+    flags = [(p, p.requires_grad) for p in model.parameters() if not nn.parameter.is_lazy(p)]
+    model.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def leaves_model_unchanged(func):
+    """Decorator: ``func``'s argument ``model`` is used under :func:`evaluating`, so the API
+    function leaves the caller's model as it found it (mode, ``requires_grad``, no gradients)."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        model = signature.bind(*args, **kwargs).arguments["model"]
+        with evaluating(model):
+            return func(*args, **kwargs)
+
+    return wrapper

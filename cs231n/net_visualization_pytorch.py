@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, resize_shorter_side
+from .models import leaves_model_unchanged
 
 
 def _device(model):
@@ -121,12 +122,12 @@ def _check_batch(func, X, y=None, model=None):
                 raise ValueError(f"{func}: class index outside [0, {model.num_classes})")
 
 
+@leaves_model_unchanged
 def compute_saliency_maps(X, y, model):
     """Saliency maps (Simonyan et al.): for each image, the largest absolute gradient over the
     colour channels of the unnormalised score of its class. X: (N, 3, H, W), y: (N,).
     Returns (N, H, W)."""
     _check_batch("compute_saliency_maps", X, y, model)
-    model.eval()
     X = X.detach().clone().to(_device(model)).requires_grad_(True)
     scores = model(X)
     # autograd.grad rather than backward(): no .grad left behind on trainable parameters.
@@ -134,6 +135,7 @@ def compute_saliency_maps(X, y, model):
     return grad.abs().amax(dim=1)
 
 
+@leaves_model_unchanged
 def make_fooling_image(X, target_y, model):
     """Normalised gradient ascent (learning rate 1) on the target class score until the model
     predicts ``target_y`` (at most 100 steps). X: (1, 3, H, W). Returns the fooling image."""
@@ -153,10 +155,10 @@ class FoolingResult:
     linf: torch.Tensor  # (N,) largest absolute change of one pixel value
 
 
+@leaves_model_unchanged
 def pick_targets(model, X, mode="random", generator=None):
     """Target classes for fooling: "random" (any class but the predicted one) or
     "least-likely" (the class the model finds least probable)."""
-    model.eval()
     with torch.no_grad():
         scores = model(X.to(_device(model))).cpu()
     if mode == "least-likely":
@@ -168,6 +170,7 @@ def pick_targets(model, X, mode="random", generator=None):
     raise ValueError(f'target mode must be "random" or "least-likely", got {mode!r}')
 
 
+@leaves_model_unchanged
 def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="score"):
     """Fooling images for a batch: each image takes normalised gradient-ascent steps until the
     model predicts its target; images that are fooled stop changing. Returns a
@@ -180,7 +183,6 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="sc
     if objective not in ("score", "margin"):
         raise ValueError(f'objective must be "score" or "margin", got {objective!r}')
     _check_batch("fool", X, targets, model)
-    model.eval()
     device = _device(model)
     original = X.detach().to(device)
     images = original.clone()
@@ -218,6 +220,7 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="sc
     )
 
 
+@leaves_model_unchanged
 def class_visualization_update_step(img, model, target_y, l2_reg, learning_rate):
     """One normalised gradient-ascent step on ``score[target_y] - l2_reg * ||img||^2``, in
     place on ``img`` (which requires grad)."""
@@ -233,6 +236,7 @@ def _pixel_bounds(device, dtype):
     return lo.view(1, 3, 1, 1), hi.view(1, 3, 1, 1)
 
 
+@leaves_model_unchanged
 def class_visualization(
     target_y,
     model,
@@ -252,7 +256,6 @@ def class_visualization(
     Returns ``(img, probability)``: the (1, 3, size, size) normalised image and the model's
     softmax probability of the target class for it.
     """
-    model.eval()
     device = _device(model)
     dtype = next(model.parameters()).dtype
     rng = random.Random(None if generator is None else generator.initial_seed())

@@ -492,3 +492,44 @@ def test_real_class_visualization_tarantula(real):
     assert len(probabilities) == 50 and probabilities[-1] == pytest.approx(p, abs=1e-5)
     assert max(probabilities) > 0.5
     assert (img >= LOW - 1e-5).all() and (img <= HIGH + 1e-5).all()
+
+
+def _api_calls():
+    """Every API function that takes a model, called on small inputs."""
+    from cs231n import attribution
+    from cs231n import net_visualization_pytorch as nv
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(2, 3, 64, 64, generator=g)
+    y = torch.tensor([1, 2])
+    img = torch.randn(1, 3, 64, 64, generator=g).requires_grad_(True)
+    return {
+        "compute_saliency_maps": lambda m: nv.compute_saliency_maps(X, y, m),
+        "make_fooling_image": lambda m: nv.make_fooling_image(X[:1], 3, m),
+        "pick_targets": lambda m: nv.pick_targets(m, X),
+        "fool": lambda m: nv.fool(m, X, y, max_iterations=2),
+        "class_visualization_update_step": lambda m: nv.class_visualization_update_step(
+            img, m, 3, 1e-3, 25
+        ),
+        "class_visualization": lambda m: nv.class_visualization(3, m, num_iterations=2, size=64),
+        **{
+            name: (lambda m, name=name: attribution.attribute(name, m, X, y))
+            for name in attribution.METHODS
+        },
+    }
+
+
+@pytest.mark.parametrize("call", sorted(_api_calls()))
+def test_api_functions_leave_the_callers_model_as_they_found_it(call):
+    """Regression: fool() left .grad on every parameter, accumulating across calls. No API
+    function may leave gradients or change train/eval mode or requires_grad."""
+    model = squeezenet1_1(None).train()
+    params = list(model.parameters())
+    params[0].requires_grad_(False)  # a caller's own choice, to be kept
+    params[1].grad = torch.ones_like(params[1])  # a caller's gradient, to be kept as is
+    _api_calls()[call](model)
+    _api_calls()[call](model)
+    assert all(m.training for m in model.modules())
+    assert [p.requires_grad for p in params] == [False] + [True] * (len(params) - 1)
+    assert torch.equal(params[1].grad, torch.ones_like(params[1]))
+    assert all(p.grad is None for i, p in enumerate(params) if i != 1)
