@@ -109,9 +109,12 @@ def coco_available(data_root=None) -> bool:
     return not missing_files("coco", data_root=data_root)
 
 
-def load_caption_data(source="auto", data_root=None, max_train=None, log=None):
+def load_caption_data(
+    source="auto", data_root=None, max_train=None, log=None, shapes_size=(4000, 500)
+):
     """``(data, name)`` for ``source`` "coco" (the course's files), "builtin" (the Shapes data
-    set, generated on first use) or "auto" (COCO when present, else the built-in set)."""
+    set, generated in the cache on first use) or "auto" (COCO when present, else the built-in
+    set). ``shapes_size``: the built-in set's ``(num_train, num_val)`` images."""
     from . import shapes_captioning
     from .coco_utils import load_coco_data
 
@@ -119,8 +122,11 @@ def load_caption_data(source="auto", data_root=None, max_train=None, log=None):
         raise ValueError(f'data source must be "auto", "coco" or "builtin", got {source!r}')
     if source == "coco" or (source == "auto" and coco_available(data_root)):
         return load_coco_data(data_path("coco_captioning", data_root=data_root), max_train), "coco"
-    base = shapes_captioning.default_dir(data_root)
-    return shapes_captioning.load_data(base, max_train=max_train, log=log), "builtin"
+    num_train, num_val = shapes_size
+    data = shapes_captioning.load_data(
+        max_train=max_train, num_train=num_train, num_val=num_val, log=log
+    )
+    return data, "builtin"
 
 
 def references_by_image(data, split="val"):

@@ -5,22 +5,54 @@ feature space, not Inception's).
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
+# Bump whenever SmallCNN or train_classifier changes how a classifier comes out: cached
+# classifiers (keyed by it) are then retrained.
+CLASSIFIER_VERSION = 1
+
+# The scoring classifiers' training settings. "full" is the one the README's numbers come from
+# (88.0% test accuracy on Fashion-MNIST); "quick" (the demo's quick mode) trains a narrower net
+# for one epoch on a slice of the training images, in a few seconds. ``train_images``: how many
+# of the first training images it sees (None: all).
+CLASSIFIERS = {
+    "full": {
+        "epochs": 2,
+        "batch_size": 128,
+        "lr": 1e-3,
+        "channels": [32, 64],
+        "hidden": 128,
+        "train_images": None,
+    },
+    "quick": {
+        "epochs": 1,
+        "batch_size": 64,
+        "lr": 2e-3,
+        "channels": [8, 16],
+        "hidden": 64,
+        "train_images": 6000,
+    },
+}
+
 
 class SmallCNN(nn.Module):
-    """Two conv blocks and two linear layers; ``features`` gives the 128-d penultimate layer."""
+    """Two conv blocks and two linear layers; ``features`` gives the ``hidden``-d (128)
+    penultimate layer."""
 
-    def __init__(self):
+    def __init__(self, channels=(32, 64), hidden=128):
         super().__init__()
+        c1, c2 = channels
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+            nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(c2 * 7 * 7, hidden), nn.ReLU(),
         )  # fmt: skip
-        self.head = nn.Linear(128, 10)
+        self.head = nn.Linear(hidden, 10)
 
     def features(self, x):
         return self.body(x.reshape(-1, 1, 28, 28))
@@ -29,11 +61,22 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def train_classifier(images, labels, epochs=2, batch_size=128, seed=0, device="cpu", progress=None):
+def train_classifier(
+    images,
+    labels,
+    epochs=2,
+    batch_size=128,
+    seed=0,
+    device="cpu",
+    progress=None,
+    lr=1e-3,
+    channels=(32, 64),
+    hidden=128,
+):
     """Train :class:`SmallCNN` on images in [-1, 1] (N, 1, 28, 28) with Adam; returns it."""
     torch.manual_seed(seed)
-    model = SmallCNN().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = SmallCNN(channels, hidden).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     n = len(images)
     for _ in range(epochs):
         order = torch.randperm(n)
@@ -48,6 +91,45 @@ def train_classifier(images, labels, epochs=2, batch_size=128, seed=0, device="c
             if progress is not None:
                 progress(loss.item())
     return model.eval()
+
+
+def classifier_settings(classifier="full"):
+    """The training settings of ``classifier``: "full", "quick", or a dict of settings that
+    override the full classifier's (keys of ``CLASSIFIERS["full"]``)."""
+    if isinstance(classifier, str):
+        if classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {sorted(CLASSIFIERS)}, got {classifier!r}")
+        return dict(CLASSIFIERS[classifier])
+    unknown = set(classifier) - set(CLASSIFIERS["full"])
+    if unknown:
+        raise ValueError(f"unknown classifier settings {sorted(unknown)}")
+    settings = {**CLASSIFIERS["full"], **classifier}
+    settings["channels"] = [int(c) for c in settings["channels"]]
+    return settings
+
+
+def data_digest(*arrays) -> str:
+    """sha256 of the arrays' shapes, dtypes and bytes (a 60000-image set: ~0.1 s)."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def classifier_key(images, labels, seed, settings) -> str:
+    """The cache key of the classifier trained with ``settings`` and ``seed`` on exactly these
+    images and labels (the raw arrays), by this version of the training code."""
+    from .config import cache_key
+
+    return cache_key(
+        version=CLASSIFIER_VERSION,
+        data=data_digest(images, labels),
+        seed=seed,
+        num_images=len(images),
+        **settings,
+    )
 
 
 @torch.no_grad()
@@ -115,43 +197,110 @@ def fid(model, images_a, images_b):
     )
 
 
+class GeneratorScorer:
+    """The scoring classifier and the real images' statistics, loaded once; :meth:`score`
+    then scores any number of generators (the demo scores three).
+
+    ``classifier``: "full" (the README's), "quick" (a narrower net trained briefly on a slice)
+    or a dict of training settings (see :func:`classifier_settings`). It is trained once and
+    cached in ``cache`` (default: ``$CS231N_CACHE/gan_classifier/NAME-KIND-KEY.pt``, the key
+    covering the training data's digest, the seed, the settings and ``CLASSIFIER_VERSION``).
+    ``info`` describes the classifier used (kind, settings, test accuracy, cache file)."""
+
+    def __init__(
+        self,
+        dataset="fashion-mnist",
+        data_root=None,
+        samples=2000,
+        seed=0,
+        cache=None,
+        log=print,
+        classifier="full",
+    ):
+        from .config import cache_path
+        from .io_utils import atomic_path
+        from .mnist_data import load_mnist
+
+        def scaled(images, labels):
+            x = torch.from_numpy(images).float().div(255).mul(2).sub(1).unsqueeze(1)
+            return x, torch.from_numpy(labels.astype(np.int64))
+
+        settings = classifier_settings(classifier)
+        kind = classifier if isinstance(classifier, str) else "custom"
+        train_images, train_labels = load_mnist(dataset, "train", data_root)
+        test_x, test_y = scaled(*load_mnist(dataset, "test", data_root))
+        used = slice(settings["train_images"])  # the first N images (None: all)
+        fit_images, fit_labels = train_images[used], train_labels[used]
+        name = dataset if dataset in ("fashion-mnist", "mnist") else "custom"
+        key = classifier_key(fit_images, fit_labels, seed, settings)
+        cache = Path(cache) if cache else cache_path("gan_classifier", f"{name}-{kind}-{key}.pt")
+        model = SmallCNN(settings["channels"], settings["hidden"])
+        if cache.exists():
+            model.load_state_dict(torch.load(cache, weights_only=True))
+            model.eval()
+        else:
+            log(
+                f"Training the {kind} scoring classifier on {len(fit_images)} {dataset} images "
+                f"(once; cached in {cache})"
+            )
+            model = train_classifier(
+                *scaled(fit_images, fit_labels),
+                epochs=settings["epochs"],
+                batch_size=settings["batch_size"],
+                seed=seed,
+                lr=settings["lr"],
+                channels=settings["channels"],
+                hidden=settings["hidden"],
+            )
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(cache) as tmp:
+                torch.save(model.state_dict(), tmp)
+        train_x, _ = scaled(train_images, train_labels)
+        rng = np.random.default_rng(seed)
+        real_test = test_x[rng.choice(len(test_x), samples, replace=False)]
+        real_train = train_x[rng.choice(len(train_x), samples, replace=False)]
+        self.model, self.samples, self.seed = model, samples, seed
+        self.test_stats = feature_statistics(embed(model, real_test))
+        self.floor = frechet_distance(
+            *feature_statistics(embed(model, real_train)), *self.test_stats
+        )
+        self.test_accuracy = accuracy(model, test_x, test_y)
+        self.info = {
+            "kind": kind,
+            "train_images": len(fit_images),
+            "test_accuracy": self.test_accuracy,
+            "cache": str(cache),
+            **{k: v for k, v in settings.items() if k != "train_images"},
+        }
+
+    def score(self, G):
+        """The classifier's test accuracy, the Fréchet distance of ``samples`` generated vs
+        real test images, the real-train vs real-test floor, and the classifier's ``info``."""
+        from .gan_training import generate
+
+        fake = generate(G, self.samples, seed=self.seed).reshape(-1, 1, 28, 28)
+        return {
+            "classifier_test_accuracy": self.test_accuracy,
+            "fid_generated_vs_test": frechet_distance(
+                *feature_statistics(embed(self.model, fake)), *self.test_stats
+            ),
+            "fid_train_vs_test_floor": self.floor,
+            "samples": self.samples,
+            "classifier": dict(self.info),
+        }
+
+
 def score_generator(
-    G, dataset="fashion-mnist", data_root=None, samples=2000, seed=0, cache=None, log=print
+    G,
+    dataset="fashion-mnist",
+    data_root=None,
+    samples=2000,
+    seed=0,
+    cache=None,
+    log=print,
+    classifier="full",
 ):
     """Sample quality of a generator: the classifier's test accuracy, the Fréchet distance of
-    ``samples`` generated vs real test images, and the real-train vs real-test floor."""
-    from .config import default_cache_dir
-    from .gan_training import generate
-    from .io_utils import atomic_path
-    from .mnist_data import load_mnist
-
-    def scaled(split):
-        x, y = load_mnist(dataset, split, data_root)
-        return torch.from_numpy(x).float().div(255).mul(2).sub(1).unsqueeze(1), torch.from_numpy(
-            y.astype(np.int64)
-        )
-
-    train_x, train_y = scaled("train")
-    test_x, test_y = scaled("test")
-    name = dataset if dataset in ("fashion-mnist", "mnist") else "custom"
-    cache = cache or default_cache_dir() / f"gan_classifier_{name}.pt"
-    model = SmallCNN()
-    if cache.exists():
-        model.load_state_dict(torch.load(cache, weights_only=True))
-        model.eval()
-    else:
-        log(f"Training the scoring classifier on {dataset} (once; cached in {cache})")
-        model = train_classifier(train_x, train_y, seed=seed)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cache) as tmp:
-            torch.save(model.state_dict(), tmp)
-    rng = np.random.default_rng(seed)
-    real_test = test_x[rng.choice(len(test_x), samples, replace=False)]
-    real_train = train_x[rng.choice(len(train_x), samples, replace=False)]
-    fake = generate(G, samples, seed=seed).reshape(-1, 1, 28, 28)
-    return {
-        "classifier_test_accuracy": accuracy(model, test_x, test_y),
-        "fid_generated_vs_test": fid(model, fake, real_test),
-        "fid_train_vs_test_floor": fid(model, real_train, real_test),
-        "samples": samples,
-    }
+    ``samples`` generated vs real test images, and the real-train vs real-test floor; see
+    :class:`GeneratorScorer` (to score several generators, make one and call its ``score``)."""
+    return GeneratorScorer(dataset, data_root, samples, seed, cache, log, classifier).score(G)

@@ -13,20 +13,20 @@ fraction of captions that are true of their image. Everything is deterministic g
 
 The data set is written in the course's file format (``coco2014_captions.h5``,
 ``*2014_vgg16_fc7_pca.h5``, ``coco2014_vocab.json``, ``*2014_urls.txt``) plus ``images.npz``
-and ``scenes.json``, so :func:`cs231n.coco_utils.load_coco_data` reads it like COCO.
+and ``scenes.json``, so :func:`cs231n.coco_utils.load_coco_data` reads it like COCO. It lives
+in the cache (:func:`cs231n.config.cache_dir`), one folder per version, sizes and seed.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .coco_utils import COCO_FILES, SPECIAL_TOKENS, load_coco_data, write_coco_data
-from .config import data_path, default_cache_dir
+from .config import cache_path
 from .io_utils import atomic_path
 
 IMAGE_SIZE = 64
@@ -401,23 +401,24 @@ def generate(num_train=4000, num_val=500, seed=0):
     return data
 
 
-def default_dir(data_root=None) -> Path:
-    """``$CS231N_DATA/shapes_captioning``, or the user cache when the data directory is
-    read-only (CI's copy of the shared data is). A folder without write bits counts as
-    read-only even for root, who could write there anyway."""
-    path = data_path("shapes_captioning", data_root=data_root)
-    parent = path.parent
-    if path.exists() or not parent.exists():
-        return path
-    writable = os.access(parent, os.W_OK) and parent.stat().st_mode & 0o222
-    return path if writable else default_cache_dir() / "shapes_captioning"
+def cache_name(num_train=4000, num_val=500, seed=0) -> str:
+    """The cache entry's folder name: everything that determines the set, readable
+    (``v2-4000-500-seed0``)."""
+    return f"v{VERSION}-{num_train}-{num_val}-seed{seed}"
+
+
+def default_dir(num_train=4000, num_val=500, seed=0) -> Path:
+    """Where the set with these sizes and seed lives by default: in the cache
+    (``$CS231N_CACHE/shapes_captioning/v2-4000-500-seed0``), never in the data directory."""
+    return cache_path("shapes_captioning", cache_name(num_train, num_val, seed))
 
 
 def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None) -> Path:
-    """Write the data set to ``base_dir`` unless the same version, sizes and seed are there.
+    """Write the data set to ``base_dir`` (default: :func:`default_dir`, in the cache) unless
+    the same version, sizes and seed are there; returns the folder.
 
     ``log`` (e.g. print) is told when the set is being generated."""
-    base_dir = Path(base_dir) if base_dir is not None else default_dir()
+    base_dir = Path(base_dir) if base_dir is not None else default_dir(num_train, num_val, seed)
     meta = {"version": VERSION, "num_train": num_train, "num_val": num_val, "seed": seed}
     meta_file = base_dir / "shapes_meta.json"
     files = [*DATA_FILES, "images.npz", "scenes.json"]
@@ -425,7 +426,8 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None)
     if complete and meta_file.exists() and json.loads(meta_file.read_text()) == meta:
         return base_dir
     if log is not None:
-        log(f"Generating the built-in Shapes data set in {base_dir} (first use, ~15 s)")
+        seconds = max(1, round((num_train + num_val) / 300))
+        log(f"Generating the built-in Shapes data set in {base_dir} (first use, ~{seconds} s)")
     data = generate(num_train, num_val, seed)
     write_coco_data(base_dir, data)
     with atomic_path(base_dir / "images.npz") as tmp:
@@ -439,7 +441,8 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None)
 
 def load_data(base_dir=None, max_train=None, num_train=4000, num_val=500, seed=0, log=None):
     """The data set as the course's loader returns COCO, plus ``{split}_images`` and
-    ``{split}_scenes``; generated (a few seconds) on first use."""
+    ``{split}_scenes``; generated (a few seconds) on first use, in the cache unless
+    ``base_dir`` is given."""
     base_dir = ensure_dataset(base_dir, num_train, num_val, seed, log)
     data = load_coco_data(base_dir, max_train=max_train)
     with np.load(base_dir / "images.npz") as images:

@@ -58,3 +58,163 @@ def test_small_cnn_features():
     x = torch.rand(4, 1, 28, 28)
     assert model.features(x).shape == (4, 128) and model(x).shape == (4, 10)
     assert model.features(x.reshape(4, 784)).shape == (4, 128)
+
+
+# ----------------------------------------------------------------------------------------------
+# score_generator's scoring classifier: cached, keyed by its data, seed, settings and version
+
+TINY = {"epochs": 1, "batch_size": 16, "channels": [2, 4], "hidden": 8}
+
+
+def write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def idx_folder(folder, seed, n_train=40, n_test=20):
+    """Tiny MNIST-format IDX files (random images and labels)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{stem}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{stem}-labels-idx1-ubyte", rng.integers(0, 10, n))
+    return folder
+
+
+def tree(folder):
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture
+def scoring(tmp_path, monkeypatch):
+    """score_generator with the cache in tmp_path/cache and a count of the trainings."""
+    from cs231n import gan_metrics
+    from cs231n.gan_pytorch import NOISE_DIM
+
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    monkeypatch.setenv("CS231N_DATA", str(data_dir))
+    trainings = []
+    real_train = gan_metrics.train_classifier
+
+    def counting(*args, **kwargs):
+        trainings.append(len(args[0]))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(gan_metrics, "train_classifier", counting)
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(NOISE_DIM, 784), torch.nn.Tanh())
+
+    def score(folder, seed=0, classifier=TINY):
+        return gan_metrics.score_generator(
+            G, str(folder), samples=10, seed=seed, classifier=classifier, log=lambda _: None
+        )
+
+    score.G = G
+
+    return score, trainings, tmp_path / "cache" / "gan_classifier", data_dir
+
+
+def test_classifier_cache_is_keyed_by_the_training_data(tmp_path, scoring):
+    score, trainings, cache, data_dir = scoring
+    a, b = idx_folder(tmp_path / "a", seed=1), idx_folder(tmp_path / "b", seed=2)
+    data_before, a_before = tree(data_dir), tree(a)
+
+    first = score(a)
+    assert trainings == [40] and len(list(cache.glob("*.pt"))) == 1
+    assert first["classifier"]["kind"] == "custom" and first["classifier"]["train_images"] == 40
+    assert np.isfinite(first["fid_generated_vs_test"]) and first["samples"] == 10
+
+    second = score(b)  # another folder of the same shape: its own classifier
+    assert trainings == [40, 40] and len(list(cache.glob("*.pt"))) == 2
+    assert second["classifier"]["cache"] != first["classifier"]["cache"]
+
+    again = score(a)  # same data, same settings: the cached classifier, not retrained
+    assert trainings == [40, 40]
+    assert again["classifier"]["cache"] == first["classifier"]["cache"]
+    assert again["classifier_test_accuracy"] == first["classifier_test_accuracy"]
+    assert again["fid_generated_vs_test"] == pytest.approx(first["fid_generated_vs_test"])
+
+    assert tree(data_dir) == data_before and tree(a) == a_before  # inputs never written
+    assert not [p for p in cache.iterdir() if not p.name.endswith(".pt")]  # no temp files
+
+
+def test_classifier_cache_is_keyed_by_seed_settings_and_slice(tmp_path, scoring):
+    score, trainings, cache, _ = scoring
+    a = idx_folder(tmp_path / "a", seed=1)
+    score(a)
+    score(a, seed=1)
+    score(a, classifier={**TINY, "epochs": 2})
+    sliced = score(a, classifier={**TINY, "train_images": 24})
+    assert trainings == [40, 40, 40, 24]
+    assert sliced["classifier"]["train_images"] == 24
+    assert len(list(cache.glob("*.pt"))) == 4
+    score(a, classifier={**TINY, "train_images": 24})
+    assert len(trainings) == 4
+
+
+def test_classifier_key_covers_data_and_version(monkeypatch):
+    from cs231n import gan_metrics
+
+    images = np.zeros((5, 28, 28), np.uint8)
+    labels = np.arange(5, dtype=np.uint8)
+    settings = gan_metrics.classifier_settings("quick")
+    key = gan_metrics.classifier_key(images, labels, 0, settings)
+    assert key == gan_metrics.classifier_key(images.copy(), labels.copy(), 0, settings)
+    changed = images.copy()
+    changed[3, 10, 10] = 1
+    assert key != gan_metrics.classifier_key(changed, labels, 0, settings)
+    assert key != gan_metrics.classifier_key(images, labels[::-1].copy(), 0, settings)
+    assert key != gan_metrics.classifier_key(images, labels, 1, settings)
+    for change in ({"lr": 1e-4}, {"channels": [8, 8]}, {"hidden": 32}, {"batch_size": 7}):
+        assert key != gan_metrics.classifier_key(images, labels, 0, {**settings, **change})
+    assert key != gan_metrics.classifier_key(images, labels, 0, gan_metrics.CLASSIFIERS["full"])
+    monkeypatch.setattr(gan_metrics, "CLASSIFIER_VERSION", gan_metrics.CLASSIFIER_VERSION + 1)
+    assert key != gan_metrics.classifier_key(images, labels, 0, settings)
+
+
+def test_classifier_settings():
+    from cs231n.gan_metrics import CLASSIFIERS, classifier_settings
+
+    # The full classifier is the README's (88.0% on Fashion-MNIST): its recipe stays put.
+    assert classifier_settings("full") == {
+        "epochs": 2,
+        "batch_size": 128,
+        "lr": 1e-3,
+        "channels": [32, 64],
+        "hidden": 128,
+        "train_images": None,
+    }
+    assert classifier_settings({"epochs": 1}) == {**CLASSIFIERS["full"], "epochs": 1}
+    with pytest.raises(ValueError, match="classifier must be"):
+        classifier_settings("medium")
+    with pytest.raises(ValueError, match="unknown classifier settings"):
+        classifier_settings({"epoch": 1})
+    model = SmallCNN(channels=(4, 8), hidden=16)
+    assert model.features(torch.rand(2, 1, 28, 28)).shape == (2, 16)
+
+
+def test_one_scorer_scores_several_generators(tmp_path, scoring):
+    from cs231n.gan_metrics import GeneratorScorer
+    from cs231n.gan_pytorch import NOISE_DIM
+
+    score, trainings, _, _ = scoring
+    a = idx_folder(tmp_path / "a", seed=1)
+    scorer = GeneratorScorer(str(a), samples=10, classifier=TINY, log=lambda _: None)
+    assert trainings == [40]
+    alone = score(a)  # score_generator: the same classifier, from the cache
+    assert trainings == [40]
+    together = scorer.score(score.G)
+    assert together["classifier"] == alone["classifier"] == scorer.info
+    for key in ("classifier_test_accuracy", "fid_generated_vs_test", "fid_train_vs_test_floor"):
+        assert together[key] == pytest.approx(alone[key], rel=1e-6)
+    torch.manual_seed(1)
+    other = scorer.score(torch.nn.Sequential(torch.nn.Linear(NOISE_DIM, 784), torch.nn.Tanh()))
+    assert other["fid_generated_vs_test"] != pytest.approx(alone["fid_generated_vs_test"])
+    assert other["fid_train_vs_test_floor"] == together["fid_train_vs_test_floor"]

@@ -4,7 +4,6 @@ features, and the on-disk cache in the course's COCO format."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -514,48 +513,67 @@ def test_load_data_images_and_scenes_match_captions(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------
-# default_dir
+# default_dir: the cache, keyed by version, sizes and seed; the data directory is never written
 
 
-def test_default_dir_writable(tmp_path, monkeypatch):
-    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
-    assert sc.default_dir() == tmp_path / "shapes_captioning"
-    other = tmp_path / "elsewhere"
-    other.mkdir()
-    assert sc.default_dir(data_root=other) == other / "shapes_captioning"
+def tree(folder):
+    """Every path under ``folder`` with its size and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
 
 
-def test_default_dir_read_only_falls_back_to_user_cache(tmp_path, monkeypatch):
-    # No write bits: read-only even for root (CI runs as root on a read-only copy of shared/).
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    monkeypatch.setenv("CS231N_DATA", str(shared))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    shared.chmod(0o555)
+def test_default_dir_is_in_the_cache_keyed_by_what_determines_the_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path / "data"))
+    home = tmp_path / "cache" / "shapes_captioning"
+    assert sc.default_dir() == home / f"v{sc.VERSION}-4000-500-seed0"
+    assert sc.default_dir(12, 4, seed=1) == home / f"v{sc.VERSION}-12-4-seed1"
+    names = {sc.cache_name(*args) for args in [(12, 4, 0), (13, 4, 0), (12, 5, 0), (12, 4, 1)]}
+    assert len(names) == 4
+    assert str(sc.VERSION) in sc.cache_name(12, 4, 0)
+
+
+def test_generated_set_goes_to_the_cache_never_to_the_data_dir(tmp_path, monkeypatch):
+    from cs231n.captioning_experiments import load_caption_data
+
+    data_dir = tmp_path / "data"
+    (data_dir / "coco_captioning").mkdir(parents=True)
+    (data_dir / "coco_captioning" / "coco2014_vocab.json").write_text("{}")  # incomplete COCO
+    monkeypatch.setenv("CS231N_DATA", str(data_dir))
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    before = tree(data_dir)
+    messages = []
+    for data_root in (None, data_dir):
+        data, name = load_caption_data(
+            "auto", data_root, log=messages.append, shapes_size=(SMALL["num_train"], 4)
+        )
+        assert name == "builtin" and data["train_images"].shape[0] == SMALL["num_train"]
+    assert len(messages) == 1  # generated once, then reused from the cache
+    assert tree(data_dir) == before
+    assert (sc.default_dir(**SMALL) / "shapes_meta.json").is_file()
+    assert [p.name for p in (tmp_path / "cache" / "shapes_captioning").iterdir()] == [
+        sc.cache_name(**SMALL)
+    ]
+    # Other sizes: another entry beside it, the first one kept.
+    sc.load_data(num_train=6, num_val=2, log=messages.append)
+    assert len(messages) == 2
+    assert len(list((tmp_path / "cache" / "shapes_captioning").iterdir())) == 2
+    assert tree(data_dir) == before
+
+
+def test_read_only_data_dir_is_left_alone(tmp_path, monkeypatch):
+    data_dir = tmp_path / "shared"
+    data_dir.mkdir()
+    monkeypatch.setenv("CS231N_DATA", str(data_dir))
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    data_dir.chmod(0o555)
     try:
-        assert sc.default_dir() == tmp_path / "cache" / "cs231n" / "shapes_captioning"
+        assert sc.ensure_dataset(num_train=3, num_val=2) == sc.default_dir(3, 2)
+        assert list(data_dir.iterdir()) == []
     finally:
-        shared.chmod(0o755)
-
-
-def test_default_dir_read_only_simulated(tmp_path, monkeypatch):
-    """The same fallback with os.access patched, so that it is tested as root too."""
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    monkeypatch.setenv("CS231N_DATA", str(shared))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    real_access = os.access
-
-    def access(path, mode, *args, **kwargs):
-        if os.path.abspath(path) == str(shared) and mode & os.W_OK:
-            return False
-        return real_access(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(sc.os, "access", access)
-    assert sc.default_dir() == tmp_path / "cache" / "cs231n" / "shapes_captioning"
-    # A copy already in the shared (read-only) folder is used as it is.
-    (shared / "shapes_captioning").mkdir()
-    assert sc.default_dir() == shared / "shapes_captioning"
+        data_dir.chmod(0o755)
 
 
 # ----------------------------------------------------------------------------------------------
