@@ -59,6 +59,19 @@ def gradient_penalty(D, real, fake):
     return ((norm - 1) ** 2).mean()
 
 
+def tile_images(images, cols=8, pad=2):
+    """(N, H, W) images in [0, 1] as one (rows*(H+pad)+pad, cols*(W+pad)+pad) array, row by
+    row, on a white background (so a grid is drawn with one imshow, not N subplots)."""
+    n, h, w = images.shape
+    rows = max(1, int(np.ceil(n / cols)))
+    canvas = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad), dtype=np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        canvas[top : top + h, left : left + w] = img
+    return canvas
+
+
 def save_grid(images, path, title=None, cols=8):
     """A grid of (N, 784) images in [-1, 1] saved as a PNG."""
     from matplotlib.figure import Figure
@@ -66,16 +79,11 @@ def save_grid(images, path, title=None, cols=8):
     images = gan.deprocess_img(np.asarray(images)).reshape(-1, 28, 28).clip(0, 1)
     rows = int(np.ceil(len(images) / cols))
     fig = Figure(figsize=(cols * 0.8, rows * 0.8 + (0.3 if title else 0)), dpi=100)
-    axes = np.atleast_2d(fig.subplots(rows, cols, squeeze=False))
-    for ax, img in zip(
-        axes.ravel(), list(images) + [None] * (rows * cols - len(images)), strict=True
-    ):
-        ax.axis("off")
-        if img is not None:
-            ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+    ax = fig.add_axes((0, 0, 1, 1 if not title else 1 - 0.3 / (rows * 0.8 + 0.3)))
+    ax.axis("off")
+    ax.imshow(tile_images(images, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
