@@ -3,7 +3,6 @@
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -15,9 +14,7 @@ from cs231n.demo import Section, write_report
 
 @pytest.mark.slow
 def test_quick_demo_writes_a_complete_report(tmp_path, capsys):
-    start = time.perf_counter()
     code = main(["demo", "--quick", "-o", str(tmp_path / "report")])
-    seconds = time.perf_counter() - start
     out = capsys.readouterr().out
     assert code == 0 and "Report:" in out
     page = (tmp_path / "report" / "index.html").read_text()
@@ -25,7 +22,6 @@ def test_quick_demo_writes_a_complete_report(tmp_path, capsys):
     assert images and all((tmp_path / "report" / name).is_file() for name in images)
     if data_path("squeezenet1_1.pt").exists():  # all the real data is there (as in CI)
         assert "(ok," in page and "skipped" not in page and "failed" not in page
-        assert seconds < 240  # the quick mode is a smoke test (~2 minutes on 2 cores)
     if shutil.which("chromium"):
         assert browser_title(tmp_path / "report" / "index.html") == f"images-ok {len(images)}"
 

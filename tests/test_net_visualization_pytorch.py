@@ -500,9 +500,10 @@ def _api_calls():
     from cs231n import net_visualization_pytorch as nv
 
     g = torch.Generator().manual_seed(0)
-    X = torch.randn(2, 3, 64, 64, generator=g)
+    X = torch.randn(2, 3, 32, 32, generator=g)
     y = torch.tensor([1, 2])
-    img = torch.randn(1, 3, 64, 64, generator=g).requires_grad_(True)
+    img = torch.randn(1, 3, 32, 32, generator=g).requires_grad_(True)
+    fast = {"smoothgrad": {"samples": 2}, "integrated-gradients": {"steps": 2}}
     return {
         "compute_saliency_maps": lambda m: nv.compute_saliency_maps(X, y, m),
         "make_fooling_image": lambda m: nv.make_fooling_image(X[:1], 3, m),
@@ -511,9 +512,9 @@ def _api_calls():
         "class_visualization_update_step": lambda m: nv.class_visualization_update_step(
             img, m, 3, 1e-3, 25
         ),
-        "class_visualization": lambda m: nv.class_visualization(3, m, num_iterations=2, size=64),
+        "class_visualization": lambda m: nv.class_visualization(3, m, num_iterations=2, size=32),
         **{
-            name: (lambda m, name=name: attribution.attribute(name, m, X, y))
+            name: (lambda m, name=name: attribution.attribute(name, m, X, y, **fast.get(name, {})))
             for name in attribution.METHODS
         },
     }
