@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import inspect
 import os
 from pathlib import Path
@@ -99,17 +98,14 @@ def find_pretrained_weights(data_root=None) -> Path | None:
 
 
 def _download_pretrained() -> Path:
+    """torchvision's weights into torch's hub cache, checked against the registry's pinned
+    SHA-256 and size (:data:`cs231n.assets.ASSETS`); a mismatch leaves nothing behind."""
+    from .assets import ASSETS
     from .download import download
 
+    pinned = ASSETS["squeezenet"].files[0]
     target = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    download(TORCHVISION_URL, target)
-    prefix = TORCHVISION_FILE.rsplit("-", 1)[1].split(".")[0]  # torchvision's hash check
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    if not digest.startswith(prefix):
-        target.unlink()
-        raise OSError(f"{TORCHVISION_URL}: sha256 {digest[:8]}... does not match {prefix}")
-    return target
+    return download(TORCHVISION_URL, target, expected_size=pinned.size, sha256=pinned.sha256)
 
 
 def load_state_dict(path) -> dict:

@@ -228,20 +228,20 @@ def test_no_weights_anywhere_tells_the_user_how_to_get_them(offline):
 
 
 def test_download_with_wrong_hash_is_refused(monkeypatch, tmp_path):
-    import cs231n.download
+    """The download is checked against the registry's pinned SHA-256 (served here: bytes of the
+    right size, not the weights); nothing is left in the hub cache."""
+    from local_server import serving
+
+    from cs231n.assets import ASSETS
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    seen = []
-
-    def fake_download(url, target, *args, **kwargs):
-        seen.append(url)
-        target.write_bytes(b"not the real weights")
-
-    monkeypatch.setattr(cs231n.download, "download", fake_download)
-    with pytest.raises(OSError, match="sha256"):
-        models._download_pretrained()
-    assert seen == [TORCHVISION_URL]
-    assert not (tmp_path / "hub" / "checkpoints" / TORCHVISION_FILE).exists()
+    size = ASSETS["squeezenet"].files[0].size
+    with serving({"/" + TORCHVISION_FILE: bytes(size)}) as srv:
+        monkeypatch.setattr(models, "TORCHVISION_URL", srv.url("/" + TORCHVISION_FILE))
+        with pytest.raises(OSError, match="sha256 of .* expected b8a52dc0"):
+            models._download_pretrained()
+        assert [r["path"] for r in srv.requests] == ["/" + TORCHVISION_FILE]
+    assert not list((tmp_path / "hub" / "checkpoints").glob(TORCHVISION_FILE + "*"))
 
 
 def test_inplace_relus_allow_input_gradients(model):
