@@ -52,14 +52,16 @@ class Handler(BaseHTTPRequestHandler):
             payload = payload[: srv.drop_after]
             if srv.drop_once:
                 srv.drop_after = None
+        # "sent" is recorded before writing: the client may finish reading, and the test check
+        # it, before this thread runs again after the write.
         if mode == "stall":
+            record["sent"] = 1000
             self.wfile.write(payload[:1000])
             self.wfile.flush()
-            record["sent"] = 1000
             srv.stop.wait(5)  # until the client gives up or the test ends
             return
-        self.wfile.write(payload[:announced])
         record["sent"] = min(len(payload), announced)
+        self.wfile.write(payload[:announced])
 
 
 class FileServer(ThreadingHTTPServer):
