@@ -108,3 +108,36 @@ def same_shape(func: str, name: str, arr, expected_shape, what: str) -> None:
         raise ValueError(
             f"{func}: {name} has shape {arr.shape}, expected {tuple(expected_shape)} ({what})"
         )
+
+
+def number(func: str, name: str, value, low=None, high=None, *, low_inclusive=True) -> float:
+    """A finite real ``value`` within ``[low, high]`` (``(low, high]`` when not
+    ``low_inclusive``); returns it as a float. Raises ValueError naming ``func`` and ``name``
+    for NaN, infinities, non-numbers and values out of range."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{func}: {name} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not np.isfinite(x):
+        raise ValueError(f"{func}: {name} must be a finite number, got {value!r}")
+    too_low = low is not None and (x < low if low_inclusive else x <= low)
+    if too_low or (high is not None and x > high):
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        bracket = "[" if low_inclusive else "("
+        raise ValueError(f"{func}: {name} must be in {bracket}{lo}, {hi}], got {value!r}")
+    return x
+
+
+def whole_number(func: str, name: str, value, low=0, high=None) -> int:
+    """An integer ``value`` (an int, or an integral NumPy/float value) within ``[low, high]``;
+    returns it as an int. Raises ValueError naming ``func`` and ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer | float | np.floating):
+        raise ValueError(f"{func}: {name} must be an integer, got {value!r}")
+    if isinstance(value, float | np.floating) and not (np.isfinite(value) and value == int(value)):
+        raise ValueError(f"{func}: {name} must be an integer, got {value!r}")
+    n = int(value)
+    if n < low or (high is not None and n > high):
+        hi = "" if high is None else f", at most {high}"
+        raise ValueError(f"{func}: {name} must be at least {low}{hi}, got {value!r}")
+    return n

@@ -16,21 +16,32 @@ from __future__ import annotations
 
 import torch
 
-from .models import leaves_model_unchanged
+from .models import class_indices, leaves_model_unchanged
 
 
-def _prepare(model, X, target):
+def _prepare(model, X, target, func="attribution"):
     if not torch.is_tensor(X) or X.ndim != 4:
-        raise ValueError(
-            f"attribution: X must be a (N, C, H, W) tensor, got {getattr(X, 'shape', X)}"
-        )
+        raise ValueError(f"{func}: X must be a (N, C, H, W) tensor, got {getattr(X, 'shape', X)}")
     device = next(model.parameters()).device
-    target = torch.as_tensor(target, device=device).reshape(-1)
-    if target.numel() == 1 and X.shape[0] > 1:
-        target = target.expand(X.shape[0])
-    if target.shape[0] != X.shape[0]:
-        raise ValueError(f"attribution: {target.shape[0]} targets for {X.shape[0]} images")
+    num_classes = getattr(model, "num_classes", None)
+    target = class_indices(func, "target", target, X.shape[0], num_classes, device)
     return X.detach().to(device), target
+
+
+def _baseline(baseline, x):
+    """``baseline`` as a tensor shaped like x: one (C, H, W) or (1, C, H, W) image is used for
+    every image in the batch."""
+    if baseline is None:
+        return torch.zeros_like(x)
+    b = torch.as_tensor(baseline).to(x.device, x.dtype)
+    if b.ndim == 3:
+        b = b[None]
+    if b.ndim != 4 or b.shape[1:] != x.shape[1:] or b.shape[0] not in (1, x.shape[0]):
+        raise ValueError(
+            f"integrated_gradients: baseline has shape {tuple(b.shape)}; it must be "
+            f"{tuple(x.shape[1:])}, (1, *that) or {tuple(x.shape)} like X"
+        )
+    return b.expand_as(x)
 
 
 def _target_scores(model, x, target):
@@ -77,8 +88,8 @@ def integrated_gradients(model, X, target, baseline=None, steps=50, return_delta
     """
     if int(steps) != steps or steps < 1:
         raise ValueError(f"integrated_gradients: steps must be a positive integer, got {steps!r}")
-    x, target = _prepare(model, X, target)
-    baseline = torch.zeros_like(x) if baseline is None else baseline.to(x.device, x.dtype)
+    x, target = _prepare(model, X, target, "integrated_gradients")
+    baseline = _baseline(baseline, x)
     alphas = torch.linspace(0, 1, steps + 1, device=x.device, dtype=x.dtype)
     weights = torch.full_like(alphas, 1.0 / steps)
     weights[0] = weights[-1] = 0.5 / steps

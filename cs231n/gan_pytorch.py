@@ -19,6 +19,9 @@ from torch.utils.data import sampler
 from .gradient_check import rel_error  # noqa: F401  (the notebook imports it from here)
 
 NOISE_DIM = 96
+# The course's module constant (its loop casts batches with it); the package's functions follow
+# the device and dtype of the models they are given instead.
+dtype = torch.FloatTensor
 
 
 def sample_noise(batch_size, dim, seed=None):

@@ -166,6 +166,47 @@ def squeezenet1_1(weights=None, data_root=None, progress=True) -> SqueezeNet:
     return model
 
 
+def class_indices(func: str, name: str, target, n: int, num_classes=None, device=None):
+    """``target`` as a (n,) int64 tensor of class indices on ``device``.
+
+    Accepts a Python int or sequence, a NumPy array or a tensor of any integer dtype (int16,
+    uint8, ...); a single index is used for every one of the ``n`` images. Raises ValueError,
+    naming ``func`` and the argument ``name``, for floats, booleans, a wrong count, or indices
+    outside ``[0, num_classes)``.
+    """
+    import numpy as np
+
+    if (
+        isinstance(target, bool)
+        or (torch.is_tensor(target) and target.dtype == torch.bool)
+        or (isinstance(target, np.ndarray) and target.dtype == np.bool_)
+    ):
+        raise ValueError(f"{func}: {name} must hold integer class indices, got booleans")
+    if torch.is_tensor(target):
+        t = target.detach()
+    else:
+        array = np.asarray(target)
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+            raise ValueError(
+                f"{func}: {name} must hold integer class indices, got {array.dtype} values"
+            )
+        t = torch.from_numpy(array.astype(np.int64))
+    if t.is_floating_point() or t.is_complex():
+        raise ValueError(f"{func}: {name} must hold integer class indices, got {t.dtype}")
+    t = t.reshape(-1).to(device=device, dtype=torch.long)
+    if t.numel() == 1 and n > 1:
+        t = t.expand(n)
+    if t.numel() != n:
+        raise ValueError(f"{func}: {name} has {t.numel()} class indices for {n} images")
+    if n and (int(t.min()) < 0 or (num_classes is not None and int(t.max()) >= num_classes)):
+        bound = f"[0, {num_classes})" if num_classes is not None else "non-negative"
+        raise ValueError(
+            f"{func}: {name} has class index {int(t.min()) if int(t.min()) < 0 else int(t.max())}"
+            f" outside {bound}"
+        )
+    return t
+
+
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

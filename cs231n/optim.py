@@ -54,26 +54,37 @@ def rmsprop(w, dw, config=None):
     return next_w, config
 
 
-def adam(w, dw, config=None):
-    """Adam with bias correction (Kingma & Ba).
+def adam(x, dx, config=None):
+    """Adam with bias correction (Kingma & Ba 2015), exactly as the course's ``optim.adam``.
 
-    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v, t.
+    config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), and the state
+    m, v (moving averages of dx and dx**2) and t (steps taken). The bias correction is folded
+    into the step size, ``alpha = learning_rate * sqrt(1 - beta2**t) / (1 - beta1**t)``, and
+    epsilon is added to ``sqrt(v)`` before that correction, as the course does; this differs
+    from the paper's ``m_hat / (sqrt(v_hat) + eps)`` in the last digits, and a student's
+    notebook prints the course's numbers. Like the course's, the update is in place: ``x`` is
+    changed and returned. Raises ValueError if dx's shape differs from x's.
     """
-    dw = _check("adam", w, dw)
+    if not isinstance(x, np.ndarray) or not isinstance(dx, np.ndarray):
+        raise TypeError("adam: x and dx must be numpy arrays")
+    if x.shape != dx.shape:
+        raise ValueError(f"adam: dx has shape {dx.shape} but x has shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"adam: x must be a float array (an in-place update), got {x.dtype}")
     config = {} if config is None else config
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
     config.setdefault("epsilon", 1e-8)
-    config.setdefault("m", np.zeros_like(w))
-    config.setdefault("v", np.zeros_like(w))
+    config.setdefault("m", np.zeros_like(x))
+    config.setdefault("v", np.zeros_like(x))
     config.setdefault("t", 0)
 
-    beta1, beta2 = config["beta1"], config["beta2"]
-    config["t"] += 1
-    config["m"] = beta1 * config["m"] + (1 - beta1) * dw
-    config["v"] = beta2 * config["v"] + (1 - beta2) * (dw * dw)
-    m_hat = config["m"] / (1 - beta1 ** config["t"])
-    v_hat = config["v"] / (1 - beta2 ** config["t"])
-    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-    return next_w, config
+    beta1, beta2, eps = config["beta1"], config["beta2"], config["epsilon"]
+    m = beta1 * config["m"] + (1 - beta1) * dx
+    v = beta2 * config["v"] + (1 - beta2) * (dx * dx)
+    t = config["t"] + 1
+    alpha = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    x -= alpha * (m / (np.sqrt(v) + eps))
+    config["m"], config["v"], config["t"] = m, v, t
+    return x, config

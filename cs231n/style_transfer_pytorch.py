@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .net_visualization_pytorch import deprocess, preprocess
+from .gradient_check import rel_error as rel_error  # the course's name, re-exported
+from .image_utils import load_image
+from .net_visualization_pytorch import deprocess as _deprocess
+from .net_visualization_pytorch import preprocess as _preprocess
+from .net_visualization_pytorch import rescale as rescale  # the course's name, re-exported
+
+# The course's module constant; the functions here run on the CNN's own device and dtype.
+dtype = torch.FloatTensor
 
 # The course's settings (StyleTransfer-PyTorch notebook); layers index SqueezeNet's features.
 PRESETS = {
@@ -64,6 +71,32 @@ MAX_PIXELS = 16_000_000
 
 # ----------------------------------------------------------------------------------------------
 # The assignment's losses
+
+
+def preprocess(img, size=512):
+    """A PIL image or (H, W, 3) uint8 array -> (1, 3, H', W') float32 tensor normalised for
+    SqueezeNet, shorter side ``size`` (the course's style-transfer default, 512)."""
+    return _preprocess(img, size=size)
+
+
+def deprocess(img, should_rescale=True):
+    """A (1, 3, H, W) normalised tensor -> a PIL image, stretched to [0, 1] first as the
+    course's style-transfer ``deprocess`` always does (``should_rescale=False`` only clamps)."""
+    return _deprocess(img, should_rescale=should_rescale)
+
+
+def features_from_img(imgpath, imgsize, cnn):
+    """The course's helper: load ``imgpath`` (EXIF orientation applied), preprocess it with its
+    shorter side ``imgsize``, and run it through ``cnn``.
+
+    Returns ``(features, img)``: the list of :func:`extract_features` and the (1, 3, H, W)
+    float32 image tensor, on the CNN's device. Raises FileNotFoundError / OSError naming the
+    file when it is missing or not an image.
+    """
+    parameter = next(cnn.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    img = preprocess(load_image(imgpath), size=imgsize).to(device)
+    return extract_features(img, cnn), img
 
 
 def extract_features(x, cnn):
@@ -132,13 +165,11 @@ def _as_image_tensor(image, size, device, dtype):
     shorter side ``size`` (None keeps the size)."""
     from PIL import Image
 
-    from .image_utils import load_image
-
     if torch.is_tensor(image):
         x = image if image.ndim == 4 else image[None]
         if size is not None and min(x.shape[2:]) != size:
             scale = size / min(x.shape[2:])
-            new = [max(1, round(s * scale)) for s in x.shape[2:]]
+            new = [size if s == min(x.shape[2:]) else max(1, int(s * scale)) for s in x.shape[2:]]
             x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", align_corners=False)
     else:
         name = image if isinstance(image, str | os.PathLike) else "image"

@@ -218,7 +218,7 @@ def test_grad_cam_requires_a_layer_without_features():
 
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_wrong_number_of_targets(model, name):
-    with pytest.raises(ValueError, match="3 targets for 2 images"):
+    with pytest.raises(ValueError, match="target has 3 class indices for 2 images"):
         attribute(name, model, images(2, size=32), torch.tensor([1, 2, 3]))
 
 
@@ -233,3 +233,24 @@ def test_unknown_method(model):
         attribute("lime", model, images(1, size=32), 1)
     for name in METHODS:
         assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "baseline",
+    [torch.zeros(1, 3, 32, 32), torch.zeros(3, 32, 32), torch.zeros(2, 3, 32, 32), None],
+    ids=["one-batched", "one-image", "per-image", "default"],
+)
+def test_integrated_gradients_broadcasts_one_baseline(model, baseline):
+    X = images(2, size=32)
+    target = torch.tensor([1, 2], dtype=torch.int16)
+    maps, delta = integrated_gradients(
+        model, X, target, baseline=baseline, steps=4, return_delta=True
+    )
+    ref, ref_delta = integrated_gradients(model, X, [1, 2], steps=4, return_delta=True)
+    torch.testing.assert_close(maps, ref)
+    torch.testing.assert_close(delta, ref_delta)
+
+
+def test_integrated_gradients_bad_baseline(model):
+    with pytest.raises(ValueError, match=r"baseline has shape \(3, 3, 32, 32\)"):
+        integrated_gradients(model, images(2, size=32), 1, baseline=torch.zeros(3, 3, 32, 32))

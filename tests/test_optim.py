@@ -109,7 +109,8 @@ def test_adam_notebook_values():
 
 
 # The same gradient sequence through torch.optim (float64). Each pair is algebraically identical:
-# torch's SGD momentum keeps v' = -v / lr, and torch's Adam adds eps to sqrt(v_hat) as ours does.
+# torch's SGD momentum keeps v' = -v / lr. The course's Adam adds eps to sqrt(v) before the bias
+# correction, which is torch's Adam with eps / sqrt(1 - beta2**t) at step t (set below).
 
 RULES = {
     "sgd": (optim.sgd, {"learning_rate": 0.1}, lambda p: torch.optim.SGD(p, lr=0.1)),
@@ -146,20 +147,44 @@ def test_matches_torch_optim(name):
     param = torch.nn.Parameter(torch.from_numpy(w.copy()))
     opt = make_torch([param])
     config = None if config is None else dict(config)
-    for _ in range(12):
+    for t in range(1, 13):
         dw = rng.standard_normal(w.shape) * rng.uniform(0.01, 3)
         w, config = update(w, dw, config)
         param.grad = torch.from_numpy(dw.copy())
+        if update is optim.adam:
+            group = opt.param_groups[0]
+            group["eps"] = config["epsilon"] / np.sqrt(1 - group["betas"][1] ** t)
         opt.step()
         np.testing.assert_allclose(w, param.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_adam_is_the_courses():
+    """The course's formula, step by step; it differs from the paper's eps placement."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(6)
+    config = {"learning_rate": 0.01, "epsilon": 1e-3}  # a large eps makes the difference show
+    m = v = np.zeros(6)
+    paper = x.copy()
+    for t in range(1, 6):
+        dx = rng.standard_normal(6) * 1e-3
+        m = 0.9 * m + 0.1 * dx
+        v = 0.999 * v + 0.001 * dx * dx
+        alpha = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        expected = x - alpha * (m / (np.sqrt(v) + 1e-3))
+        paper -= 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-3)
+        returned, config = optim.adam(x, dx, config)
+        assert returned is x  # in place, as the course's
+        np.testing.assert_array_equal(x, expected)
+    assert np.abs(x - paper).max() > 1e-4
 
 
 def test_adam_first_step_is_learning_rate_times_sign():
     w = np.array([1.0, -2.0, 3.0])
     dw = np.array([0.5, -7.0, 1e-3])
     next_w, config = optim.adam(w.copy(), dw)
-    # m_hat = dw, v_hat = dw**2 at t=1, so the step is lr * dw / (|dw| + eps) ~ lr * sign(dw).
-    np.testing.assert_allclose(next_w, w - 1e-3 * dw / (np.abs(dw) + 1e-8), rtol=1e-15)
+    # At t=1 the step is lr * dw / (|dw| + eps / sqrt(1 - beta2)) ~ lr * sign(dw).
+    eps = 1e-8 / np.sqrt(1 - 0.999)
+    np.testing.assert_allclose(next_w, w - 1e-3 * dw / (np.abs(dw) + eps), rtol=1e-15)
     assert config["t"] == 1
 
 
@@ -225,7 +250,7 @@ def test_float64_gradient_does_not_upcast_float32_weights(update):
 
 @pytest.mark.parametrize("update", [optim.sgd, optim.sgd_momentum, optim.rmsprop, optim.adam])
 def test_bad_arguments(update):
-    with pytest.raises(ValueError, match=r"dw has shape \(3, 2\) but w has shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"d[wx] has shape \(3, 2\) but [wx] has shape \(2, 3\)"):
         update(np.zeros((2, 3)), np.zeros((3, 2)))
     with pytest.raises(TypeError, match="numpy arrays"):
         update([1.0, 2.0], np.zeros(2))

@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from cs231n.config import data_path
@@ -480,7 +481,7 @@ def test_two_scales_give_the_full_size_and_call_back_for_both(cnn):
     # half the iterations at the half size (at least 32 px), then all at the full size
     assert [t for t, _ in calls] == [0, 1, 2, 0, 1, 2, 3, 4, 5]
     assert [terms for _, terms in calls] == result.losses
-    assert probe.shapes == [(1, 3, 32, 43)] * 3 + [(1, 3, 48, 64)] * 6
+    assert probe.shapes == [(1, 3, 32, 42)] * 3 + [(1, 3, 48, 64)] * 6
 
 
 def test_save_every_collects_intermediates(cnn):
@@ -701,3 +702,47 @@ def test_real_auto_feature_scale_on_tubingen(real):
     x = preprocess(load_image(content), size=192)
     scale = auto_feature_scale(net, x)
     assert 5.5 < scale < 7.5, scale
+
+
+# ---- the course's 2020 helpers: preprocess(size=512), deprocess, rescale, rel_error,
+# features_from_img ----
+
+
+def test_course_helpers_are_importable_the_notebooks_way():
+    from cs231n.style_transfer_pytorch import (  # noqa: F401  the notebook's first cell
+        deprocess,
+        features_from_img,
+        preprocess,
+        rel_error,
+        rescale,
+    )
+
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+    torch.testing.assert_close(rescale(torch.tensor([2.0, 4.0, 3.0])), torch.tensor([0, 1, 0.5]))
+
+
+def test_style_preprocess_defaults_to_512_and_deprocess_rescales():
+    from cs231n import style_transfer_pytorch as st
+
+    img = smooth_image(40, 60)
+    x = st.preprocess(img)
+    assert x.shape == (1, 3, 512, 768) and x.dtype == torch.float32
+    out = np.asarray(st.deprocess(st.preprocess(img, size=40) * 0.5))
+    assert out.min() == 0 and out.max() == 255  # stretched to [0, 1], as the course's
+
+
+def test_features_from_img(cnn, tmp_path):
+    from cs231n.style_transfer_pytorch import features_from_img
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(smooth_image(48, 64)).save(path)
+    feats, img = features_from_img(str(path), 48, cnn)
+    assert img.shape == (1, 3, 48, 64) and img.dtype == torch.float32
+    torch.testing.assert_close(img, preprocess(np.asarray(Image.open(path)), size=48))
+    expected = extract_features(img, cnn)
+    assert len(feats) == len(expected) == len(list(cnn.children()))
+    for a, b in zip(feats, expected, strict=True):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        features_from_img(str(tmp_path / "nope.png"), 48, cnn)
