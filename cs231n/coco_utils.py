@@ -9,6 +9,7 @@ vocabulary ``idx_to_word`` / ``word_to_idx`` with ``<NULL>``=0, ``<START>``=1, `
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,13 @@ SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
 def default_coco_dir() -> Path:
     """``$CS231N_DATA/coco_captioning``."""
     return data_path("coco_captioning")
+
+
+# The course's module-level names. dir_path (2020): the folder of this module. BASE_DIR: the
+# default COCO folder when this module was imported; load_coco_data(base_dir=None) looks the
+# folder up again at each call, so a later change of CS231N_DATA is honoured there.
+dir_path = os.path.dirname(os.path.realpath(__file__))
+BASE_DIR = str(default_coco_dir())
 
 
 def load_coco_vocab(path=None) -> tuple[list[str], dict[str, int]]:

@@ -163,3 +163,30 @@ def test_inconsistent_data_is_named(tmp_path, override, match):
     tiny_coco(tmp_path, **override)
     with pytest.raises(ValueError, match=match):
         load_coco_data(tmp_path)
+
+
+def test_course_module_names_base_dir_and_dir_path():
+    """BASE_DIR: the default COCO folder (the course's default for base_dir), a str as in the
+    course; dir_path (2020): the folder of the module file."""
+    from pathlib import Path
+
+    from cs231n import coco_utils
+
+    assert Path(coco_utils.dir_path) == Path(coco_utils.__file__).resolve().parent
+    assert isinstance(coco_utils.BASE_DIR, str)
+    assert Path(coco_utils.BASE_DIR) == coco_utils.default_coco_dir()
+    assert Path(coco_utils.BASE_DIR).name == "coco_captioning"
+
+
+def test_load_coco_data_reads_base_dir_and_default(tmp_path, monkeypatch):
+    """The course's call load_coco_data(BASE_DIR, ...) and the default (None, looked up at
+    call time) read the same folder."""
+    from cs231n import coco_utils
+
+    written = tiny_coco(tmp_path / "coco_captioning")
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path))
+    monkeypatch.setattr(coco_utils, "BASE_DIR", str(coco_utils.default_coco_dir()))
+    by_name = load_coco_data(coco_utils.BASE_DIR, max_train=None, pca_features=True)
+    by_default = load_coco_data(base_dir=None)
+    for data in (by_name, by_default):
+        np.testing.assert_array_equal(data["train_captions"], written["train_captions"])
