@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ._checks import number, whole_number
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
-from .image_utils import load_image
+from .image_utils import as_rgb_array, decode_image, load_image
 from .net_visualization_pytorch import deprocess as _deprocess
 from .net_visualization_pytorch import preprocess as _preprocess
 from .net_visualization_pytorch import rescale as rescale  # the course's name, re-exported
@@ -161,8 +162,10 @@ def default_cnn(device=None, data_root=None):
 
 
 def _as_image_tensor(image, size, device, dtype):
-    """A file path, PIL image, uint8 array or normalised tensor -> (1, 3, H, W) normalised,
-    shorter side ``size`` (None keeps the size)."""
+    """A file path, PIL image, image array or normalised tensor -> (1, 3, H, W) normalised,
+    shorter side ``size`` (None keeps the size). Files and PIL images are decoded as a viewer
+    shows them (``decode_image``); arrays follow ``as_rgb_array``'s rule (uint8, floats within
+    [0, 1], ...), as in ``preprocess``."""
     from PIL import Image
 
     if torch.is_tensor(image):
@@ -173,9 +176,11 @@ def _as_image_tensor(image, size, device, dtype):
             x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", align_corners=False)
     else:
         name = image if isinstance(image, str | os.PathLike) else "image"
-        if not isinstance(image, Image.Image | np.ndarray):
-            image = load_image(image)
-        h, w = (image.size[1], image.size[0]) if isinstance(image, Image.Image) else image.shape[:2]
+        if isinstance(image, np.ndarray):
+            image = as_rgb_array(image)  # bad dtypes, ranges and shapes refused first
+        else:
+            image = decode_image(image) if isinstance(image, Image.Image) else load_image(image)
+        h, w = image.shape[:2]
         if min(h, w) < MIN_SIDE:  # upscaling would only invent the missing pixels
             raise ValueError(f"{name}: {w}x{h} pixels is too small (at least {MIN_SIDE})")
         x = preprocess(image, size=size)
@@ -296,8 +301,19 @@ def transfer(
             f"transfer: image_size must be an integer of at least {MIN_SIDE}, got {image_size!r}"
         )
     blend = [float(w) / sum(blend) for w in blend]
+    content_layer, style_layers = _check_layers(cnn, content_layer, style_layers)
+    style_weights = [number("transfer", "style_weights", w, 0) for w in style_weights]
     if len(style_layers) != len(style_weights):
-        raise ValueError("transfer: style_layers and style_weights differ in length")
+        raise ValueError(
+            f"transfer: {len(style_layers)} style_layers but {len(style_weights)} style_weights"
+        )
+    content_weight = number("transfer", "content_weight", content_weight, 0)
+    tv_weight = number("transfer", "tv_weight", tv_weight, 0)
+    iterations = whole_number("transfer", "iterations", iterations, 1)
+    if style_size is not None:
+        style_size = whole_number("transfer", "style_size", style_size, MIN_SIDE)
+    if feature_scale != "auto":
+        feature_scale = number("transfer", "feature_scale", feature_scale, 0, low_inclusive=False)
     if optimizer not in ("adam", "lbfgs"):
         raise ValueError(f'optimizer must be "adam" or "lbfgs", got {optimizer!r}')
     for p in cnn.parameters():
@@ -357,6 +373,16 @@ def transfer(
             result.image, _as_image_tensor(content_image, image_size, device, dtype)
         )
     return result
+
+
+def _check_layers(cnn, content_layer, style_layers):
+    """Layer indices must name modules of ``cnn`` (no negative indices from the end)."""
+    count = len(list(cnn.children()))
+    content_layer = whole_number("transfer", "content_layer", content_layer, 0, count - 1)
+    if isinstance(style_layers, int | np.integer):
+        style_layers = [style_layers]
+    style_layers = [whole_number("transfer", "style_layers", i, 0, count - 1) for i in style_layers]
+    return content_layer, style_layers
 
 
 def _run_adam(img, losses_of, record, steps):

@@ -548,8 +548,10 @@ def test_too_small_images_are_rejected(cnn):
         run(cnn, content=tiny, image_size=10)
     with pytest.raises(ValueError, match="too small"):  # refused before resizing
         run(cnn, content=tiny, image_size=48)
-    with pytest.raises(ValueError, match="too small"):
+    with pytest.raises(ValueError, match="style_size must be at least 32"):
         run(cnn, style=tiny, style_size=10, feature_scale=1.0)
+    with pytest.raises(ValueError, match="too small"):  # the style image itself
+        run(cnn, style=tiny, style_size=None, feature_scale=1.0)
     with pytest.raises(ValueError, match="image_size must be"):
         run(cnn, content=preprocess(tiny, size=None), image_size=None)
 
@@ -571,15 +573,27 @@ def test_bad_extras_are_value_errors(cnn, kwargs, match):
     "kwargs,match",
     [
         ({"optimizer": "sgd"}, "optimizer"),
-        ({"style_weights": (1, 2, 3)}, "style_layers and style_weights"),
-        ({"style_layers": (1, 4, 6, 7, 9)}, "style_layers and style_weights"),
+        ({"style_weights": (1, 2, 3)}, "4 style_layers but 3 style_weights"),
+        ({"style_layers": (1, 4, 6, 7, 9)}, "5 style_layers but 4 style_weights"),
         ({"style": []}, "style image"),
         ({"style": ()}, "style image"),
+        # layer indices name modules of the network: SqueezeNet's features has 13 (0..12)
+        ({"content_layer": 13}, "content_layer must be at least 0, at most 12, got 13"),
+        ({"content_layer": -1}, "content_layer must be at least 0, at most 12, got -1"),
+        ({"style_layers": (1, 20, 6, 7)}, "style_layers must be at least 0, at most 12, got 20"),
+        ({"content_layer": 2.5}, "content_layer must be an integer"),
+        ({"content_weight": float("nan")}, "content_weight must be a finite number"),
+        ({"style_weights": (1, float("nan"), 1, 1)}, "style_weights must be a finite number"),
+        ({"style_weights": (1, -2, 1, 1)}, r"style_weights must be in \[0, inf\]"),
+        ({"tv_weight": float("inf")}, "tv_weight must be a finite number"),
+        ({"style_size": 0}, "style_size must be at least 32"),
+        ({"iterations": 0}, "iterations must be at least 1"),
+        ({"feature_scale": float("inf")}, "feature_scale must be a finite number"),
     ],
 )
 def test_bad_arguments_raise_value_error(cnn, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        run(cnn, iterations=1, **kwargs)
+        run(cnn, **{"iterations": 1, **kwargs})
 
 
 def test_unreadable_style_file_names_it(cnn, tmp_path):
