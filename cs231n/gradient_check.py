@@ -49,6 +49,44 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     return grad
 
 
+def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
+    """Numerical gradients for a function that reads input blobs and writes an output blob.
+
+    A blob is any object with arrays ``vals`` (its value) and ``diffs`` (its gradient).
+    ``f(*inputs, output)`` must write its result into ``output.vals``; ``output.diffs`` holds
+    the upstream gradient. Each input's ``vals`` is perturbed in place by ``h`` and restored.
+
+    Returns a list with, for each input blob in order, the gradient of
+    ``sum(output.vals * output.diffs)`` with respect to its ``vals`` (shaped like its
+    ``diffs``).
+    """
+    inputs = tuple(inputs)
+    grads = []
+    for blob in inputs:
+        grad = np.zeros_like(blob.diffs)
+        it = np.nditer(blob.vals, flags=["multi_index"], op_flags=["readwrite"])
+        while not it.finished:
+            ix = it.multi_index
+            old = blob.vals[ix]
+            blob.vals[ix] = old + h
+            f(*inputs, output)
+            pos = np.array(output.vals, copy=True)  # f may write into the same array next time
+            blob.vals[ix] = old - h
+            f(*inputs, output)
+            neg = np.array(output.vals, copy=True)
+            blob.vals[ix] = old
+            grad[ix] = np.sum((pos - neg) * output.diffs) / (2 * h)
+            it.iternext()
+        grads.append(grad)
+    return grads
+
+
+def eval_numerical_gradient_net(net, inputs, output, h=1e-5):
+    """:func:`eval_numerical_gradient_blobs` for a network whose ``net.forward()`` (no
+    arguments) reads the ``inputs`` blobs and writes the ``output`` blob."""
+    return eval_numerical_gradient_blobs(lambda *args: net.forward(), inputs, output, h=h)
+
+
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5):
     """Compare ``analytic_grad`` with the numerical gradient at ``num_checks`` random entries.
 

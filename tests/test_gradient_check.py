@@ -10,6 +10,8 @@ import pytest
 from cs231n.gradient_check import (
     eval_numerical_gradient,
     eval_numerical_gradient_array,
+    eval_numerical_gradient_blobs,
+    eval_numerical_gradient_net,
     grad_check_sparse,
     rel_error,
 )
@@ -99,3 +101,61 @@ def test_rel_error_properties():
     assert rel_error(0.0, 0.0) == 0.0
     assert rel_error(0.0, 1e-10) == pytest.approx(1e-2)  # denominator floored at 1e-8
     assert isinstance(rel_error(a, b), float)
+
+
+class Blob:
+    """The blob the course's blob gradient checkers expect: a value and a gradient array."""
+
+    def __init__(self, vals):
+        self.vals = vals
+        self.diffs = np.zeros_like(vals)
+
+
+def _product(x, w, out):
+    out.vals = x.vals @ w.vals  # a fresh array each call, as a layer might write it
+
+
+def test_eval_numerical_gradient_blobs_of_matrix_product():
+    rng = np.random.default_rng(4)
+    x, w = Blob(rng.standard_normal((3, 4))), Blob(rng.standard_normal((4, 2)))
+    out = Blob(np.zeros((3, 2)))
+    out.diffs = rng.standard_normal((3, 2))
+    x_before, w_before = x.vals.copy(), w.vals.copy()
+    dx, dw = eval_numerical_gradient_blobs(_product, (x, w), out)
+    np.testing.assert_allclose(dx, out.diffs @ w_before.T, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(dw, x_before.T @ out.diffs, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(x.vals, x_before)  # restored bit for bit
+    np.testing.assert_array_equal(w.vals, w_before)
+
+
+def test_eval_numerical_gradient_blobs_with_in_place_output_and_list_inputs():
+    """f may overwrite output.vals in place; a list of inputs works as well as a tuple."""
+    x = Blob(np.array([0.5, -1.0, 2.0]))
+    out = Blob(np.zeros(3))
+    out.diffs = np.array([1.0, 2.0, 3.0])
+
+    def cube(x, out):
+        out.vals[...] = x.vals**3
+
+    (dx,) = eval_numerical_gradient_blobs(cube, [x], out, h=0.1)
+    # The centred difference of x**3 is exactly 3 x**2 + h**2.
+    np.testing.assert_allclose(dx, (3 * x.vals**2 + 0.01) * out.diffs, rtol=1e-12)
+
+
+def test_eval_numerical_gradient_net_calls_forward_without_arguments():
+    class Net:
+        def __init__(self):
+            rng = np.random.default_rng(5)
+            self.x = Blob(rng.standard_normal((2, 3)))
+            self.out = Blob(np.zeros((2, 3)))
+            self.out.diffs = rng.standard_normal((2, 3))
+            self.calls = 0
+
+        def forward(self):
+            self.calls += 1
+            self.out.vals = np.tanh(self.x.vals)
+
+    net = Net()
+    (dx,) = eval_numerical_gradient_net(net, (net.x,), net.out)
+    np.testing.assert_allclose(dx, (1 - np.tanh(net.x.vals) ** 2) * net.out.diffs, rtol=1e-8)
+    assert net.calls == 2 * 6  # two evaluations per entry
