@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import sampler
 
 from .gradient_check import rel_error  # noqa: F401  (the notebook imports it from here)
+from .models import resolve_device
 
 NOISE_DIM = 96
 # The course's module constant (its loop casts batches with it); the package's functions follow
@@ -228,7 +229,7 @@ def run_a_gan(
     """Train a GAN: per minibatch one discriminator step on real (scaled to [-1, 1]) and
     generated images, then one generator step. Returns the 16 first generated images (numpy,
     (16, 784) in [-1, 1]) every ``show_every`` iterations, as the assignment does."""
-    device = torch.device(device) if device is not None else next(D.parameters()).device
+    device = resolve_device(device) if device is not None else next(D.parameters()).device
     images = []
     iter_count = 0
     for _ in range(num_epochs):

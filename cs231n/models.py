@@ -212,6 +212,43 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def available_devices() -> list[str]:
+    """The devices this machine can run on: "cpu", then "cuda:0", ... and "mps" when present."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
+def resolve_device(device=None) -> torch.device:
+    """``device`` (a name such as "cpu", "cuda", "cuda:1", or a torch.device) checked against
+    this machine; None gives :func:`default_device`. Raises ValueError naming the device and
+    the ones available (instead of PyTorch's list of every device type, or "Torch not compiled
+    with CUDA enabled" at the first tensor moved)."""
+    if device is None:
+        return default_device()
+    available = available_devices()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"unknown device {device!r}; available here: {', '.join(available)}"
+        ) from None
+    if dev.type == "cpu":
+        return dev
+    name = f"{dev.type}:{dev.index if dev.index is not None else 0}"
+    if dev.type == "mps":
+        name = "mps"
+    if name not in available:
+        raise ValueError(
+            f"device {device!r} is not available here; available: {', '.join(available)}"
+        )
+    return dev
+
+
 @contextlib.contextmanager
 def evaluating(model: nn.Module):
     """Run ``model`` in eval mode with its parameters frozen; afterwards every module's

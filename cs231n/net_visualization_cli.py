@@ -5,16 +5,15 @@ reads the command line's images and classes), the demo and style transfer."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .io_utils import save_figure
-from .models import default_device, squeezenet1_1
+from .models import resolve_device, squeezenet1_1
 from .net_visualization_pytorch import deprocess
 
 
 def load_model(weights="DEFAULT", data_root=None, device=None):
     """The pretrained SqueezeNet in eval mode on ``device`` with frozen parameters."""
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     model = squeezenet1_1(weights, data_root=data_root).to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)

@@ -309,3 +309,24 @@ def test_real_default_weights_found_through_cs231n_data(monkeypatch, tmp_path, r
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(squeezenet1_1("DEFAULT").eval()(x), real_model(x))
+
+
+# ---- devices ----
+
+
+def test_resolve_device():
+    from cs231n.models import available_devices, default_device, resolve_device
+
+    assert resolve_device(None) == default_device()
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    assert available_devices()[0] == "cpu"
+    with pytest.raises(ValueError, match=r"unknown device 'bogus'; available here: cpu"):
+        resolve_device("bogus")
+    if not torch.cuda.is_available():
+        with pytest.raises(
+            ValueError, match=r"device 'cuda' is not available here; available: cpu"
+        ):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match=r"device 'cuda:99' is not available"):
+        resolve_device("cuda:99")

@@ -35,6 +35,17 @@ def _positive_float(text):
     return value
 
 
+def _device_name(text):
+    """--device: a device this machine has (checked before any work)."""
+    from ..models import resolve_device
+
+    try:
+        resolve_device(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 class CommandParser(argparse.ArgumentParser):
     """``cs231n``'s parser; its subcommands' parsers are of this class too, so each command adds
     a shared option with one call (``parser.add_seed()``)."""
@@ -68,7 +79,10 @@ class CommandParser(argparse.ArgumentParser):
 
     def add_device(self):
         self.add_argument(
-            "--device", default=None, help="torch device (default: cuda when available, else cpu)"
+            "--device",
+            type=_device_name,
+            default=None,
+            help="torch device (default: cuda when available, else cpu)",
         )
 
     def add_seed(self, default=0, help=DEFAULT):
@@ -107,11 +121,40 @@ def missing_subcommand(parser) -> int:
 
 
 def writable_output(path) -> Path:
-    """Fail before hours of work, not after: the output's folder must be creatable."""
+    """Fail before hours of work, not after: the output's folder must be creatable, and the
+    output must not be an existing folder (``-o results/`` names a folder, not a file)."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder; name a file inside it")
     parent = path.parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise UserError(f"cannot write {path}: {parent} is not a writable folder")
+    return path
+
+
+def _check_extension(path, known, what):
+    suffix = path.suffix.lower()
+    if suffix not in known:
+        found = f"extension {path.suffix!r}" if suffix else "no extension"
+        raise UserError(f"cannot write {path}: {found} names no {what} format; use e.g. .png")
+
+
+def image_output(path) -> Path:
+    """:func:`writable_output` for an image PIL writes: its extension names the format."""
+    from PIL import Image
+
+    path = writable_output(path)
+    known = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    _check_extension(path, known, "image")
+    return path
+
+
+def figure_output(path) -> Path:
+    """:func:`writable_output` for a matplotlib figure: its extension names the format."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = writable_output(path)
+    _check_extension(path, {f".{e}" for e in FigureCanvasBase.get_supported_filetypes()}, "figure")
     return path

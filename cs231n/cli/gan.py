@@ -6,13 +6,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import DEFAULT, _positive_int, add_command, add_group, writable_output
+from .common import (
+    DEFAULT,
+    _positive_int,
+    add_command,
+    add_group,
+    figure_output,
+    writable_output,
+)
 
 
 def _torch_device(name):
-    from ..models import default_device
+    from ..models import resolve_device
 
-    return name if name is not None else str(default_device())
+    return str(resolve_device(name))
 
 
 def cmd_gan_train(args) -> int:
@@ -49,7 +56,7 @@ def cmd_gan_train(args) -> int:
             seed=args.seed,
             sample_every=args.sample_every,
             spectral_norm=args.spectral_norm,
-            device=args.device or "cpu",
+            device=_torch_device(args.device),
             callback=progress,
             resume=not args.restart,
         )
@@ -64,7 +71,7 @@ def cmd_gan_train(args) -> int:
 def cmd_gan_sample(args) -> int:
     from ..gan_training import generate, load_generator, save_grid
 
-    out = writable_output(args.output)
+    out = figure_output(args.output)
     G, config = load_generator(args.run_dir, _torch_device(args.device))
     save_grid(
         generate(G, args.n, seed=args.seed).numpy(), out, f"{config['loss']} / {config['arch']}"
