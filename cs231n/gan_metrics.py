@@ -197,6 +197,27 @@ def fid(model, images_a, images_b):
     )
 
 
+def _load_cached(cache, model, log):
+    """``model`` with the cached weights, or None when there is no cache; a corrupt or foreign
+    cache file is reported, removed and None returned (it is rebuilt, never fatal)."""
+    from .models import check_tensors, torch_load
+
+    if not cache.exists():
+        return None
+    try:
+        state = torch_load(cache, "scoring-classifier cache")
+        if not isinstance(state, dict):
+            raise ValueError(f"{cache}: not a state dict")
+        check_tensors(cache, state)
+        model.load_state_dict(state)
+    except (ValueError, RuntimeError) as e:
+        reason = str(e).strip().splitlines()[0]
+        log(f"Discarding the unusable cache {cache} ({reason}); training the classifier again")
+        cache.unlink(missing_ok=True)
+        return None
+    return model.eval()
+
+
 class GeneratorScorer:
     """The scoring classifier and the real images' statistics, loaded once; :meth:`score`
     then scores any number of generators (the demo scores three).
@@ -234,11 +255,8 @@ class GeneratorScorer:
         name = dataset if dataset in ("fashion-mnist", "mnist") else "custom"
         key = classifier_key(fit_images, fit_labels, seed, settings)
         cache = Path(cache) if cache else cache_path("gan_classifier", f"{name}-{kind}-{key}.pt")
-        model = SmallCNN(settings["channels"], settings["hidden"])
-        if cache.exists():
-            model.load_state_dict(torch.load(cache, weights_only=True))
-            model.eval()
-        else:
+        model = _load_cached(cache, SmallCNN(settings["channels"], settings["hidden"]), log)
+        if model is None:
             log(
                 f"Training the {kind} scoring classifier on {len(fit_images)} {dataset} images "
                 f"(once; cached in {cache})"

@@ -258,4 +258,10 @@ def run_a_gan(
                     )
                 images.append(fake_images.detach().cpu().numpy()[0:16])
             iter_count += 1
+        if iter_count == 0:
+            # The course's loop skips every batch that is not exactly batch_size images.
+            raise ValueError(
+                f"run_a_gan: loader_train gave no batch of batch_size={batch_size} images, so "
+                "nothing was trained; give it batches of that size"
+            )
     return images

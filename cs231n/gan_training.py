@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from . import gan_pytorch as gan
+from ._checks import whole_number
 from .io_utils import atomic_path, save_figure
 
 LOSSES = {
@@ -107,6 +108,17 @@ def train(
     """
     if loss not in (*LOSSES, "wgan-gp"):
         raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
+    epochs = whole_number("gan train", "epochs", epochs, 1)
+    batch_size = whole_number("gan train", "batch_size", batch_size, 1)
+    sample_every = whole_number("gan train", "sample_every", sample_every, 1)
+    _check_images(images)
+    if len(images) < batch_size:
+        # The course's loop drops the partial last batch: fewer images than one batch would
+        # train nothing and save an untrained checkpoint.
+        raise ValueError(
+            f"gan train: {len(images)} images make no full batch of {batch_size}; use a batch "
+            f"size of at most {len(images)} or more images"
+        )
     run_dir = Path(run_dir)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     config = {
@@ -119,6 +131,11 @@ def train(
         "num_images": len(images),
     }
     D, G = build_models(arch, spectral_norm, seed)
+    if batch_size < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()):
+        raise ValueError(
+            f'gan train: the "{arch}" generator has batch normalisation, which needs at least 2 '
+            "images per batch; use a batch size of 2 or more"
+        )
     D, G = D.to(device), G.to(device)
     if loss == "wgan-gp":
         D_opt = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.0, 0.9))
@@ -130,14 +147,19 @@ def train(
     state = {"epoch": 0, "iteration": 0, "history": []}
     checkpoint = run_dir / "checkpoint.pt"
     if resume and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=True)
+        saved = read_checkpoint(checkpoint, device)
         fixed = {k: v for k, v in config.items() if k != "epochs"}  # more epochs: continue
         if {k: v for k, v in saved["config"].items() if k != "epochs"} != fixed:
-            raise ValueError(f"{checkpoint}: saved settings {saved['config']} differ from {config}")
-        D.load_state_dict(saved["D"])
-        G.load_state_dict(saved["G"])
-        D_opt.load_state_dict(saved["D_opt"])
-        G_opt.load_state_dict(saved["G_opt"])
+            raise ValueError(
+                f"{checkpoint}: saved settings {saved['config']} differ from {config} "
+                "(use --restart to start over)"
+            )
+        _load_models(checkpoint, saved, D, G)
+        try:
+            D_opt.load_state_dict(saved["D_opt"])
+            G_opt.load_state_dict(saved["G_opt"])
+        except (ValueError, KeyError, RuntimeError, TypeError) as e:
+            raise ValueError(f"{checkpoint}: optimiser state does not fit ({e})") from None
         state = saved["state"]
         torch.set_rng_state(saved["rng"])
     with atomic_path(run_dir / "config.json") as tmp:
@@ -191,6 +213,65 @@ def write_samples(G, noise, path, title):
     G.train(was_training)
 
 
+def _check_images(images):
+    if not torch.is_tensor(images) or images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
+        raise ValueError(f"gan train: images must be an (N, 1, 28, 28) tensor, got {shape}")
+    if not images.is_floating_point():
+        raise ValueError(f"gan train: images must be floats in [0, 1], got {images.dtype}")
+    if len(images) and not (
+        torch.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
+    ):
+        raise ValueError("gan train: images must be finite values in [0, 1]")
+
+
+CHECKPOINT_KEYS = ("config", "D", "G", "D_opt", "G_opt", "state", "rng")
+
+
+def read_checkpoint(path, device="cpu") -> dict:
+    """A run's ``checkpoint.pt``, checked: every part present and well formed, weights finite,
+    the random state a valid one. Raises ValueError naming the file and what is wrong."""
+    from .models import check_tensors, torch_load
+
+    saved = torch_load(path, "GAN checkpoint", map_location=device)
+    if not isinstance(saved, dict) or any(k not in saved for k in CHECKPOINT_KEYS):
+        found = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(
+            f"{path}: not a GAN checkpoint (needs {list(CHECKPOINT_KEYS)}, found {found})"
+        )
+    config, state, rng = saved["config"], saved["state"], saved["rng"]
+    if not isinstance(config, dict) or config.get("arch") not in ("fc", "dc"):
+        raise ValueError(f"{path}: config has no known architecture: {config!r}")
+    if (
+        not isinstance(state, dict)
+        or not all(isinstance(state.get(k), int) and state[k] >= 0 for k in ("epoch", "iteration"))
+        or not isinstance(state.get("history"), list)
+    ):
+        raise ValueError(f"{path}: training state is malformed: {str(state)[:80]}")
+    reference = torch.get_rng_state()
+    if not torch.is_tensor(rng) or rng.dtype != torch.uint8 or rng.shape != reference.shape:
+        raise ValueError(f"{path}: random-number state is malformed")
+    for name in ("D", "G"):
+        if not isinstance(saved[name], dict):
+            raise ValueError(f"{path}: {name} is not a state dict")
+        check_tensors(path, saved[name], f"{name} weight")
+    saved["rng"] = rng.cpu()
+    return saved
+
+
+def _load_models(path, saved, D, G):
+    for name, model in (("D", D), ("G", G)):
+        try:
+            model.load_state_dict(saved[name])
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            detail = first[1].strip() if len(first) > 1 else first[0]
+            raise ValueError(
+                f"{path}: its {name} weights do not fit the {saved['config'].get('arch')!r} "
+                f"networks ({detail})"
+            ) from None
+
+
 def save_checkpoint(path, config, D, G, D_opt, G_opt, state):
     payload = {
         "config": config,
@@ -212,10 +293,10 @@ def load_generator(run_dir, device="cpu"):
         raise FileNotFoundError(
             f"no checkpoint in {run_dir} (train first: cs231n gan train -o {run_dir})"
         )
-    saved = torch.load(checkpoint, map_location=device, weights_only=True)
+    saved = read_checkpoint(checkpoint, device)
     config = saved["config"]
-    _, G = build_models(config["arch"], config["spectral_norm"])
-    G.load_state_dict(saved["G"])
+    D, G = build_models(config["arch"], bool(config.get("spectral_norm")))
+    _load_models(checkpoint, saved, D, G)
     return G.to(device).eval(), config
 
 

@@ -108,15 +108,47 @@ def _download_pretrained() -> Path:
     return download(TORCHVISION_URL, target, expected_size=pinned.size, sha256=pinned.sha256)
 
 
-def load_state_dict(path) -> dict:
-    """A SqueezeNet state dict from ``path`` (``torch.load(weights_only=True)``), checked."""
+def torch_load(path, what="PyTorch file", map_location="cpu"):
+    """``torch.load(path, weights_only=True)`` with one-line errors naming the file: missing
+    (FileNotFoundError), truncated/empty/foreign (ValueError), or a pickle with Python objects
+    beyond tensors, which is refused for safety (ValueError)."""
+    import pickle
+    import zipfile
+
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"SqueezeNet weights not found: {path}")
+        raise FileNotFoundError(f"{what} not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle errors, zip errors, truncated files...
-        raise ValueError(f"{path}: not a readable PyTorch weights file ({e})") from None
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        if not zipfile.is_zipfile(path):  # PyTorch files are zip archives
+            raise ValueError(
+                f"{path}: not a readable {what} (not a PyTorch file: empty, truncated, text or "
+                "another format)"
+            ) from None
+        raise ValueError(
+            f"{path}: not a {what} this program can read: it holds Python objects beyond "
+            "tensors, which are not loaded for safety (weights_only)"
+        ) from None
+    except Exception as e:  # zip errors, truncated or empty files, text...
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path}: not a readable {what} ({reason})") from None
+
+
+def check_tensors(path, state, what="weights"):
+    """Every floating tensor in ``state`` (a dict, nested) is finite: NaN weights would give
+    NaN scores and silently empty results. Raises ValueError naming the file and the entry."""
+    for key, value in state.items():
+        if isinstance(value, dict):
+            check_tensors(path, value, what)
+        elif torch.is_tensor(value) and value.is_floating_point():
+            if not torch.isfinite(value).all():
+                raise ValueError(f"{path}: {what} {key!r} holds NaN or infinite values")
+
+
+def load_state_dict(path) -> dict:
+    """A SqueezeNet state dict from ``path`` (``torch.load(weights_only=True)``), checked."""
+    state = torch_load(path, "SqueezeNet weights file")
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -157,11 +189,20 @@ def squeezenet1_1(weights=None, data_root=None, progress=True) -> SqueezeNet:
             f"{unexpected[:4]})"
         )
     for key, value in state.items():
+        if (
+            not torch.is_tensor(value)
+            or value.is_floating_point() != expected[key].is_floating_point()
+        ):
+            raise ValueError(
+                f"{path}: {key} is {getattr(value, 'dtype', type(value).__name__)}, SqueezeNet "
+                f"1.1 needs {expected[key].dtype}"
+            )
         if value.shape != expected[key].shape:
             raise ValueError(
                 f"{path}: {key} has shape {tuple(value.shape)}, SqueezeNet 1.1 needs "
                 f"{tuple(expected[key].shape)}"
             )
+    check_tensors(path, state)
     model.load_state_dict(state)
     return model
 

@@ -218,3 +218,26 @@ def test_one_scorer_scores_several_generators(tmp_path, scoring):
     other = scorer.score(torch.nn.Sequential(torch.nn.Linear(NOISE_DIM, 784), torch.nn.Tanh()))
     assert other["fid_generated_vs_test"] != pytest.approx(alone["fid_generated_vs_test"])
     assert other["fid_train_vs_test_floor"] == together["fid_train_vs_test_floor"]
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[:100]),  # truncated
+        lambda p: p.write_bytes(b""),  # empty
+        lambda p: p.write_text("hello"),  # text
+        lambda p: torch.save({"w": torch.zeros(2)}, p),  # another architecture
+        lambda p: torch.save({k: v * float("nan") for k, v in torch.load(p).items()}, p),
+    ],
+    ids=["truncated", "empty", "text", "foreign", "nan"],
+)
+def test_a_corrupt_classifier_cache_is_rebuilt(tmp_path, scoring, corrupt):
+    score, trainings, cache, _ = scoring
+    a = idx_folder(tmp_path / "a", seed=1)
+    first = score(a)
+    (path,) = cache.glob("*.pt")
+    corrupt(path)
+    again = score(a)
+    assert trainings == [40, 40]  # trained again, not fatal
+    assert again["classifier_test_accuracy"] == first["classifier_test_accuracy"]
+    torch.load(path, weights_only=True)  # the rebuilt cache is whole

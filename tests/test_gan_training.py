@@ -90,3 +90,104 @@ def test_tile_images_places_each_image_in_its_cell():
     np.testing.assert_array_equal(canvas[1:3, 4:6], images[1])
     np.testing.assert_array_equal(canvas[4:6, 1:3], images[2])
     assert (canvas[4:6, 4:6] == 1).all() and (canvas[0] == 1).all()  # empty cell, gaps: white
+
+
+# ---- runs that cannot train, and checkpoints that cannot be read ----
+
+
+def test_fewer_images_than_one_batch_is_an_error_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="100 images make no full batch of 128"):
+        gan_training.train(tmp_path / "r", images(100), epochs=2, batch_size=128)
+    assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_batch_norm_needs_two_images(tmp_path):
+    with pytest.raises(ValueError, match="batch normalisation, which needs at least 2"):
+        gan_training.train(tmp_path / "r", images(8), arch="dc", epochs=1, batch_size=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"sample_every": 0}, "sample_every must be at least 1"),
+        ({"images": images(8) * 255}, r"finite values in \[0, 1\]"),
+        ({"images": images(8).view(8, 784)}, r"\(N, 1, 28, 28\)"),
+    ],
+)
+def test_bad_training_arguments(tmp_path, kwargs, match):
+    args = {"images": images(8), "epochs": 1, "batch_size": 4, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        gan_training.train(tmp_path / "r", args.pop("images"), **args)
+
+
+def test_course_loop_refuses_to_train_nothing():
+    from cs231n import gan_pytorch as gan
+
+    D, G = gan.discriminator(), gan.generator()
+    loader = [(images(100), torch.zeros(100))]  # one batch of 100, batch_size 128
+    with pytest.raises(ValueError, match="no batch of batch_size=128"):
+        gan.run_a_gan(D, G, gan.get_optimizer(D), gan.get_optimizer(G), gan.discriminator_loss,
+                      gan.generator_loss, loader, verbose=False)  # fmt: skip
+
+
+def test_cli_max_images_below_batch_size(tmp_path, capsys):
+    from test_mnist_data import fake_mnist
+
+    folder = fake_mnist(tmp_path / "idx", n_train=300)
+    run = tmp_path / "run"
+    code = main(["gan", "train", "--dataset", str(folder), "--epochs", "2", "--max-images", "100",
+                 "-q", "-o", str(run)])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "100 images make no full batch of 128" in err and "Traceback" not in err
+    assert not (run / "checkpoint.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("gan") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gan_training, "save_grid", placeholder_grid)
+        gan_training.train(run, images(64), epochs=1, batch_size=64)
+    return run
+
+
+def _rewrite(path, change):
+    saved = torch.load(path, weights_only=True)
+    change(saved)
+    torch.save(saved, path)
+
+
+class Pickled:
+    pass
+
+
+@pytest.mark.parametrize(
+    "corrupt, match",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:200]), "not a readable GAN checkpoint"),
+        (lambda p: p.write_bytes(b""), "not a readable GAN checkpoint"),
+        (lambda p: p.write_text("not a checkpoint"), "not a readable GAN checkpoint"),
+        (lambda p: torch.save({"something": 1}, p), "not a GAN checkpoint"),
+        (lambda p: torch.save(Pickled(), p), "Python objects beyond tensors"),
+        (lambda p: _rewrite(p, lambda s: s.update(rng=torch.zeros(3))), "random-number state"),
+        (lambda p: _rewrite(p, lambda s: s["config"].update(arch="dc")), "differ|do not fit the 'dc'"),
+        (lambda p: _rewrite(p, lambda s: s["state"].update(epoch=-4)), "training state"),
+        (lambda p: _rewrite(p, lambda s: s["G"].update({k: v * float("nan") for k, v in s["G"].items()})), "NaN"),
+    ],
+    ids=["truncated", "empty", "text", "foreign", "pickle", "rng", "arch", "epoch", "nan"],
+)  # fmt: skip
+def test_corrupt_checkpoints_are_named(trained_run, tmp_path, capsys, corrupt, match):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    corrupt(run / "checkpoint.pt")
+    assert main(["gan", "sample", str(run), "-n", "4", "-o", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    with pytest.raises(ValueError, match=match):
+        gan_training.train(run, images(64), epochs=2, batch_size=64)
