@@ -37,6 +37,10 @@ def _quiet_stderr_fd():
             os.close(saved)
 
 
+# Below this many images CIDEr's corpus statistics are too thin to compare (a note says so).
+CIDER_MIN_IMAGES = 10
+
+
 def java_available() -> bool:
     return shutil.which("java") is not None
 
@@ -75,8 +79,21 @@ def coco_metrics(candidates, references, use_java=None):
         raise ValueError("candidates and references must have the same image ids")
     if not candidates:
         raise ValueError("no captions to score")
-    use_java = java_available() if use_java is None else use_java
     notes = []
+    if use_java is None:
+        use_java = java_available()
+        if not use_java:
+            notes.append("Java not found: Python tokenizer used and METEOR skipped")
+    elif use_java and not java_available():
+        raise RuntimeError("coco_metrics: use_java=True but no `java` is on PATH")
+    elif not use_java:
+        notes.append("use_java=False: Python tokenizer used and METEOR skipped")
+    if len(candidates) < CIDER_MIN_IMAGES:
+        notes.append(
+            f"CIDEr from {len(candidates)} image(s): its IDF weights come from the references "
+            "of the images scored, so it is 0 for one image and not comparable for fewer than "
+            f"{CIDER_MIN_IMAGES}"
+        )
     gts = {k: list(v) for k, v in references.items()}
     res = {k: [v] for k, v in candidates.items()}
     if use_java:
@@ -88,7 +105,6 @@ def coco_metrics(candidates, references, use_java=None):
             res = tokenizer.tokenize({k: [{"caption": c} for c in v] for k, v in res.items()})
     else:
         gts, res = _simple_tokenize(gts), _simple_tokenize(res)
-        notes.append("Java not found: Python tokenizer used and METEOR skipped")
 
     scores = {}
     with contextlib.redirect_stdout(io.StringIO()):  # the scorers print progress

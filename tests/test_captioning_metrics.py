@@ -103,14 +103,33 @@ def test_python_path_leaves_out_meteor_with_a_note():
     scores, notes = python_metrics(CANDIDATES, REFERENCES)
     assert set(scores) == WITHOUT_METEOR
     assert all(0.0 <= v <= 1.0 + 1e-9 for k, v in scores.items() if k != "CIDEr")
-    assert len(notes) == 1 and "Java" in notes[0] and "METEOR" in notes[0]
+    # asked for the Python path: the note says so (not "Java not found"); 4 images: a CIDEr note
+    assert notes[0] == "use_java=False: Python tokenizer used and METEOR skipped"
+    assert len(notes) == 2 and "CIDEr from 4 image(s)" in notes[1]
+
+
+def test_cider_note_for_few_images_and_zero_for_one():
+    one = {"img1": CANDIDATES["img1"]}
+    scores, notes = python_metrics(one, {"img1": REFERENCES["img1"]})
+    assert scores["CIDEr"] == 0.0  # every n-gram's IDF is log(1 / 1)
+    assert any("CIDEr from 1 image(s)" in n and "0 for one image" in n for n in notes)
+    many = {f"i{k}": "a red circle" for k in range(captioning_metrics.CIDER_MIN_IMAGES)}
+    refs = {k: ["a red circle", "a blue square"] for k in many}
+    _, notes = python_metrics(many, refs)
+    assert not any("CIDEr" in n for n in notes)
+
+
+def test_use_java_true_without_java_is_an_error(monkeypatch):
+    monkeypatch.setattr(captioning_metrics.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="use_java=True but no `java` is on PATH"):
+        coco_metrics(CANDIDATES, REFERENCES, use_java=True)
 
 
 def test_without_java_the_default_is_the_python_path(monkeypatch):
     monkeypatch.setattr(captioning_metrics.shutil, "which", lambda name: None)
     assert not captioning_metrics.java_available()
     scores, notes = coco_metrics(CANDIDATES, REFERENCES)
-    assert "METEOR" not in scores and any("Java" in n for n in notes)
+    assert "METEOR" not in scores and notes[0].startswith("Java not found")
     assert scores == python_metrics(CANDIDATES, REFERENCES)[0]
 
 
@@ -121,7 +140,7 @@ def test_scorers_print_nothing(capsys):
 
 def test_java_path_has_meteor_in_unit_range(java_scores):
     scores, notes = java_scores
-    assert notes == []
+    assert len(notes) == 1 and notes[0].startswith("CIDEr from 4 image(s)")
     assert set(scores) == WITHOUT_METEOR | {"METEOR"}
     assert 0.0 < scores["METEOR"] < 1.0
 
