@@ -191,3 +191,24 @@ def test_corrupt_checkpoints_are_named(trained_run, tmp_path, capsys, corrupt, m
     assert len(err.strip().splitlines()) == 1, err
     with pytest.raises(ValueError, match=match):
         gan_training.train(run, images(64), epochs=2, batch_size=64)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["gan", "sample", "RUN", "-n", "100000"],
+            "argument -n: must be an integer from 1 to 1024",
+        ),
+        (
+            ["gan", "score", "RUN", "--samples", "1"],
+            "--samples: must be an integer from 2 to 10000",
+        ),
+        (["gan", "train", "-o", "R", "--epochs", "0"], "--epochs: must be a positive integer"),
+        (["gan", "train", "-o", "R", "--batch-size", "-3"], "--batch-size: must be a positive"),
+    ],
+)
+def test_cli_sizes_are_refused_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err

@@ -12,8 +12,12 @@ from .common import (
     add_command,
     add_group,
     figure_output,
+    int_range,
     writable_output,
 )
+
+# A grid of more samples has cells too small to see and takes minutes to draw.
+MAX_GRID = 1024
 
 
 def _torch_device(name):
@@ -159,7 +163,12 @@ def add_parser(commands):
         gan_commands, "sample", cmd_gan_sample, help="a grid of samples from a trained run"
     )
     _add_run_dir(sample)
-    sample.add_argument("-n", type=_positive_int, default=64, help=DEFAULT)
+    sample.add_argument(
+        "-n",
+        type=int_range(1, MAX_GRID),
+        default=64,
+        help=f"number of samples, at most {MAX_GRID} (default: %(default)s)",
+    )
     sample.add_seed(help=None)
     sample.add_device()
     sample.add_output("gan_samples.png", "PNG", "sample grid (default: %(default)s)")
@@ -176,7 +185,12 @@ def add_parser(commands):
     )
     _add_run_dir(score)
     _add_dataset(score)
-    score.add_argument("--samples", type=_positive_int, default=2000, help=DEFAULT)
+    score.add_argument(
+        "--samples",
+        type=int_range(2, 10000),
+        default=2000,
+        help="generated and real images compared, 2 to 10000 (default: %(default)s)",
+    )
     score.add_seed(help=None)
     score.add_device()
     score.add_data_dir()
