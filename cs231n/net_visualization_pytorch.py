@@ -15,8 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, resize_shorter_side
-from .models import leaves_model_unchanged
+from ._checks import number, whole_number
+from .image_utils import (
+    SQUEEZENET_MEAN,
+    SQUEEZENET_STD,
+    as_rgb_array,
+    decode_image,
+    resize_shorter_side,
+)
+from .models import class_indices, leaves_model_unchanged
 
 
 def _device(model):
@@ -24,16 +31,27 @@ def _device(model):
 
 
 def preprocess(img, size=224):
-    """A PIL image or (H, W, 3) uint8 array -> a (1, 3, H', W') normalised tensor whose shorter
-    side is ``size`` (the course's torchvision transform, without torchvision)."""
+    """A PIL image or image array -> a (1, 3, H', W') normalised tensor whose shorter side is
+    ``size`` (the course's torchvision transform, without torchvision; None keeps the size).
+
+    PIL images are decoded as a viewer shows them (:func:`cs231n.image_utils.decode_image`:
+    EXIF orientation, alpha over white, 16-bit scaled). Arrays follow
+    :func:`cs231n.image_utils.as_rgb_array`: uint8 (H, W, 3) as the course's, floats within
+    [0, 1] (taken as pixel / 255, not rounded), integers within 0..255, greyscale (H, W) and
+    RGBA (H, W, 4); other dtypes, ranges and shapes are a ValueError, never truncated."""
     from PIL import Image
 
-    if not isinstance(img, Image.Image):
-        img = Image.fromarray(np.asarray(img, dtype=np.uint8))
-    img = img.convert("RGB")
-    if size is not None:
-        img = resize_shorter_side(img, size, Image.BILINEAR)
-    x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1)
+    rgb = as_rgb_array(decode_image(img) if isinstance(img, Image.Image) else img)
+    if rgb.dtype == np.uint8:
+        pil = Image.fromarray(rgb)
+        if size is not None:
+            pil = resize_shorter_side(pil, size, Image.BILINEAR)
+        rgb = np.asarray(pil, dtype=np.float32) / 255.0
+    elif size is not None:  # floats: each channel resized as a float image, the same filter
+        channels = [Image.fromarray(np.ascontiguousarray(rgb[..., c])) for c in range(3)]
+        resized = [resize_shorter_side(c, size, Image.BILINEAR) for c in channels]
+        rgb = np.stack([np.asarray(c, dtype=np.float32) for c in resized], axis=-1)
+    x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
     mean = torch.from_numpy(SQUEEZENET_MEAN)[:, None, None]
     std = torch.from_numpy(SQUEEZENET_STD)[:, None, None]
     return ((x - mean) / std)[None]
@@ -58,7 +76,9 @@ def deprocess(img, should_rescale=True):
     )
     if should_rescale:
         x = rescale(x)
-    array = (x.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    # torchvision's ToPILImage (the course's last step) truncates x * 255 to uint8; it also wraps
+    # values outside [0, 1] around (-0.1 -> 231), which clamping fixes.
+    array = (x.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
     return Image.fromarray(array)
 
 
@@ -110,16 +130,16 @@ def jitter(X, ox, oy):
     return X
 
 
-def _check_batch(func, X, y=None, model=None):
+def _check_batch(func, X, y=None, model=None, name="y"):
+    """Validate X (N, 3, H, W); returns y as (N,) int64 class indices on the model's device
+    (any integer tensor, array or int is accepted), or None without y."""
     if not torch.is_tensor(X) or X.ndim != 4 or X.shape[1] != 3:
         shape = tuple(X.shape) if torch.is_tensor(X) else type(X).__name__
         raise ValueError(f"{func}: X must be a (N, 3, H, W) tensor, got {shape}")
-    if y is not None:
-        if not torch.is_tensor(y) or y.shape != (X.shape[0],):
-            raise ValueError(f"{func}: y must be a ({X.shape[0]},) tensor of class indices")
-        if model is not None and hasattr(model, "num_classes"):
-            if y.min() < 0 or y.max() >= model.num_classes:
-                raise ValueError(f"{func}: class index outside [0, {model.num_classes})")
+    if y is None:
+        return None
+    device = _device(model) if model is not None else None
+    return class_indices(func, name, y, X.shape[0], getattr(model, "num_classes", None), device)
 
 
 @leaves_model_unchanged
@@ -127,11 +147,11 @@ def compute_saliency_maps(X, y, model):
     """Saliency maps (Simonyan et al.): for each image, the largest absolute gradient over the
     colour channels of the unnormalised score of its class. X: (N, 3, H, W), y: (N,).
     Returns (N, H, W)."""
-    _check_batch("compute_saliency_maps", X, y, model)
+    y = _check_batch("compute_saliency_maps", X, y, model)
     X = X.detach().clone().to(_device(model)).requires_grad_(True)
     scores = model(X)
     # autograd.grad rather than backward(): no .grad left behind on trainable parameters.
-    (grad,) = torch.autograd.grad(scores.gather(1, y.to(scores.device).view(-1, 1)).sum(), X)
+    (grad,) = torch.autograd.grad(scores.gather(1, y.view(-1, 1)).sum(), X)
     return grad.abs().amax(dim=1)
 
 
@@ -140,7 +160,7 @@ def make_fooling_image(X, target_y, model):
     """Normalised gradient ascent (learning rate 1) on the target class score until the model
     predicts ``target_y`` (at most 100 steps). X: (1, 3, H, W). Returns the fooling image."""
     _check_batch("make_fooling_image", X)
-    return fool(model, X, torch.tensor([int(target_y)]), max_iterations=100).images[:1]
+    return fool(model, X, target_y, max_iterations=100).images[:1]
 
 
 @dataclass
@@ -182,11 +202,10 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="sc
     """
     if objective not in ("score", "margin"):
         raise ValueError(f'objective must be "score" or "margin", got {objective!r}')
-    _check_batch("fool", X, targets, model)
+    targets = _check_batch("fool", X, targets, model, name="targets")
     device = _device(model)
     original = X.detach().to(device)
     images = original.clone()
-    targets = targets.to(device)
     active = torch.ones(len(images), dtype=torch.bool, device=device)
     iterations = torch.zeros(len(images), dtype=torch.long, device=device)
     for _ in range(max_iterations + 1):
@@ -256,7 +275,17 @@ def class_visualization(
     Returns ``(img, probability)``: the (1, 3, size, size) normalised image and the model's
     softmax probability of the target class for it.
     """
+    func = "class_visualization"
     device = _device(model)
+    target_y = int(
+        class_indices(func, "target_y", target_y, 1, getattr(model, "num_classes", None))[0]
+    )
+    l2_reg = number(func, "l2_reg", l2_reg, 0)
+    learning_rate = number(func, "learning_rate", learning_rate, 0, low_inclusive=False)
+    num_iterations = whole_number(func, "num_iterations", num_iterations, 0)
+    blur_every = whole_number(func, "blur_every", blur_every, 1)
+    max_jitter = whole_number(func, "max_jitter", max_jitter, 0, size - 1)
+    size = whole_number(func, "size", size, 1)
     dtype = next(model.parameters()).dtype
     rng = random.Random(None if generator is None else generator.initial_seed())
     img = torch.randn(1, 3, size, size, generator=generator).to(device=device, dtype=dtype)

@@ -151,10 +151,10 @@ _DEFAULT_CNN = {}
 def default_cnn(device=None, data_root=None):
     """The pretrained SqueezeNet's ``features``, frozen, on ``device`` (loaded once per device
     and weights file)."""
-    from .models import default_device, find_pretrained_weights
+    from .models import find_pretrained_weights, resolve_device
     from .net_visualization_cli import load_model
 
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     key = (str(device), str(find_pretrained_weights(data_root)))
     if key not in _DEFAULT_CNN:
         _DEFAULT_CNN[key] = load_model("DEFAULT", data_root, device).features

@@ -78,3 +78,60 @@ def test_bad_images_are_named(data_dir, tmp_path, capsys):
     assert "missing.png" in capsys.readouterr().err
     assert main(["style", content, tiny, "--iterations", "1", "-q", "-o", out]) == 2
     assert "too small" in capsys.readouterr().err
+
+
+# Issue #11: a rotated photo, a decompression bomb's header, an output that is not a file.
+
+
+def test_exif_rotated_content_is_written_as_shown(data_dir, tmp_path):
+    """Regression: a photo stored landscape with EXIF Orientation=6 was written landscape."""
+    from test_image_decoding import with_orientation
+
+    content = tmp_path / "phone.jpg"
+    stored = np.random.default_rng(0).integers(0, 256, (48, 80, 3), dtype=np.uint8)
+    Image.fromarray(stored).save(content, quality=95, exif=with_orientation(stored, 6))
+    style = write_image(tmp_path / "s.png", 48, 48, 1)
+    out = tmp_path / "o.png"
+    args = ["style", content, style, "--size", "48", "--iterations", "1", "-q", "-o", out]
+    assert main([str(a) for a in args]) == 0
+    assert Image.open(out).size == (48, 80)  # portrait, as a viewer shows the photo
+
+
+@pytest.mark.parametrize("side", [20000, 65535])
+def test_huge_images_are_refused_naming_them(data_dir, tmp_path, capsys, side):
+    from test_image_decoding import forged_png
+
+    huge = str(forged_png(tmp_path / "huge.png", side, side))
+    image = write_image(tmp_path / "c.png", 60, 60, 0)
+    out = str(tmp_path / "o.png")
+    for args in (["style", huge, image], ["style", image, huge], ["invert", huge]):
+        assert main([*args, "-q", "-o", out]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cs231n: error: ") and err.count("\n") == 1
+        assert f"huge.png: {side}x{side} pixels" in err and "limit is 89,478,485 pixels" in err
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        (".", "it is a folder"),
+        ("styled", "no extension names no image format"),
+        ("styled.xyz", "extension '.xyz' names no image format"),
+    ],
+)
+def test_output_must_name_an_image_file(tmp_path, capsys, monkeypatch, output, message):
+    """Refused before any work: `-o results/` used to fail once the image was made."""
+    monkeypatch.setenv("CS231N_DATA", str(tmp_path / "no_data"))  # no model: never reached
+    image = write_image(tmp_path / "c.png", 60, 60, 0)
+    out = tmp_path / output
+    for args in (["style", image, image], ["invert", image]):
+        assert main([*args, "-q", "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and str(out) in err and err.count("\n") == 1
+
+
+def test_output_extension_picks_the_format(data_dir, tmp_path):
+    image = write_image(tmp_path / "c.png", 40, 40, 0)
+    out = tmp_path / "inv.JPG"
+    assert main(["invert", image, "--size", "40", "--iterations", "1", "-q", "-o", str(out)]) == 0
+    assert Image.open(out).format == "JPEG"

@@ -427,6 +427,59 @@ def test_unwritable_output_fails_before_any_work(env, image_files, capsys, tmp_p
     assert code == 2 and "cannot write" in err and "nope.pt" not in err
 
 
+# Issue #11: a decompression bomb's header, a rotated photo, an output that is not a file.
+
+
+@pytest.mark.parametrize("side", [20000, 65535])
+def test_huge_image_is_refused_naming_it(env, weights, capsys, tmp_path, side):
+    from test_image_decoding import forged_png
+
+    huge = forged_png(tmp_path / "huge.png", side, side)
+    for command in (["saliency", huge], ["fool", huge, "--target", "3"]):
+        code, _, err = run(capsys, *command, "--weights", weights, "-o", tmp_path / "o.png")
+        assert code == 2 and err.count("\n") == 1 and err.startswith("cs231n: error: ")
+        assert f"huge.png: {side}x{side} pixels" in err and "limit is 89,478,485 pixels" in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from test_image_decoding import with_orientation
+
+    stored = smooth_image(60, 100)  # 100 wide, 60 high, shown turned 90 degrees clockwise
+    rotated, upright = tmp_path / "phone.png", tmp_path / "upright.png"
+    Image.fromarray(stored).save(rotated, exif=with_orientation(stored, 6))
+    Image.fromarray(np.rot90(stored, -1)).save(upright)
+    batch, crops = load_images([rotated])
+    batch_upright, crops_upright = load_images([upright])
+    np.testing.assert_array_equal(crops, crops_upright)
+    torch.testing.assert_close(batch, batch_upright)
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        (".", "it is a folder"),
+        ("figure", "no extension names no figure format"),
+        ("figure.xyz", "extension '.xyz' names no figure format"),
+    ],
+)
+def test_output_must_name_a_figure_file(env, image_files, capsys, tmp_path, output, message):
+    """Refused before the model is loaded: `-o results/` used to fail after the work, with
+    matplotlib's "Format 'ybdhkivf' is not supported"."""
+    out = tmp_path / output
+    commands = [
+        ["saliency", image_files[0], "--weights", tmp_path / "nope.pt"],
+        ["fool", image_files[0], "--target", "3", "--weights", tmp_path / "nope.pt"],
+        ["visualize-class", "3", "--weights", tmp_path / "nope.pt"],
+        ["caption", "overfit", "--data-dir", tmp_path / "nowhere"],
+        ["gan", "sample", tmp_path / "no_run"],
+    ]
+    for command in commands:
+        code, _, err = run(capsys, *command, "-o", out)
+        assert code == 2 and message in err and str(out) in err, (command, err)
+        assert err.count("\n") == 1 and "nope.pt" not in err and "no_run" not in err
+
+
 def write_val_npz(folder, n=3):
     rng = np.random.default_rng(0)
     X = np.stack([smooth_image(224, 224, seed=s) for s in range(n)])

@@ -122,7 +122,9 @@ def test_load_image_converts_rgba_grayscale_and_palette_to_rgb(save):
     rgba = np.concatenate([rgb, np.full((6, 8, 1), 77, np.uint8)], axis=-1)
     out = load_image(save(rgba, "rgba.png"))
     assert out.shape == (6, 8, 3)
-    np.testing.assert_array_equal(out, rgb)  # alpha dropped, colours kept
+    # composited over white, as a viewer shows it (tests/test_image_decoding.py has the rule)
+    expected = (rgb.astype(int) * 77 + 255 * (255 - 77)) / 255
+    np.testing.assert_array_equal(out, np.floor(expected + 0.5).astype(np.uint8))
 
     gray = random_uint8((6, 8))
     out = load_image(save(gray, "gray.png"))

@@ -239,7 +239,9 @@ def test_compute_saliency_maps_one_image_per_class(model):
     [
         (torch.zeros(2, 1, 64, 64), torch.tensor([0, 1]), "X must be"),
         (torch.zeros(3, 64, 64), torch.tensor([0]), "X must be"),
-        (torch.zeros(2, 3, 64, 64), torch.tensor([0]), "y must be"),
+        (torch.zeros(2, 3, 64, 64), torch.tensor([0, 1, 2]), "y has 3 class indices for 2"),
+        (torch.zeros(1, 3, 64, 64), torch.tensor([1.0]), "integer class indices"),
+        (torch.zeros(1, 3, 64, 64), torch.tensor([True]), "integer class indices"),
         (torch.zeros(1, 3, 64, 64), torch.tensor([1000]), "class index"),
         (torch.zeros(1, 3, 64, 64), torch.tensor([-1]), "class index"),
     ],
@@ -353,8 +355,8 @@ def test_fool_already_fooled_and_zero_iterations(model):
 
 def test_fool_bad_targets(model):
     X = images(2)
-    with pytest.raises(ValueError, match="y must be"):
-        fool(model, X, torch.tensor([1]))
+    with pytest.raises(ValueError, match="targets has 3 class indices for 2 images"):
+        fool(model, X, torch.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="class index"):
         fool(model, X, torch.tensor([1, 1000]))
 
@@ -534,3 +536,59 @@ def test_api_functions_leave_the_callers_model_as_they_found_it(call):
     assert [p.requires_grad for p in params] == [False] + [True] * (len(params) - 1)
     assert torch.equal(params[1].grad, torch.ones_like(params[1]))
     assert all(p.grad is None for i, p in enumerate(params) if i != 1)
+
+
+def test_deprocess_truncates_like_topilimage_and_clamps():
+    """The course's deprocess ends in torchvision's ToPILImage: x * 255 truncated to uint8, and
+    values outside [0, 1] wrapped around (-0.1 -> 231); here they are clamped instead."""
+    mean = torch.tensor(SQUEEZENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(SQUEEZENET_STD).view(1, 3, 1, 1)
+    pixels = torch.tensor([0.0, 0.5, 0.999, 1.0, -0.1, 1.3]).view(1, 1, 1, 6).expand(1, 3, 1, 6)
+    out = np.asarray(deprocess((pixels - mean) / std, should_rescale=False))[0, :, 0]
+    np.testing.assert_array_equal(out, [0, 127, 254, 255, 0, 255])
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        torch.tensor([3, 7], dtype=torch.int16),
+        torch.tensor([3, 7], dtype=torch.uint8),
+        np.array([3, 7], dtype=np.int32),
+        [3, 7],
+        torch.tensor([3, 7]),
+    ],
+    ids=["int16", "uint8", "numpy", "list", "int64"],
+)
+def test_saliency_accepts_any_integer_class_indices(model, y):
+    X = images(2)
+    expected = compute_saliency_maps(X, torch.tensor([3, 7]), model)
+    torch.testing.assert_close(compute_saliency_maps(X, y, model), expected)
+
+
+def test_one_target_is_used_for_every_image(model):
+    X = images(2)
+    torch.testing.assert_close(
+        compute_saliency_maps(X, 5, model), compute_saliency_maps(X, torch.tensor([5, 5]), model)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"target_y": -1}, "target_y has class index -1"),
+        ({"target_y": 1000}, "target_y has class index 1000"),
+        ({"target_y": 2.5}, "integer class indices"),
+        ({"l2_reg": float("nan")}, "l2_reg must be a finite number"),
+        ({"l2_reg": -1e9}, r"l2_reg must be in \[0, inf\]"),
+        ({"learning_rate": float("inf")}, "learning_rate must be a finite number"),
+        ({"learning_rate": 0}, r"learning_rate must be in \(0, inf\]"),
+        ({"num_iterations": -1}, "num_iterations must be at least 0"),
+        ({"num_iterations": 2.5}, "num_iterations must be an integer"),
+        ({"blur_every": 0}, "blur_every must be at least 1"),
+    ],
+)
+def test_class_visualization_bad_arguments(model, kwargs, match):
+    args = {"target_y": 1, "num_iterations": 1, "size": 32, "max_jitter": 2, **kwargs}
+    target_y = args.pop("target_y")
+    with pytest.raises(ValueError, match=match):
+        class_visualization(target_y, model, **args)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import UserError, _positive_float, _positive_int, add_command, writable_output
+from .common import UserError, _positive_float, _positive_int, add_command, image_output
 
 
 def _save_image(pil_image, path):
@@ -32,7 +32,7 @@ def _check_size(value, name="--size"):
 
 def _checked_output_and_size(args, images):
     """The checks made before the model is loaded: the output, the images, the size."""
-    out = writable_output(args.output)
+    out = image_output(args.output)
     _check_inputs(images)
     size = args.size or 192
     _check_size(size)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import UserError, _positive_float, _positive_int, add_command, writable_output
+from .common import UserError, _positive_float, _positive_int, add_command, figure_output
 
 MIN_SIDE = 32  # SqueezeNet's smallest useful input; smaller images get a clear error
 
@@ -122,7 +122,7 @@ def cmd_saliency(args) -> int:
     from ..attribution import METHODS, attribute
     from ..net_visualization_cli import saliency_figure
 
-    out = writable_output(args.output)
+    out = figure_output(args.output)
     model, names = _vision_setup(args)
     X, crops, labels, shown = _load_inputs(args.images, args.data_dir)
     predictions = top_prediction(model, X, names)
@@ -159,7 +159,7 @@ def cmd_fool(args) -> int:
     from ..net_visualization_cli import fooling_figure
     from ..net_visualization_pytorch import deprocess, fool, pick_targets
 
-    out = writable_output(args.output)
+    out = figure_output(args.output)
     model, names = _vision_setup(args)
     X, crops, _, shown = _load_inputs([args.image], args.data_dir)
     generator = torch.Generator().manual_seed(args.seed)
@@ -199,7 +199,7 @@ def cmd_visualize_class(args) -> int:
     from ..net_visualization_cli import image_figure
     from ..net_visualization_pytorch import class_visualization
 
-    out = writable_output(args.output)
+    out = figure_output(args.output)
     model, names = _vision_setup(args)
     target = resolve_class(args.target, names)
     bar = tqdm(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
