@@ -55,8 +55,8 @@ def test_invert(data_dir, tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--size", "5000"], "--size 5000: use 32 to 4096 pixels"),
         (["--style-weights", "1", "2"], "--style-weights has 2 values for 1 style images"),
+        (["--style-weights", "0"], "style blend weights must be >= 0 with a positive sum"),
     ],
 )
 def test_bad_settings(data_dir, tmp_path, capsys, extra, message):
@@ -135,3 +135,26 @@ def test_output_extension_picks_the_format(data_dir, tmp_path):
     out = tmp_path / "inv.JPG"
     assert main(["invert", image, "--size", "40", "--iterations", "1", "-q", "-o", str(out)]) == 0
     assert Image.open(out).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["style", "c.jpg", "s.jpg", "--size", "0"], "--size: must be an integer from 32 to 4096, got 0"),
+        (["style", "c.jpg", "s.jpg", "--size", "5000"], "--size: must be an integer from 32 to 4096"),
+        (["style", "c.jpg", "s.jpg", "--style-size", "0"], "--style-size: must be an integer from 32"),
+        (["style", "c.jpg", "s.jpg", "--content-weight", "nan"], "--content-weight: must be a finite"),
+        (["style", "c.jpg", "s.jpg", "--content-weight=-1"], "--content-weight: must be a finite number >= 0"),
+        (["style", "c.jpg", "s.jpg", "--style-weights", "nan"], "--style-weights: must be a finite"),
+        (["style", "c.jpg", "s.jpg", "--style-scale", "inf"], "--style-scale: must be a positive number"),
+        (["style", "c.jpg", "s.jpg", "--scales", "50"], "--scales: must be an integer from 1 to 7"),
+        (["style", "c.jpg", "s.jpg", "--iterations", str(10**12)], "--iterations: must be an integer from 1 to 100000"),
+        (["invert", "c.jpg", "--layer", "-1"], "--layer: must be an integer from 0 to 12, got -1"),
+        (["invert", "c.jpg", "--layer", "13"], "--layer: must be an integer from 0 to 12, got 13"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_refused_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -542,3 +542,20 @@ def test_real_saliency_val_0_is_hay(monkeypatch, capsys, tmp_path):
     assert code == 0, err
     assert re.search(r"^val:0: predicted .*; map for class 958 \(hay\)$", stdout, re.M), stdout
     assert (tmp_path / "h.png").read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["visualize-class", "3", "--l2-reg", "nan"], "--l2-reg: must be a finite number >= 0"),
+        (["visualize-class", "3", "--l2-reg=-1e9"], "--l2-reg: must be a finite number >= 0"),
+        (["visualize-class", "3", "--learning-rate", "inf"], "--learning-rate: must be a positive"),
+        (["visualize-class", "3", "--iterations", str(10**12)], "--iterations: must be an integer from 1 to 100000"),
+        (["fool", "val:0", "--target", "3", "--max-iterations", "0"], "--max-iterations: must be an integer from 1"),
+    ],
+)  # fmt: skip
+def test_bad_options_are_refused_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -5,6 +5,7 @@ is registered, and the checks made before any work."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -20,19 +21,82 @@ class UserError(Exception):
     line with exit status 2 (set CS231N_DEBUG=1 for the traceback)."""
 
 
-# argparse names the type in its messages ("invalid _positive_int value: 'x'"): keep the names.
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+# Argument types. Each refuses a bad value with one message naming the valid range (argparse
+# prefixes the option: "argument --lr: must be a positive number, got nan"). argparse names the
+# type in the messages of errors it catches itself ("invalid _positive_int value: 'x'"): keep
+# the names.
 
 
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+def _describe_int_range(low, high):
+    if high is None:
+        return {0: "a non-negative integer", 1: "a positive integer"}.get(
+            low, f"an integer >= {low}"
+        )
+    return f"an integer from {low} to {high}"
+
+
+def int_range(low=1, high=None):
+    """An argparse type: an integer in ``[low, high]`` (no upper bound when ``high`` is None).
+    ``int_range(1)`` is a positive integer, ``int_range(0)`` a non-negative one."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be {_describe_int_range(low, high)}, got {text!r}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(
+                f"must be {_describe_int_range(low, high)}, got {text}"
+            )
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def finite_float(low=None, high=None, *, low_inclusive=True, high_inclusive=True):
+    """An argparse type: a finite number (never nan or inf) in the range given by ``low`` and
+    ``high`` (None: unbounded), each end included unless ``*_inclusive`` is False."""
+    if low is not None and high is not None:
+        described = (
+            f"a number in {'[' if low_inclusive else '('}{low:g}, {high:g}"
+            f"{']' if high_inclusive else ')'}"
+        )
+    elif low == 0 and not low_inclusive:
+        described = "a positive number"
+    elif low is not None:
+        described = f"a finite number {'>=' if low_inclusive else '>'} {low:g}"
+    elif high is not None:
+        described = f"a finite number {'<=' if high_inclusive else '<'} {high:g}"
+    else:
+        described = "a finite number"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {described}, got {text!r}") from None
+        ok = math.isfinite(value)
+        if ok and low is not None:
+            ok = value >= low if low_inclusive else value > low
+        if ok and high is not None:
+            ok = value <= high if high_inclusive else value < high
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be {described}, got {text}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+MAX_ITERATIONS = 100_000  # --iterations of the optimisation commands (style, visualize-class)
+positive_int = int_range(1)
+non_negative_int = int_range(0)
+positive_float = finite_float(0, low_inclusive=False)
+_positive_int = positive_int  # the names the command modules import
+_positive_float = positive_float
 
 
 def _device_name(text):
@@ -98,7 +162,10 @@ class CommandParser(argparse.ArgumentParser):
         self.add_argument("--batch-size", type=_positive_int, default=default, help=help)
 
     def add_iterations(self, default, help):
-        self.add_argument("--iterations", type=_positive_int, default=default, help=help)
+        # A cap that names itself: 10**12 steps would be accepted and run for centuries.
+        self.add_argument(
+            "--iterations", type=int_range(1, MAX_ITERATIONS), default=default, help=help
+        )
 
 
 def add_command(commands, name, func, **kwargs) -> CommandParser:

@@ -6,7 +6,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import UserError, _positive_float, _positive_int, add_command, image_output
+from .common import (
+    UserError,
+    _positive_float,
+    _positive_int,
+    add_command,
+    finite_float,
+    image_output,
+    int_range,
+)
+
+MIN_SIZE, MAX_SIZE = 32, 4096  # pixels; larger outputs: --scales
+MAX_SCALES = 7  # 4096 px halved 6 times is 64 px: more scales would only repeat the smallest
 
 
 def _save_image(pil_image, path):
@@ -25,18 +36,11 @@ def _check_inputs(paths):
         load_image(path)
 
 
-def _check_size(value, name="--size"):
-    if not 32 <= value <= 4096:
-        raise UserError(f"{name} {value}: use 32 to 4096 pixels (larger outputs: add --scales)")
-
-
 def _checked_output_and_size(args, images):
     """The checks made before the model is loaded: the output, the images, the size."""
     out = image_output(args.output)
     _check_inputs(images)
-    size = args.size or 192
-    _check_size(size)
-    return out, size
+    return out, args.size
 
 
 def _run_transfer(args, content, styles, out, size, **settings):
@@ -91,8 +95,7 @@ def cmd_style(args) -> int:
     out, size = _checked_output_and_size(args, [args.content, *args.styles])
     settings = preset_arguments(args.preset)
     settings.pop("init_random", None)
-    if args.style_size:
-        _check_size(args.style_size, "--style-size")
+    if args.style_size is not None:
         settings["style_size"] = args.style_size
     if args.content_weight is not None:
         settings["content_weight"] = args.content_weight
@@ -135,7 +138,10 @@ def cmd_invert(args) -> int:
 def _add_transfer_args(p, default_output):
     """The options both commands end with: size, optimisation, output, device and data."""
     p.add_argument(
-        "--size", type=int, default=None, help="output's shorter side in pixels (default: 192)"
+        "--size",
+        type=int_range(MIN_SIZE, MAX_SIZE),
+        default=192,
+        help=f"output's shorter side in pixels, {MIN_SIZE} to {MAX_SIZE} (default: %(default)s)",
     )
     p.add_iterations(200, "optimisation steps (default: %(default)s)")
     p.add_argument(
@@ -180,7 +186,7 @@ def add_parser(commands):
     )
     style.add_argument(
         "--style-weights",
-        type=float,
+        type=finite_float(0),
         nargs="+",
         default=None,
         metavar="W",
@@ -194,19 +200,24 @@ def add_parser(commands):
     )
     style.add_argument(
         "--content-weight",
-        type=float,
+        type=finite_float(0),
         default=None,
         help="override the preset's content weight (0: texture synthesis)",
     )
-    style.add_argument("--style-size", type=int, default=None, help="style images' shorter side")
+    style.add_argument(
+        "--style-size",
+        type=int_range(MIN_SIZE, MAX_SIZE),
+        default=None,
+        help=f"style images' shorter side, {MIN_SIZE} to {MAX_SIZE} (default: the preset's)",
+    )
     style.add_argument(
         "--preserve-colors", action="store_true", help="keep the content image's colours"
     )
     style.add_argument(
         "--scales",
-        type=_positive_int,
+        type=int_range(1, MAX_SCALES),
         default=1,
-        help="optimise at 1, 2, 4... times smaller sizes first (large outputs)",
+        help=f"optimise at 1, 2, 4... times smaller sizes first (large outputs; 1 to {MAX_SCALES})",
     )
     style.add_argument(
         "--init",
@@ -226,6 +237,9 @@ def add_parser(commands):
     )
     invert.add_argument("image", metavar="IMAGE")
     invert.add_argument(
-        "--layer", type=int, default=3, help="SqueezeNet features layer (default: 3)"
+        "--layer",
+        type=int_range(0, 12),
+        default=3,
+        help="SqueezeNet features layer, 0 to 12 (default: %(default)s)",
     )
     _add_transfer_args(invert, "inverted.png")

@@ -7,7 +7,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import UserError, _positive_float, _positive_int, add_command, figure_output
+from .common import (
+    UserError,
+    _positive_float,
+    add_command,
+    figure_output,
+    finite_float,
+    int_range,
+)
 
 MIN_SIDE = 32  # SqueezeNet's smallest useful input; smaller images get a clear error
 
@@ -286,7 +293,7 @@ def add_parser(commands):
     )
     fool_cmd.add_argument(
         "--max-iterations",
-        type=_positive_int,
+        type=int_range(1, 100_000),
         default=100,
         help="gradient steps at most (default: %(default)s)",
     )
@@ -315,7 +322,9 @@ def add_parser(commands):
         "target", metavar="CLASS", help="class index or name (e.g. 76 or tarantula)"
     )
     visualize.add_iterations(100, "gradient steps (default: %(default)s)")
-    visualize.add_argument("--l2-reg", type=float, default=1e-3, help="(default: %(default)s)")
+    visualize.add_argument(
+        "--l2-reg", type=finite_float(0), default=1e-3, help="(default: %(default)s)"
+    )
     visualize.add_argument(
         "--learning-rate", type=_positive_float, default=25.0, help="(default: %(default)s)"
     )
