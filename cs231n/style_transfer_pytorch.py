@@ -170,6 +170,13 @@ def _as_image_tensor(image, size, device, dtype):
 
     if torch.is_tensor(image):
         x = image if image.ndim == 4 else image[None]
+        if x.ndim != 4 or x.shape[:2] != (1, 3) or not x.is_floating_point():
+            raise ValueError(
+                f"an image tensor must be (1, 3, H, W) or (3, H, W) floats, got "
+                f"{tuple(image.shape)} {image.dtype}"
+            )
+        if not torch.isfinite(x).all():
+            raise ValueError("the image tensor holds NaN or infinite values")
         if size is not None and min(x.shape[2:]) != size:
             scale = size / min(x.shape[2:])
             new = [size if s == min(x.shape[2:]) else max(1, int(s * scale)) for s in x.shape[2:]]

@@ -760,3 +760,17 @@ def test_features_from_img(cnn, tmp_path):
         torch.testing.assert_close(a, b)
     with pytest.raises(FileNotFoundError, match="nope.png"):
         features_from_img(str(tmp_path / "nope.png"), 48, cnn)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (torch.full((1, 3, 48, 48), float("nan")), "NaN or infinite"),
+        (torch.zeros(2, 3, 48, 48), r"\(1, 3, H, W\)"),
+        (torch.zeros(1, 3, 48, 48, dtype=torch.int64), "floats"),
+    ],
+    ids=["nan", "batch", "int"],
+)
+def test_bad_image_tensors_are_refused(cnn, content, match):
+    with pytest.raises(ValueError, match=match):
+        run(cnn, content=content)
