@@ -165,3 +165,21 @@ def test_bce_loss_values_are_the_courses_and_its_gradient_is_analytic_at_zero():
     assert torch.autograd.gradcheck(
         lambda v: bce_loss(v, t), (x.detach().clone().requires_grad_(),)
     )
+
+
+def test_losses_reproduce_the_courses_check_file():
+    """tests/data/gan-checks-tf.npz is the course's 2020 check file (its PyTorch and TensorFlow
+    GAN notebooks both read it): the losses of its logits, to float32 precision."""
+    from pathlib import Path
+
+    answers = np.load(Path(__file__).parent / "data" / "gan-checks-tf.npz")
+    real = torch.from_numpy(answers["logits_real"]).float()
+    fake = torch.from_numpy(answers["logits_fake"]).float()
+    checks = {
+        "d_loss_true": gan.discriminator_loss(real, fake),
+        "g_loss_true": gan.generator_loss(fake),
+        "d_loss_lsgan_true": gan.ls_discriminator_loss(real, fake),
+        "g_loss_lsgan_true": gan.ls_generator_loss(fake),
+    }
+    for key, value in checks.items():
+        assert gan.rel_error(answers[key], value.item()) < 1e-7, key
