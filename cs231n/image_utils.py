@@ -40,13 +40,28 @@ SQUEEZENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def preprocess_image(img):
-    """(H, W, 3) uint8 RGB -> float32 normalised with the SqueezeNet mean and std; also a batch
-    (N, H, W, 3). Other image arrays follow :func:`as_rgb_array`'s rule: floats within [0, 1]
-    (not rounded), integers within 0..255, greyscale (H, W), RGBA over white; anything else is
-    a ValueError."""
-    x = as_rgb_array(img, batch=True)
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
-    return (x - SQUEEZENET_MEAN) / SQUEEZENET_STD
+    """(H, W, 3) RGB pixel values in 0..255 -> float32 normalised with the SqueezeNet mean and
+    std (the course's: ``img / 255``, then the mean and std); also a batch (N, H, W, 3).
+
+    As in the course, float arrays are pixel values on the 0..255 scale too (its notebooks pass
+    ``255 * np.random.rand(H, W, 3)``). Integer arrays follow :func:`as_rgb_array`'s rule
+    (0..255, greyscale (H, W), RGBA over white). Raises ValueError for NaN or infinite values,
+    values outside 0..255, and shapes that are not images'."""
+    a = np.asarray(img)
+    if a.dtype.kind != "f":
+        x = as_rgb_array(a, batch=True).astype(np.float32) / 255.0
+        return (x - SQUEEZENET_MEAN) / SQUEEZENET_STD
+    if a.ndim < 3 or a.shape[-1] != 3 or a.size == 0:
+        raise ValueError(f"preprocess_image: shape {a.shape} is not (H, W, 3) or (N, H, W, 3)")
+    if not np.isfinite(a).all():
+        raise ValueError("preprocess_image: the image holds NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -FLOAT_TOLERANCE * 255 or hi > 255 * (1 + FLOAT_TOLERANCE):
+        raise ValueError(
+            f"preprocess_image: {a.dtype} values in [{lo:g}, {hi:g}]; pixel values must be "
+            "within 0..255 (the course's scale for this function)"
+        )
+    return (a.astype(np.float32) / 255.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD
 
 
 def deprocess_image(img, rescale=False):

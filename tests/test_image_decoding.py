@@ -341,7 +341,7 @@ def test_bad_arrays_are_refused_everywhere(name):
     assert "accepted" in message
     with pytest.raises(ValueError, match=match):
         _as_image_tensor(array, None, "cpu", torch.float32)
-    if name not in ("batch",):
+    if name not in ("batch", "float 0..255", "just above 1"):  # preprocess_image: 0..255 floats
         with pytest.raises(ValueError, match=match):
             preprocess_image(array)
 
@@ -366,7 +366,20 @@ def test_preprocess_image_keeps_uint8_values_and_takes_batches():
         image_utils.SQUEEZENET_STD
     )
     np.testing.assert_array_equal(out, expected)
-    np.testing.assert_allclose(preprocess_image(batch / 255.0), expected, atol=1e-5)
+    np.testing.assert_allclose(preprocess_image(batch.astype(np.float64)), expected, atol=1e-6)
+
+
+def test_preprocess_image_takes_floats_on_the_courses_0_255_scale():
+    """The course's preprocess_image divides by 255 whatever the dtype, and its TensorFlow
+    notebook starts class visualization from preprocess_image(255 * np.random.rand(224, 224, 3));
+    so floats here are 0..255 pixel values too (unlike preprocess, where they are 0..1)."""
+    noise = 255 * np.random.default_rng(0).random((6, 7, 3))
+    expected = (noise.astype(np.float32) / 255.0 - image_utils.SQUEEZENET_MEAN) / (
+        image_utils.SQUEEZENET_STD
+    )
+    np.testing.assert_array_equal(preprocess_image(noise), expected)
+    with pytest.raises(ValueError, match="within 0..255"):
+        preprocess_image(np.full((4, 4, 3), 256.0))
 
 
 def test_style_transfer_accepts_float_arrays():
