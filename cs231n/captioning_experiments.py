@@ -17,6 +17,62 @@ OVERFIT_DEFAULTS = {
 }
 
 
+def model_parameter_count(vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type="rnn"):
+    """How many numbers a CaptioningRNN with these sizes holds."""
+    gates = 4 if cell_type == "lstm" else 1
+    V, D, W, H = (int(x) for x in (vocab_size, input_dim, wordvec_dim, hidden_dim))
+    return V * W + D * H + H + (W + H + 1) * gates * H + H * V + V
+
+
+def training_memory_bytes(
+    vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type="rnn", batch_size=100, length=17
+):
+    """A rough upper estimate of the memory training needs: the parameters as built (float64,
+    then float32), their gradients and Adam's two moments; and one minibatch's activations
+    (embeddings, hidden states and gates, word scores and their softmax)."""
+    params = model_parameter_count(vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type)
+    gates = 4 if cell_type == "lstm" else 1
+    per_step = wordvec_dim + (2 * gates + 4) * hidden_dim + 3 * vocab_size
+    activations = 4 * int(batch_size) * int(length) * per_step + 4 * int(batch_size) * input_dim
+    return 8 * params + 4 * params * 4 + 2 * activations
+
+
+def check_training_size(data, hp, what=None):
+    """Raise ValueError, before any work, when training a model with hyperparameters ``hp``
+    (hidden_dim, wordvec_dim, cell_type, batch_size) on ``data`` would not fit in memory."""
+    from .io_utils import require_memory
+
+    nbytes = training_memory_bytes(
+        len(data["idx_to_word"]),
+        data["train_features"].shape[1],
+        hp["wordvec_dim"],
+        hp["hidden_dim"],
+        hp["cell_type"],
+        hp["batch_size"],
+        data["train_captions"].shape[1],
+    )
+    what = what or (
+        f"training with hidden_dim={hp['hidden_dim']}, wordvec_dim={hp['wordvec_dim']}, "
+        f"batch_size={hp['batch_size']}"
+    )
+    require_memory(nbytes, what)
+
+
+def check_caption_data(data, where="the data"):
+    """What training relies on, for a data dict that did not come from load_coco_data (which
+    checks its files): a consistent vocabulary, and finite features."""
+    from .coco_utils import all_finite, check_vocabulary
+
+    for key in ("idx_to_word", "word_to_idx", "train_captions", "train_features"):
+        if key not in data:
+            raise KeyError(f"{where}: no {key!r}")
+    check_vocabulary(data["idx_to_word"], data["word_to_idx"], where)
+    for split in ("train", "val"):
+        key = f"{split}_features"
+        if key in data and not all_finite(data[key]):
+            raise ValueError(f"{where}: {key} hold NaN or infinite values")
+
+
 def small_caption_data(num_train=50, seed=231, data_root=None):
     """50 captions in the COCO format to overfit on, and a description of where they came from.
 
@@ -57,6 +113,11 @@ def overfit_small_data(
         data, _ = small_caption_data(seed=seed)
     if lr_decay is None:
         lr_decay = OVERFIT_DEFAULTS[cell_type]["lr_decay"]
+    check_caption_data(data)
+    hp = dict(
+        hidden_dim=hidden_dim, wordvec_dim=wordvec_dim, cell_type=cell_type, batch_size=batch_size
+    )
+    check_training_size(data, hp)
     np.random.seed(seed)
     model = CaptioningRNN(
         cell_type=cell_type,
@@ -110,21 +171,23 @@ def coco_available(data_root=None) -> bool:
 
 
 def load_caption_data(
-    source="auto", data_root=None, max_train=None, log=None, shapes_size=(4000, 500)
+    source="auto", data_root=None, max_train=None, log=None, shapes_size=(4000, 500), seed=None
 ):
     """``(data, name)`` for ``source`` "coco" (the course's files), "builtin" (the Shapes data
     set, generated in the cache on first use) or "auto" (COCO when present, else the built-in
-    set). ``shapes_size``: the built-in set's ``(num_train, num_val)`` images."""
+    set). ``shapes_size``: the built-in set's ``(num_train, num_val)`` images. ``max_train``
+    captions are drawn with replacement, from ``seed`` when given (the same each time)."""
     from . import shapes_captioning
     from .coco_utils import load_coco_data
 
     if source not in ("auto", "coco", "builtin"):
         raise ValueError(f'data source must be "auto", "coco" or "builtin", got {source!r}')
     if source == "coco" or (source == "auto" and coco_available(data_root)):
-        return load_coco_data(data_path("coco_captioning", data_root=data_root), max_train), "coco"
+        folder = data_path("coco_captioning", data_root=data_root)
+        return load_coco_data(folder, max_train, seed=seed), "coco"
     num_train, num_val = shapes_size
     data = shapes_captioning.load_data(
-        max_train=max_train, num_train=num_train, num_val=num_val, log=log
+        max_train=max_train, num_train=num_train, num_val=num_val, log=log, sample_seed=seed
     )
     return data, "builtin"
 
@@ -306,23 +369,51 @@ def train_captioner(
     after every epoch; with ``resume`` training continues from it. Returns ``(model, solver,
     reports)`` with one validation report per epoch trained here.
     """
-    from .captioning_checkpoint import load_checkpoint, restore_solver, save_checkpoint
-
     unknown = set(hyper) - set(TRAIN_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown hyperparameters {sorted(unknown)}")
     hp = {**TRAIN_DEFAULTS, **hyper}
+    check_caption_data(data)
+    check_training_size(data, hp)
+    if checkpoint is None:
+        return _train(data, None, False, seed, hp, extra, print_every, verbose, progress, log)
+    from .captioning_checkpoint import checkpoint_name
+    from .io_utils import output_lock
+
+    with output_lock(checkpoint_name(checkpoint)):  # one run per checkpoint at a time
+        return _train(
+            data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log
+        )
+
+
+def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log):
+    """train_captioner's work, once its arguments are checked and the checkpoint is held."""
+    from .captioning_checkpoint import (
+        checkpoint_exists,
+        load_checkpoint,
+        restore_solver,
+        save_checkpoint,
+    )
+
     state = None
     if resume and checkpoint is not None:
-        from .captioning_checkpoint import checkpoint_paths
-
-        if checkpoint_paths(checkpoint)[1].exists():
+        if checkpoint_exists(checkpoint):
             model, meta, optim_state = load_checkpoint(checkpoint)
             saved = meta["extra"].get("hyper", {})
+            saved_reports = meta["extra"].get("reports", [])
+            if not isinstance(saved, dict) or not (
+                isinstance(saved_reports, list) and all(isinstance(r, dict) for r in saved_reports)
+            ):
+                raise ValueError(
+                    f"{checkpoint}: cannot resume, extra.hyper must be an object and "
+                    "extra.reports a list of objects"
+                )
+            saved = {**saved, "input_dim": int(model.params["W_proj"].shape[0])}
+            asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
             clash = {
-                k: (saved[k], hp[k])
-                for k in ("cell_type", "hidden_dim", "wordvec_dim")
-                if k in saved and saved[k] != hp[k]
+                k: (saved[k], asked[k])
+                for k in ("cell_type", "hidden_dim", "wordvec_dim", "input_dim")
+                if k in saved and saved[k] != asked[k]
             }
             if clash:
                 raise ValueError(

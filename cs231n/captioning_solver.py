@@ -11,8 +11,10 @@ Example::
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import optim
-from .coco_utils import sample_coco_minibatch
+from .coco_utils import all_finite, sample_coco_minibatch
 
 
 class CaptioningSolver:
@@ -27,7 +29,8 @@ class CaptioningSolver:
     solver whose state was restored from a checkpoint resumes where it stopped.
 
     An epoch is ``max(num_train_captions // batch_size, 1)`` iterations; minibatches are drawn
-    with replacement.
+    with replacement. A loss that is not finite stops training with FloatingPointError (the
+    training features are checked to be finite up front, so the cause is the optimisation).
     """
 
     def __init__(self, model, data, **kwargs):
@@ -57,6 +60,8 @@ class CaptioningSolver:
                 )
         if "train_captions" not in data:
             raise KeyError("CaptioningSolver: the data has no 'train_captions'")
+        if "train_features" in data and not all_finite(data["train_features"]):
+            raise ValueError("CaptioningSolver: the data's train_features hold NaN or inf values")
         self.update_rule = getattr(optim, self.update_rule)
         self._reset()
 
@@ -102,6 +107,12 @@ class CaptioningSolver:
             for t in range(start, num_iterations):
                 self._step()
                 loss = self.loss_history[-1]
+                if not np.isfinite(loss):
+                    rate = next(iter(self.optim_configs.values()), {}).get("learning_rate")
+                    raise FloatingPointError(
+                        f"training diverged: the loss is {loss} at iteration {t + 1} (epoch "
+                        f"{self.epoch + 1}); try a smaller learning rate (now {rate})"
+                    )
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", epoch=self.epoch)

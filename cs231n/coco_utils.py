@@ -44,10 +44,55 @@ def load_coco_vocab(path=None) -> tuple[list[str], dict[str, int]]:
         ) from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(vocab, dict):
+        raise ValueError(f"{path}: expected a JSON object, got a {type(vocab).__name__}")
     for key in ("idx_to_word", "word_to_idx"):
         if key not in vocab:
             raise KeyError(f"{path}: missing key {key!r}")
-    return list(vocab["idx_to_word"]), {w: int(i) for w, i in vocab["word_to_idx"].items()}
+    idx_to_word, word_to_idx = vocab["idx_to_word"], vocab["word_to_idx"]
+    if not isinstance(idx_to_word, list) or not isinstance(word_to_idx, dict):
+        raise ValueError(f"{path}: idx_to_word must be a list and word_to_idx an object")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in word_to_idx.values()):
+        raise ValueError(f"{path}: word_to_idx must map words to integer ids")
+    check_vocabulary(idx_to_word, word_to_idx, path)
+    return list(idx_to_word), dict(word_to_idx)
+
+
+def check_vocabulary(idx_to_word, word_to_idx, where) -> None:
+    """Raise ValueError (naming ``where``) unless ``idx_to_word`` (a sequence of distinct
+    strings) and ``word_to_idx`` are each other's inverse and hold ``<NULL>``, ``<START>`` and
+    ``<END>``: a model trained on a vocabulary that disagrees with itself decodes wrong words
+    without any error."""
+    words = list(idx_to_word)
+    if not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{where}: idx_to_word must hold strings (words)")
+    if len(set(words)) != len(words):
+        dup = next(w for i, w in enumerate(words) if w in words[:i])
+        raise ValueError(f"{where}: the word {dup!r} appears twice in idx_to_word")
+    if len(word_to_idx) != len(words):
+        raise ValueError(
+            f"{where}: inconsistent vocabulary: idx_to_word has {len(words)} words, "
+            f"word_to_idx {len(word_to_idx)}"
+        )
+    for i, w in enumerate(words):
+        if word_to_idx.get(w) != i:
+            raise ValueError(
+                f"{where}: inconsistent vocabulary: idx_to_word[{i}] is {w!r} but "
+                f"word_to_idx[{w!r}] is {word_to_idx.get(w)!r}"
+            )
+    missing = [t for t in SPECIAL_TOKENS[:3] if t not in word_to_idx]
+    if missing:
+        raise ValueError(f"{where}: the vocabulary has no {', '.join(missing)} token")
+
+
+def all_finite(array, chunk_rows=8192) -> bool:
+    """Whether every value of a float array is finite (checked in chunks: bounded memory)."""
+    array = np.asarray(array)
+    if array.ndim == 0 or array.shape[0] <= chunk_rows:
+        return bool(np.isfinite(array).all())
+    return all(
+        np.isfinite(array[i : i + chunk_rows]).all() for i in range(0, array.shape[0], chunk_rows)
+    )
 
 
 CAPTION_KEYS = ("train_captions", "train_image_idxs", "val_captions", "val_image_idxs")
@@ -105,6 +150,9 @@ def _check_coco_data(data, base_dir, feature_file):
             )
         if captions.size and (captions.min() < 0 or captions.max() >= vocab_size):
             raise ValueError(f"{where}: word ids outside the vocabulary [0, {vocab_size})")
+        _check_caption_rows(captions, data["word_to_idx"], where)
+        if split == "train" and captions.shape[0] == 0:
+            raise ValueError(f"{where}: no training captions")
         if idxs.shape != (captions.shape[0],) or not np.issubdtype(idxs.dtype, np.integer):
             raise ValueError(
                 f"{caption_file} key {split}_image_idxs: expected {captions.shape[0]} integers "
@@ -114,6 +162,11 @@ def _check_coco_data(data, base_dir, feature_file):
         if features.ndim != 2 or not np.issubdtype(features.dtype, np.floating):
             raise ValueError(
                 f"{feat_where}: expected a 2-D float array, got {features.dtype} {features.shape}"
+            )
+        if not all_finite(features):
+            raise ValueError(
+                f"{feat_where}: the {split} features hold NaN or infinite values; the file is "
+                "damaged (download or generate it again)"
             )
         if idxs.size and (idxs.min() < 0 or idxs.max() >= features.shape[0]):
             raise ValueError(
@@ -133,14 +186,58 @@ def _check_coco_data(data, base_dir, feature_file):
         )
 
 
-def load_coco_data(base_dir=None, max_train=None, pca_features=True):
+def _check_caption_rows(captions, word_to_idx, where):
+    """Each caption is ``<START> w_1 ... <END> <NULL>...``: it starts with ``<START>`` and has at
+    least one word to predict (training on all-``<NULL>`` rows gives a zero loss, silently)."""
+    if captions.shape[0] == 0:
+        return
+    if captions.shape[1] < 2:
+        raise ValueError(f"{where}: captions need at least 2 columns, got {captions.shape}")
+    start, null = word_to_idx["<START>"], word_to_idx["<NULL>"]
+    bad = np.flatnonzero(captions[:, 0] != start)
+    if bad.size:
+        raise ValueError(
+            f"{where}: {bad.size} of {captions.shape[0]} captions do not start with <START> "
+            f"(id {start}), e.g. row {int(bad[0])}"
+        )
+    empty = np.flatnonzero((captions[:, 1:] == null).all(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"{where}: {empty.size} of {captions.shape[0]} captions have no word after <START> "
+            f"(all <NULL>), e.g. row {int(empty[0])}"
+        )
+
+
+def check_max_train(max_train) -> int:
+    """``max_train`` as an int; ValueError unless it is positive and its captions fit in
+    memory."""
+    from .io_utils import require_memory
+
+    if int(max_train) != max_train or max_train < 1:
+        raise ValueError(f"max_train must be a positive integer, got {max_train!r}")
+    max_train = int(max_train)
+    # The indices (8 bytes), then the captions (17 int32) and image ids they select.
+    require_memory(max_train * (8 + 17 * 4 + 4), f"max_train={max_train} captions")
+    return max_train
+
+
+def subsample_rows(num_rows, max_train, seed=None):
+    """Row indices for ``max_train`` captions drawn with replacement from ``num_rows``: from
+    the global NumPy random state as the course does, or from ``seed`` (reproducible)."""
+    max_train = check_max_train(max_train)
+    rng = np.random if seed is None else np.random.RandomState(seed)
+    return rng.randint(num_rows, size=max_train)
+
+
+def load_coco_data(base_dir=None, max_train=None, pca_features=True, seed=None):
     """The course's COCO captioning data as a dict (the assignment's loader and keys).
 
     base_dir: a folder holding ``coco2014_captions.h5``, ``train2014_vgg16_fc7_pca.h5`` /
     ``val2014_vgg16_fc7_pca.h5`` (or, with ``pca_features=False``, the 4096-wide
     ``*_vgg16_fc7.h5``), ``coco2014_vocab.json`` and ``train2014_urls.txt`` /
     ``val2014_urls.txt``; default ``$CS231N_DATA/coco_captioning``. ``max_train`` subsamples the
-    training captions with replacement, as the course does.
+    training captions with replacement, as the course does, drawing from the global NumPy
+    random state, or from ``seed`` when given (the same rows each time).
 
     Returns ``train_captions``, ``train_image_idxs``, ``val_captions``, ``val_image_idxs``,
     ``train_features``, ``val_features``, ``idx_to_word``, ``word_to_idx``, ``train_urls``,
@@ -158,8 +255,7 @@ def load_coco_data(base_dir=None, max_train=None, pca_features=True):
     _check_coco_data(data, base_dir, feature_file)
 
     if max_train is not None:
-        num_train = data["train_captions"].shape[0]
-        mask = np.random.randint(num_train, size=max_train)
+        mask = subsample_rows(data["train_captions"].shape[0], max_train, seed)
         data["train_captions"] = data["train_captions"][mask]
         data["train_image_idxs"] = data["train_image_idxs"][mask]
     return data

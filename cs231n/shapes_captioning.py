@@ -25,7 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .coco_utils import COCO_FILES, SPECIAL_TOKENS, load_coco_data, write_coco_data
+from .coco_utils import (
+    COCO_FILES,
+    SPECIAL_TOKENS,
+    check_max_train,
+    load_coco_data,
+    write_coco_data,
+)
 from .config import cache_path
 from .io_utils import atomic_path
 
@@ -413,9 +419,18 @@ def default_dir(num_train=4000, num_val=500, seed=0) -> Path:
     return cache_path("shapes_captioning", cache_name(num_train, num_val, seed))
 
 
-def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None) -> Path:
+def _read_meta(meta_file):
+    try:
+        return json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable or damaged: not a complete set
+        return None
+
+
+def ensure_dataset(
+    base_dir=None, num_train=4000, num_val=500, seed=0, log=None, rebuild=False
+) -> Path:
     """Write the data set to ``base_dir`` (default: :func:`default_dir`, in the cache) unless
-    the same version, sizes and seed are there; returns the folder.
+    the same version, sizes and seed are there (or ``rebuild``); returns the folder.
 
     ``log`` (e.g. print) is told when the set is being generated."""
     base_dir = Path(base_dir) if base_dir is not None else default_dir(num_train, num_val, seed)
@@ -423,7 +438,7 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None)
     meta_file = base_dir / "shapes_meta.json"
     files = [*DATA_FILES, "images.npz", "scenes.json"]
     complete = all((base_dir / f).exists() for f in files)
-    if complete and meta_file.exists() and json.loads(meta_file.read_text()) == meta:
+    if not rebuild and complete and _read_meta(meta_file) == meta:
         return base_dir
     if log is not None:
         seconds = max(1, round((num_train + num_val) / 300))
@@ -439,16 +454,47 @@ def ensure_dataset(base_dir=None, num_train=4000, num_val=500, seed=0, log=None)
     return base_dir
 
 
-def load_data(base_dir=None, max_train=None, num_train=4000, num_val=500, seed=0, log=None):
+def load_data(
+    base_dir=None,
+    max_train=None,
+    num_train=4000,
+    num_val=500,
+    seed=0,
+    log=None,
+    sample_seed=None,
+):
     """The data set as the course's loader returns COCO, plus ``{split}_images`` and
     ``{split}_scenes``; generated (a few seconds) on first use, in the cache unless
-    ``base_dir`` is given."""
-    base_dir = ensure_dataset(base_dir, num_train, num_val, seed, log)
-    data = load_coco_data(base_dir, max_train=max_train)
-    with np.load(base_dir / "images.npz") as images:
+    ``base_dir`` is given. ``max_train`` training captions are drawn with replacement, from
+    ``sample_seed`` when given (else from the global NumPy random state, as the course does).
+
+    A stored set that cannot be read back (a truncated or damaged file) is generated again:
+    everything in it can be rebuilt, so a damaged copy is never fatal."""
+    import zipfile
+    import zlib
+
+    if max_train is not None:
+        check_max_train(max_train)  # the request, before the files
+    base = ensure_dataset(base_dir, num_train, num_val, seed, log)
+    try:
+        return _read_dataset(base, max_train, sample_seed)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        if log is not None:
+            log(f"The stored Shapes data set in {base} is damaged ({e}); generating it again")
+    base = ensure_dataset(base_dir, num_train, num_val, seed, log, rebuild=True)
+    return _read_dataset(base, max_train, sample_seed)
+
+
+def _read_dataset(base_dir, max_train, sample_seed):
+    data = load_coco_data(base_dir, max_train=max_train, seed=sample_seed)
+    with np.load(base_dir / "images.npz", allow_pickle=False) as images:
         for split in ("train", "val"):
             data[f"{split}_images"] = images[f"{split}_images"]
-    scenes = json.loads((base_dir / "scenes.json").read_text())
+    scenes = json.loads((base_dir / "scenes.json").read_text(encoding="utf-8"))
     for split in ("train", "val"):
         data[f"{split}_scenes"] = scenes[split]
+        if len(scenes[split]) != data[f"{split}_features"].shape[0]:
+            raise ValueError(f"{base_dir / 'scenes.json'}: {split} scenes do not match the images")
+        if data[f"{split}_images"].shape[0] != data[f"{split}_features"].shape[0]:
+            raise ValueError(f"{base_dir / 'images.npz'}: {split} images do not match the features")
     return data

@@ -77,10 +77,10 @@ def test_errors_name_the_file(tmp_path):
     model = CaptioningRNN(data["word_to_idx"], input_dim=6, wordvec_dim=4, hidden_dim=5)
     save_checkpoint(tmp_path / "m", model)
     (tmp_path / "m.npz").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match=r"m.npz: not a readable .npz"):
+    with pytest.raises(ValueError, match=r"m.npz: not a readable .npz file \(not a ZIP archive"):
         load_checkpoint(tmp_path / "m")
     (tmp_path / "m.json").write_text('{"format": "something else"}')
-    with pytest.raises(ValueError, match="not a cs231n-captioning/1 checkpoint"):
+    with pytest.raises(ValueError, match="m.json: not a captioning checkpoint"):
         load_checkpoint(tmp_path / "m")
 
 
@@ -99,3 +99,252 @@ def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         save_checkpoint(tmp_path / "m", model)
     assert (tmp_path / "m.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]
+
+
+# ----------------------------------------------------------------------------------------------
+# A save killed between its two renames (issue #11, j2)
+
+
+def test_kill_between_the_renames_resumes_from_a_consistent_pair(tmp_path, monkeypatch):
+    """The .npz is renamed into place, then the process dies before the .json's rename: resume
+    must use the parameters, optimiser state and progress of one save (it continued from the
+    new .npz with the old JSON's Adam state and epoch, and gave another loss)."""
+    import os
+
+    data = small_data()
+    straight, solver, _ = train_captioner(
+        data, None, verbose=False, progress=False, num_epochs=3, **SMALL
+    )
+    ckpt = tmp_path / "run"
+    real_replace = os.replace
+    json_renames = []
+
+    def killed_at_the_second_json_rename(src, dst):
+        if str(dst).endswith("run.json"):
+            json_renames.append(dst)
+            if len(json_renames) == 2:
+                raise KeyboardInterrupt  # the kill
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed_at_the_second_json_rename)
+    with pytest.raises(KeyboardInterrupt):
+        train_captioner(data, ckpt, verbose=False, progress=False, num_epochs=3, **SMALL)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert json.loads((tmp_path / "run.json").read_text())["training"]["epoch"] == 1
+    _, meta, _ = load_checkpoint(ckpt)
+    assert meta["training"]["epoch"] == 2  # the .npz's own metadata: the newer, whole save
+
+    resumed, solver2, reports = train_captioner(
+        data, ckpt, resume=True, verbose=False, progress=False, num_epochs=3, **SMALL
+    )
+    assert [r["epoch"] for r in reports] == [1, 2, 3]
+    np.testing.assert_allclose(solver2.loss_history, solver.loss_history, rtol=1e-6)
+    for k in straight.params:
+        np.testing.assert_allclose(resumed.params[k], straight.params[k], rtol=1e-5, atol=1e-7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.npz"]  # no temp, lock
+
+
+def trained_checkpoint(tmp_path, epochs=1):
+    data = small_data()
+    train_captioner(data, tmp_path / "m", verbose=False, progress=False, num_epochs=epochs, **SMALL)
+    return tmp_path / "m"
+
+
+def test_an_old_json_beside_a_new_npz_uses_the_npz(tmp_path):
+    ckpt = trained_checkpoint(tmp_path)
+    old_json = (tmp_path / "m.json").read_text()
+    model, meta, optim = load_checkpoint(ckpt)
+    from cs231n.captioning_solver import CaptioningSolver
+
+    solver = CaptioningSolver(model, small_data(), update_rule="adam", batch_size=10)
+    solver.epoch, solver.loss_history = 5, [1.0] * 20
+    save_checkpoint(ckpt, model, solver)
+    (tmp_path / "m.json").write_text(old_json)  # as if the JSON's rename never happened
+    assert load_checkpoint(ckpt)[1]["training"]["epoch"] == 5
+
+
+def test_format_1_checkpoints_still_load(tmp_path):
+    """Checkpoints saved before the digest (format 1: no metadata inside the .npz)."""
+    ckpt = trained_checkpoint(tmp_path)
+    with np.load(tmp_path / "m.npz") as f:
+        arrays = {k: f[k] for k in f.files if k != "meta.json"}
+    np.savez(tmp_path / "m.npz", **arrays)
+    meta = json.loads((tmp_path / "m.json").read_text())
+    del meta["npz_sha256"]
+    meta["format"] = "cs231n-captioning/1"
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    model, loaded, optim = load_checkpoint(ckpt)
+    assert loaded["training"]["epoch"] == 1 and set(optim) == set(model.params)
+
+    # A format-1 .npz that is not the one the (format-2) JSON names: a clear error.
+    meta.update(format="cs231n-captioning/2", npz_sha256="0" * 64)
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"m.npz does not belong to .*m.json"):
+        load_checkpoint(ckpt)
+
+
+# ----------------------------------------------------------------------------------------------
+# Damaged and edited checkpoints (issue #11, k and l): one error naming the file
+
+
+def rewrite_npz(ckpt, change):
+    """Edit the arrays of checkpoint ``ckpt`` (and its embedded metadata's twin, the JSON's
+    digest) as a user or a bad disk could."""
+    from cs231n.captioning_checkpoint import _sha256
+
+    npz_path, json_path = checkpoint_paths(ckpt)
+    with np.load(npz_path) as f:
+        arrays = {k: f[k] for k in f.files}
+    change(arrays)
+    np.savez(npz_path, **arrays)
+    meta = json.loads(json_path.read_text())
+    meta["npz_sha256"] = _sha256(npz_path)
+    json_path.write_text(json.dumps(meta))
+
+
+def edit_json(ckpt, change):
+    json_path = checkpoint_paths(ckpt)[1]
+    meta = json.loads(json_path.read_text())
+    meta = change(meta) or meta
+    json_path.write_text(json.dumps(meta))
+
+
+def _set(path, value):
+    def change(meta):
+        *parents, last = path
+        target = meta
+        for key in parents:
+            target = target[key]
+        target[last] = value
+
+    return change
+
+
+def _delete(path):
+    def change(meta):
+        *parents, last = path
+        target = meta
+        for key in parents:
+            target = target[key]
+        del target[last]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda m: [m], r"m.json: expected a JSON object, got a list"),
+        (_delete(["model"]), r"m.json: missing key 'model'"),
+        (_delete(["idx_to_word"]), r"m.json: missing key 'idx_to_word'"),
+        (_delete(["model", "hidden_dim"]), r"m.json: 'model' lacks 'hidden_dim'"),
+        (_set(["model", "hidden_dim"], -3), r"m.json: model hidden_dim must be a positive"),
+        (_set(["model", "dtype"], "int32"), r"m.json: model dtype must be 'float32' or"),
+        (_set(["model", "cell_type"], "gru"), r"m.json: model cell_type must be"),
+        (_set(["idx_to_word", 5], "<NULL>"), r"m.json: the word '<NULL>' appears twice"),
+        (_set(["idx_to_word", 1], "begin"), r"m.json: the vocabulary has no <START>"),
+        (_set(["training", "epoch"], -1), r"m.json: training epoch must be an integer from 0"),
+        (_set(["training", "epoch"], 10**9), r"m.json: training epoch must be an integer"),
+        (_set(["training", "epoch"], 1.5), r"m.json: training epoch must be an integer"),
+        (_delete(["training", "loss_history"]), r"'training' lacks 'loss_history'"),
+        (_set(["training", "optim_scalars", "Wx", "t"], -1), r"Wx/t must be a non-negative int"),
+        (_set(["training", "optim_scalars", "Wx", "t"], 2.5), r"Wx/t must be a non-negative int"),
+        (_set(["training", "optim_scalars", "Wx", "t"], "4"), r"Wx/t must be a non-negative int"),
+        (_delete(["training", "optim_scalars", "Wx", "t"]), r"optimiser state Wx/t is missing"),
+        (
+            _set(["training", "optim_scalars", "b", "learning_rate"], float("nan")),
+            r"b/learning_rate must be a finite number",
+        ),
+        (_delete(["training", "optim_scalars", "b"]), r"m.json: optimiser state for \["),
+        (_set(["training", "numpy_random_state"], [1, 2]), r"numpy_random_state is not a NumPy"),
+        (_delete(["npz_sha256"]), r"m.json: missing key 'npz_sha256'"),
+        (_set(["format"], "cs231n-captioning/9"), r"m.json: not a captioning checkpoint"),
+    ],
+)
+def test_edited_json_is_one_clear_error(tmp_path, change, match):
+    ckpt = trained_checkpoint(tmp_path)
+    edit_json(ckpt, change)
+    with pytest.raises(ValueError, match=match):
+        load_checkpoint(ckpt)
+
+
+def _nan_param(arrays):
+    arrays["param/W_vocab"] = arrays["param/W_vocab"].copy()
+    arrays["param/W_vocab"][0, 0] = np.nan
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (_nan_param, r"m.npz: param/W_vocab holds NaN or infinite values"),
+        (
+            lambda a: a.update({"param/Wx": a["param/Wx"].astype(np.int64)}),
+            r"param/Wx must hold floats",
+        ),
+        (lambda a: a.update({"param/b": np.zeros(3, np.float32)}), r"param/b has shape \(3,\)"),
+        (lambda a: a.pop("param/Wh"), r"m.npz: missing array 'param/Wh'"),
+        (lambda a: a.pop("optim/Wh/m"), r"optimiser state Wh/m is missing"),
+        (lambda a: a.update({"optim/Wh/v": a["optim/Wh/v"][:1]}), r"optim/Wh/v has shape"),
+        (lambda a: a.update({"optim/Wh/v": -a["optim/Wh/v"] - 1}), r"Wh/v has negative values"),
+        (lambda a: a.update({"optim/nope/m": np.zeros(2)}), r"unexpected array 'optim/nope/m'"),
+    ],
+)
+def test_edited_arrays_are_one_clear_error(tmp_path, change, match):
+    ckpt = trained_checkpoint(tmp_path)
+    rewrite_npz(ckpt, change)
+    with pytest.raises(ValueError, match=match):
+        load_checkpoint(ckpt)
+
+
+def test_adam_step_count_must_match_the_iterations_trained(tmp_path):
+    from cs231n.captioning_checkpoint import restore_solver
+    from cs231n.captioning_solver import CaptioningSolver
+
+    ckpt = trained_checkpoint(tmp_path)
+
+    def huge_t(meta):
+        for state in meta["training"]["optim_scalars"].values():
+            state["t"] = 10**6
+
+    edit_json(ckpt, huge_t)
+    model, meta, optim = load_checkpoint(ckpt)
+    solver = CaptioningSolver(model, small_data(), update_rule="adam", batch_size=10)
+    with pytest.raises(ValueError, match=r"step count t of .* is 1000000, but 4 iterations"):
+        restore_solver(solver, meta, optim)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "bit-flipped", "not a zip"])
+def test_damaged_npz_is_one_clear_error(tmp_path, damage):
+    ckpt = trained_checkpoint(tmp_path)
+    path = tmp_path / "m.npz"
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "empty":
+        data = bytearray()
+    elif damage == "bit-flipped":
+        data[len(data) // 3] ^= 0x10
+    else:
+        data = bytearray(b"\x93NUMPY" + bytes(100))
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"m.npz: not a readable .npz file"):
+        load_checkpoint(ckpt)
+
+
+def test_damaged_json_is_one_clear_error(tmp_path):
+    ckpt = trained_checkpoint(tmp_path)
+    (tmp_path / "m.json").write_bytes(b'{"format": "cs231n-capt')
+    with pytest.raises(ValueError, match=r"m.json: not valid JSON"):
+        load_checkpoint(ckpt)
+    (tmp_path / "m.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match=r"m.json: not valid JSON"):
+        load_checkpoint(ckpt)
+
+
+def test_resume_refuses_an_edited_report_list(tmp_path):
+    ckpt = trained_checkpoint(tmp_path)
+    edit_json(ckpt, _set(["extra", "reports"], "epoch 1"))
+    with pytest.raises(ValueError, match=r"cannot resume, extra.hyper must be an object and "):
+        train_captioner(
+            small_data(), ckpt, resume=True, verbose=False, progress=False, num_epochs=2, **SMALL
+        )

@@ -132,3 +132,43 @@ def test_overfit_small_data(cell, threshold):
     assert len(solver.loss_history) == 100
     assert solver.loss_history[0] > 30  # ~ 10 words * log(1004) before training
     assert solver.loss_history[-1] < threshold
+
+
+def test_non_finite_features_are_refused_up_front():
+    model, data = tiny_setup()
+    data["train_features"][2, 3] = np.nan
+    with pytest.raises(ValueError, match="train_features hold NaN or inf"):
+        CaptioningSolver(model, data, update_rule="adam", batch_size=10)
+
+
+def test_a_non_finite_loss_stops_training_naming_the_iteration(monkeypatch):
+    model, data = tiny_setup()
+    solver = CaptioningSolver(
+        model, data, update_rule="adam", optim_config={"learning_rate": 0.5}, verbose=False
+    )
+    calls = []
+    real_loss = model.loss
+
+    def diverging(features, captions):
+        loss, grads = real_loss(features, captions)
+        calls.append(loss)
+        return (float("nan") if len(calls) == 3 else loss), grads
+
+    monkeypatch.setattr(model, "loss", diverging)
+    with pytest.raises(FloatingPointError, match=r"the loss is nan at iteration 3 \(epoch 3\); "):
+        solver.train()
+    assert len(calls) == 3
+
+
+def test_experiments_refuse_data_and_sizes_that_would_train_wrong_or_not_fit():
+    from cs231n.captioning_experiments import train_captioner
+
+    data = random_caption_data(num_train=20, feature_dim=8, max_words=5, seed=3)
+    bad = dict(data, word_to_idx={**data["word_to_idx"], "word0": 5, "word1": 4})
+    with pytest.raises(ValueError, match=r"inconsistent vocabulary: idx_to_word\[4\] is 'word0'"):
+        overfit_small_data(data=bad, num_epochs=1, hidden_dim=4, wordvec_dim=4, verbose=False)
+    nan = dict(data, val_features=np.full_like(data["val_features"], np.nan))
+    with pytest.raises(ValueError, match="val_features hold NaN or infinite values"):
+        train_captioner(nan, num_epochs=1, hidden_dim=4, wordvec_dim=4, verbose=False)
+    with pytest.raises(ValueError, match=r"hidden_dim=10000000, .* needs about .* of memory"):
+        train_captioner(data, num_epochs=1, hidden_dim=10**7, verbose=False, progress=False)

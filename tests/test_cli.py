@@ -123,3 +123,214 @@ def test_closed_pipe_is_not_an_error():
         os.close(write_end)
     assert result.returncode == 0, result.stderr
     assert "Broken pipe" not in result.stderr and "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# Hostile input (issue #11): refused before any work, one line naming the option or file
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["caption", "train", "--lr", "nan"], "argument --lr: must be a positive number, got nan"),
+        (["caption", "train", "--lr", "inf"], "argument --lr: must be a positive number, got inf"),
+        (["caption", "overfit", "--lr", "-0.1"], "argument --lr: must be a positive number"),
+        (
+            ["caption", "train", "--lr-decay", "0"],
+            "argument --lr-decay: must be a number in (0, 1]",
+        ),
+        (["caption", "train", "--lr-decay", "1.5"], "--lr-decay: must be a number in (0, 1], got"),
+        (["caption", "train", "--lr-decay", "nan"], "--lr-decay: must be a number in (0, 1], got"),
+        (["caption", "train", "--batch-size", "0"], "--batch-size: must be a positive integer"),
+        (["caption", "train", "--batch-size", "-5"], "--batch-size: must be a positive integer"),
+        (["caption", "train", "--epochs", "0"], "argument --epochs: must be a positive integer"),
+        (["caption", "train", "--hidden-dim", "-1"], "--hidden-dim: must be a positive integer"),
+        (["caption", "train", "--wordvec-dim", "x"], "--wordvec-dim: must be a positive integer"),
+        (["caption", "train", "--max-train", "0"], "--max-train: must be a positive integer"),
+        (["caption", "overfit", "--num-train", "0"], "--num-train: must be a positive integer"),
+        (["caption", "sample", "c", "--temperature", "inf"], "--temperature: must be a positive"),
+        (["--threads", "0", "data", "path"], "argument --threads: must be an integer from 1 to"),
+    ],
+)
+def test_bad_option_values_are_refused_naming_the_option(args, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert message in err and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("cs231n")
+    assert ": error: argument " in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            "caption train --hidden-dim 10000000",
+            "a model with --hidden-dim 10000000, --wordvec-dim 256, --cell lstm, --batch-size "
+            "100 needs about",
+        ),
+        ("caption train --max-train 10000000000000", "--max-train 10000000000000: max_train="),
+        ("caption overfit --num-train 1000000000", "--num-train 1000000000 needs about"),
+        ("caption overfit --hidden-dim 10000000", "a model with --hidden-dim 10000000"),
+    ],
+)
+def test_sizes_that_cannot_fit_are_refused_before_any_work(
+    args, message, tmp_path, capsys, monkeypatch
+):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("CS231N_CACHE", str(cache))
+    code = main([*args.split(), "--data-dir", str(tmp_path), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "of memory, more than the" in err
+    assert err.startswith("cs231n: error: ") and err.count("\n") == 1
+    assert not list(cache.iterdir())  # no data set generated, nothing loaded
+
+
+def test_a_batch_larger_than_the_data_is_clamped_with_a_note(tmp_path, capsys):
+    args = "caption overfit --num-train 10 --batch-size 1000000 --epochs 1 --hidden-dim 8"
+    code = main([*args.split(), "--wordvec-dim", "4", "-q", "-o", str(tmp_path / "c.png")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "note: --batch-size 1000000 is more than the 10 training captions; using 10" in out
+
+
+def test_a_second_train_on_the_same_checkpoint_is_refused_naming_the_first(tmp_path):
+    import os
+
+    from cs231n.io_utils import output_lock
+
+    ckpt = tmp_path / "run" / "cap"
+    with output_lock(ckpt):  # this process is the first run
+        result = run_cli("caption", "train", "--data-dir", str(tmp_path), "-o", str(ckpt) + ".json")
+    assert result.returncode == 2, result.stderr
+    assert f"PID {os.getpid()}" in result.stderr and str(ckpt) in result.stderr
+    assert result.stderr.startswith("cs231n: error: ") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "run" / "cap.json").exists()
+
+
+def test_max_train_is_drawn_from_the_seed(monkeypatch, tmp_path, capsys):
+    from cs231n.cli.common import UserError
+
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise UserError("stop here")
+
+    monkeypatch.setattr("cs231n.captioning_experiments.load_caption_data", record)
+    args = "caption train --max-train 500 --seed 17 --hidden-dim 8 --wordvec-dim 4"
+    assert main([*args.split(), "-o", str(tmp_path / "c")]) == 2
+    assert seen["seed"] == 17
+
+
+def _tiny_checkpoint(tmp_path):
+    from cs231n.captioning_checkpoint import save_checkpoint
+    from cs231n.classifiers.rnn import CaptioningRNN
+    from cs231n.shapes_captioning import vocabulary
+
+    model = CaptioningRNN(vocabulary()[1], input_dim=512, wordvec_dim=4, hidden_dim=5)
+    save_checkpoint(tmp_path / "m", model, extra={"data": "builtin"})
+    return tmp_path / "m"
+
+
+def _without_model(ckpt):
+    meta = json.loads(ckpt.with_suffix(".json").read_text())
+    del meta["model"]
+    ckpt.with_suffix(".json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.with_suffix(".json").write_text("[1, 2]"), "m.json: expected a JSON object"),
+        (_without_model, "m.json: missing key 'model'"),  # was the bare word: "error: model"
+        (lambda p: p.with_suffix(".npz").write_bytes(b""), "m.npz: not a readable .npz file"),
+    ],
+)
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_damaged_checkpoints_are_one_line_naming_the_file(
+    tmp_path, capsys, command, damage, message
+):
+    ckpt = _tiny_checkpoint(tmp_path)
+    damage(ckpt)
+    code = main(["caption", command, str(ckpt), "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert err.startswith("cs231n: error: ") and err.count("\n") == 1
+
+
+def test_nan_parameters_are_refused_not_decoded_to_empty_captions(tmp_path, capsys):
+    import numpy as np
+
+    from cs231n.captioning_checkpoint import save_checkpoint
+    from cs231n.classifiers.rnn import CaptioningRNN
+    from cs231n.shapes_captioning import vocabulary
+
+    model = CaptioningRNN(vocabulary()[1], input_dim=512, wordvec_dim=4, hidden_dim=5)
+    model.params["W_vocab"][:] = np.nan
+    save_checkpoint(tmp_path / "m", model, extra={"data": "builtin"})
+    code = main(["caption", "evaluate", str(tmp_path / "m"), "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "m.npz: param/W_vocab holds NaN or infinite values" in err
+
+
+# ----------------------------------------------------------------------------------------------
+# Threads (issue #11, q)
+
+
+def _record_threads(monkeypatch):
+    seen = {}
+
+    def fake_command(args):
+        import os
+
+        from threadpoolctl import threadpool_info
+
+        seen["pools"] = {(p["internal_api"], p["num_threads"]) for p in threadpool_info()}
+        seen["env"] = os.environ.get("OMP_NUM_THREADS")
+        torch = sys.modules.get("torch")
+        seen["torch"] = torch.get_num_threads() if torch is not None else None
+        return 0
+
+    monkeypatch.setattr("cs231n.cli.caption.cmd_caption_overfit", fake_command)
+    return seen
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threads_option_limits_blas_and_torch(monkeypatch, threads):
+    import os
+
+    import numpy  # noqa: F401  (BLAS loaded: threadpoolctl sees it)
+    import torch
+    from threadpoolctl import threadpool_info
+
+    seen = _record_threads(monkeypatch)
+    before = {(p["internal_api"], p["num_threads"]) for p in threadpool_info()}
+    torch_before, env_before = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    assert main(["--threads", str(threads), "caption", "overfit"]) == 0
+    assert seen["pools"] and {n for _, n in seen["pools"]} == {threads}
+    assert seen["env"] == str(threads) and seen["torch"] == threads
+    # Restored afterwards (the CLI may run in-process, as here).
+    assert {(p["internal_api"], p["num_threads"]) for p in threadpool_info()} == before
+    assert torch.get_num_threads() == torch_before
+    assert os.environ.get("OMP_NUM_THREADS") == env_before
+
+
+def test_threads_default_to_the_usable_cores_or_the_environment(monkeypatch):
+    import os
+
+    from cs231n.cli import default_threads, usable_cores
+
+    assert usable_cores() == len(os.sched_getaffinity(0))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    assert default_threads() == usable_cores()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert default_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert default_threads() == 1
+    seen = _record_threads(monkeypatch)
+    assert main(["caption", "overfit"]) == 0
+    assert {n for _, n in seen["pools"]} == {1}

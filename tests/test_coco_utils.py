@@ -190,3 +190,94 @@ def test_load_coco_data_reads_base_dir_and_default(tmp_path, monkeypatch):
     by_default = load_coco_data(base_dir=None)
     for data in (by_name, by_default):
         np.testing.assert_array_equal(data["train_captions"], written["train_captions"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Data that would train silently wrong (issue #11, k): one error naming the file
+
+
+def _bad_vocab(tmp_path, idx_to_word, word_to_idx):
+    tiny_coco(tmp_path)
+    vocab = {"idx_to_word": idx_to_word, "word_to_idx": word_to_idx}
+    (tmp_path / "coco2014_vocab.json").write_text(json.dumps(vocab))
+
+
+def test_a_vocabulary_that_disagrees_with_itself_is_refused(tmp_path):
+    data = random_caption_data(num_train=2, seed=4)
+    words = list(data["idx_to_word"])
+    swapped = dict(data["word_to_idx"], word0=data["word_to_idx"]["word1"])
+    swapped["word1"] = data["word_to_idx"]["word0"]
+    _bad_vocab(tmp_path, words, swapped)
+    with pytest.raises(ValueError, match=r"coco2014_vocab.json: inconsistent vocabulary: "):
+        load_coco_data(tmp_path)
+    _bad_vocab(tmp_path, words[:-1], data["word_to_idx"])
+    with pytest.raises(ValueError, match=r"idx_to_word has 1003 words, word_to_idx 1004"):
+        load_coco_data(tmp_path)
+    _bad_vocab(tmp_path, {"a": 1}, data["word_to_idx"])
+    with pytest.raises(ValueError, match=r"vocab.json: idx_to_word must be a list"):
+        load_coco_data(tmp_path)
+    _bad_vocab(tmp_path, words, {w: str(i) for w, i in data["word_to_idx"].items()})
+    with pytest.raises(ValueError, match=r"vocab.json: word_to_idx must map words to integer"):
+        load_coco_data(tmp_path)
+    (tmp_path / "coco2014_vocab.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"vocab.json: expected a JSON object, got a list"):
+        load_coco_data(tmp_path)
+
+
+def test_a_vocabulary_without_start_is_refused(tmp_path):
+    words = ["<NULL>", "<BEGIN>", "<END>", "<UNK>"] + [f"word{i}" for i in range(1000)]
+    _bad_vocab(tmp_path, words, {w: i for i, w in enumerate(words)})
+    with pytest.raises(ValueError, match=r"vocab.json: the vocabulary has no <START> token"):
+        load_coco_data(tmp_path)
+
+
+def test_captions_without_start_or_words_are_refused(tmp_path):
+    captions = random_caption_data(num_train=12, seed=4)["train_captions"]
+    no_start = captions.copy()
+    no_start[3, 0] = 7
+    tiny_coco(tmp_path, train_captions=no_start)
+    with pytest.raises(ValueError, match=r"train_captions: 1 of 12 captions do not start with "):
+        load_coco_data(tmp_path)
+    all_null = captions.copy()
+    all_null[:, 1:] = 0  # <START> then nothing: no word to learn, a zero loss
+    tiny_coco(tmp_path, train_captions=all_null)
+    with pytest.raises(ValueError, match=r"12 of 12 captions have no word after <START>"):
+        load_coco_data(tmp_path)
+    tiny_coco(tmp_path, val_captions=np.zeros((6, 17), np.int32))
+    with pytest.raises(ValueError, match=r"val_captions: 6 of 6 captions do not start"):
+        load_coco_data(tmp_path)
+
+
+@pytest.mark.parametrize("split, value", [("train", np.nan), ("val", np.inf)])
+def test_non_finite_features_are_refused_naming_the_file_and_split(tmp_path, split, value):
+    data = random_caption_data(num_train=12, num_val=6, seed=4)
+    features = data[f"{split}_features"][: 5 if split == "train" else 6].copy()
+    features[1, 7] = value
+    tiny_coco(tmp_path, **{f"{split}_features": features})
+    with pytest.raises(
+        ValueError, match=rf"{split}2014_vgg16_fc7_pca.h5 key features: the {split} features hold"
+    ):
+        load_coco_data(tmp_path)
+
+
+def test_max_train_from_a_seed_is_the_same_each_time(tmp_path):
+    tiny_coco(tmp_path)
+    np.random.seed(1)
+    first = load_coco_data(tmp_path, max_train=30, seed=7)["train_captions"]
+    np.random.seed(2)  # the global state does not matter with a seed
+    again = load_coco_data(tmp_path, max_train=30, seed=7)["train_captions"]
+    other = load_coco_data(tmp_path, max_train=30, seed=8)["train_captions"]
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_a_max_train_that_cannot_fit_is_refused_before_any_work(tmp_path):
+    from cs231n.coco_utils import check_max_train
+
+    with pytest.raises(ValueError, match=r"max_train=10000000000000 captions needs about .* TB"):
+        check_max_train(10**13)
+    tiny_coco(tmp_path)
+    with pytest.raises(ValueError, match=r"max_train=10000000000000 captions needs about"):
+        load_coco_data(tmp_path, max_train=10**13)
+    with pytest.raises(ValueError, match="max_train must be a positive integer"):
+        load_coco_data(tmp_path, max_train=0)

@@ -29,3 +29,121 @@ def test_atomic_path_gives_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o644
+
+
+# ----------------------------------------------------------------------------------------------
+# Temp files of killed writers (issue #11, j4)
+
+
+def _dead_pid():
+    """The PID of a process that has exited."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _age(path, seconds):
+    import os
+    import time
+
+    old = time.time() - seconds
+    os.utime(path, (old, old))
+
+
+def test_atomic_path_names_its_temp_file_after_the_writer(tmp_path):
+    import os
+
+    with atomic_path(tmp_path / "ckpt.npz") as tmp:
+        assert tmp.name.startswith(f".ckpt.{os.getpid()}-") and tmp.name.endswith(".npz")
+        tmp.write_bytes(b"x")
+
+
+def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
+    from cs231n.io_utils import STALE_TEMP_SECONDS
+
+    dead = _dead_pid()
+    stale = tmp_path / f".ckpt.{dead}-abcd1234.npz"  # killed mid-save, long ago
+    recent = tmp_path / f".ckpt.{dead}-efgh5678.npz"  # killed a moment ago: may be in use
+    alive = tmp_path / f".ckpt.{1}-ijkl9012.npz"  # PID 1 never exits: a live writer
+    other = tmp_path / f".other.{dead}-mnop3456.npz"  # another target's
+    stem_dot = tmp_path / f".ckpt.v2.{dead}-qrst7890.npz"  # target ckpt.v2.npz's
+    for p in (stale, recent, alive, other, stem_dot):
+        p.write_bytes(b"half a checkpoint")
+    for p in (stale, alive, other, stem_dot):
+        _age(p, STALE_TEMP_SECONDS + 60)
+
+    with atomic_path(tmp_path / "ckpt.npz") as tmp:
+        tmp.write_bytes(b"whole")
+    assert not stale.exists()
+    assert recent.exists() and alive.exists() and other.exists() and stem_dot.exists()
+    assert (tmp_path / "ckpt.npz").read_bytes() == b"whole"
+
+
+# ----------------------------------------------------------------------------------------------
+# One run per output (issue #11, j3)
+
+HOLDER = """
+import sys
+from cs231n.io_utils import output_lock
+with output_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_second_run_on_the_same_output_is_refused_with_the_first_ones_pid(tmp_path):
+    import subprocess
+    import sys
+
+    from cs231n.io_utils import OutputLockedError, output_lock
+
+    name = tmp_path / "caption_lstm"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(name)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLockedError) as caught, output_lock(name):
+            pass
+        message = str(caught.value)
+        assert str(name) in message and f"PID {holder.pid}" in message
+        assert caught.value.pid == holder.pid and isinstance(caught.value, OSError)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    with output_lock(name) as lock:  # released with its process: free again
+        assert lock == tmp_path / "caption_lstm.lock"
+    assert not lock.exists()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    from cs231n.io_utils import lock_file, output_lock
+
+    name = tmp_path / "out.png"
+    lock_file(name).write_text(f"{_dead_pid()}\n")
+    with output_lock(name) as lock:
+        import os
+
+        assert lock.read_text().strip() == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_output_lock_is_reentrant_within_a_process(tmp_path):
+    from cs231n.io_utils import output_lock
+
+    with output_lock(tmp_path / "x") as outer, output_lock(tmp_path / "x") as inner:
+        assert outer == inner and outer.exists()
+    assert not outer.exists()
+
+
+def test_require_memory_names_what_and_the_limit():
+    from cs231n.io_utils import memory_limit, require_memory
+
+    assert memory_limit() > 10**8
+    require_memory(1000, "a small thing")
+    with pytest.raises(ValueError, match=r"--hidden-dim 9 needs about 2\.0 TB of memory, more "):
+        require_memory(2 * 10**12, "--hidden-dim 9", limit=10**9)

@@ -621,3 +621,47 @@ def test_deleted_file_regenerates(tmp_path):
     (tmp_path / "val2014_urls.txt").unlink()
     sc.ensure_dataset(tmp_path, num_train=3, num_val=2)
     assert (tmp_path / "val2014_urls.txt").exists()
+
+
+# A damaged copy in the cache is rebuilt, never fatal (issue #11, l).
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda base: _truncate(base / "images.npz"),
+        lambda base: (base / "images.npz").write_bytes(b""),
+        lambda base: _truncate(base / "coco2014_captions.h5"),
+        lambda base: (base / "scenes.json").write_text('{"train": [1, 2'),
+        lambda base: (base / "shapes_meta.json").write_text("{not json"),
+    ],
+    ids=["images truncated", "images empty", "captions truncated", "scenes cut", "meta cut"],
+)
+def test_a_damaged_stored_set_is_generated_again(tmp_path, damage):
+    expected = sc.load_data(tmp_path, num_train=3, num_val=2)
+    damage(tmp_path)
+    messages = []
+    data = sc.load_data(tmp_path, num_train=3, num_val=2, log=messages.append)
+    assert messages[-1].startswith("Generating") and len(messages) <= 2
+    assert len(messages) == 1 or f"stored Shapes data set in {tmp_path} is damaged" in messages[0]
+    np.testing.assert_array_equal(data["train_images"], expected["train_images"])
+    np.testing.assert_array_equal(data["val_captions"], expected["val_captions"])
+    assert data["train_scenes"] == expected["train_scenes"]
+    # Whole again: read back without generating.
+    sc.load_data(tmp_path, num_train=3, num_val=2, log=messages.append)
+    assert sum("Generating" in m for m in messages) == 1
+
+
+def test_max_train_from_a_sample_seed_is_the_same_each_time(tmp_path):
+    a = sc.load_data(tmp_path, max_train=9, num_train=3, num_val=2, sample_seed=5)
+    b = sc.load_data(tmp_path, max_train=9, num_train=3, num_val=2, sample_seed=5)
+    np.testing.assert_array_equal(a["train_captions"], b["train_captions"])
+    np.testing.assert_array_equal(a["train_image_idxs"], b["train_image_idxs"])
+    with pytest.raises(ValueError, match="max_train=10000000000000 captions needs about"):
+        sc.load_data(tmp_path / "never", max_train=10**13, num_train=3, num_val=2)
+    assert not (tmp_path / "never").exists()  # refused before generating anything

@@ -4,13 +4,14 @@ group (caption, vision, style, gan, demo, data), the options they share in ``com
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
 from .. import __version__
 from ..config import DATA_ENV_VAR
 from . import caption, data, demo, gan, style, vision
-from .common import CommandParser, UserError
+from .common import CommandParser, UserError, int_range
 
 __all__ = ["UserError", "build_parser", "main"]
 
@@ -27,10 +28,76 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: a per-user cache folder). Run `cs231n COMMAND --help` for details.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--threads",
+        type=int_range(1, MAX_THREADS),
+        default=None,
+        metavar="N",
+        help="threads for NumPy's BLAS and for torch (default: the CPU cores this process may "
+        "use, or fewer when OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or MKL_NUM_THREADS says so)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in COMMAND_GROUPS:
         group.add_parser(commands)
     return parser
+
+
+# ----------------------------------------------------------------------------------------------
+# Threads: BLAS and torch start one thread per core of the machine by default; several runs at
+# once on a machine (or a process pinned to fewer cores) then spend their time contending.
+
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+MAX_THREADS = 1024
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """:func:`usable_cores`, or the smallest positive thread count set in the environment
+    (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``) when lower."""
+    n = usable_cores()
+    for var in THREAD_ENV_VARS:
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            n = min(n, int(value))
+    return max(n, 1)
+
+
+@contextlib.contextmanager
+def limit_threads(n):
+    """Run with at most ``n`` threads in NumPy's BLAS (threadpoolctl), in torch if it is loaded
+    (``torch.set_num_threads``), and in the thread pools of libraries loaded meanwhile (torch,
+    imported by a command, reads ``OMP_NUM_THREADS``; so does BLAS when NumPy is imported
+    later). Everything is restored on exit."""
+    saved_env = {var: os.environ.get(var) for var in THREAD_ENV_VARS}
+    torch = sys.modules.get("torch")
+    saved_torch = torch.get_num_threads() if torch is not None else None
+    os.environ.update({var: str(n) for var in THREAD_ENV_VARS})
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # without it, only libraries loaded from now on are limited
+            limits = contextlib.nullcontext()
+        else:
+            limits = threadpool_limits(limits=n)
+        with limits:
+            yield
+    finally:
+        for var, value in saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if saved_torch is not None:
+            torch.set_num_threads(saved_torch)
 
 
 def main(argv=None) -> int:
@@ -40,7 +107,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        with limit_threads(args.threads or default_threads()):
+            return args.func(args)
     except BrokenPipeError:  # the reader went away (`cs231n data path | head -1`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -12,6 +12,8 @@ from .common import (
     _positive_int,
     add_command,
     add_group,
+    figure_output,
+    finite_float,
     writable_output,
 )
 
@@ -33,10 +35,60 @@ def _training_settings(args):
     )
 
 
+# The sizes of the data the caption commands build before they know it: the COCO vocabulary
+# (1004 words, 17-word captions) and its 512 PCA features. Shapes' are smaller.
+COCO_VOCAB, COCO_FEATURES, CAPTION_LENGTH = 1004, 512, 17
+
+
+def _model_options(args):
+    return (
+        f"--hidden-dim {args.hidden_dim}, --wordvec-dim {args.wordvec_dim}, --cell {args.cell}, "
+        f"--batch-size {args.batch_size}"
+    )
+
+
+def _check_model_size(args, vocab_size, input_dim, batch_size=1):
+    """Refuse, before any work, a model (and minibatch) that cannot fit in memory."""
+    from ..captioning_experiments import training_memory_bytes
+    from ..io_utils import require_memory
+
+    nbytes = training_memory_bytes(
+        vocab_size,
+        input_dim,
+        args.wordvec_dim,
+        args.hidden_dim,
+        args.cell,
+        batch_size,
+        CAPTION_LENGTH,
+    )
+    try:
+        require_memory(nbytes, f"a model with {_model_options(args)}")
+    except ValueError as e:
+        raise UserError(e) from None
+
+
+def _clamp_batch_size(args, num_captions, log=print):
+    """A minibatch larger than the training set only repeats captions: use the whole set."""
+    if args.batch_size > num_captions:
+        log(
+            f"note: --batch-size {args.batch_size} is more than the {num_captions} training "
+            f"captions; using {num_captions}"
+        )
+        args.batch_size = num_captions
+
+
 def cmd_caption_overfit(args) -> int:
     from ..captioning_experiments import overfit_small_data, plot_loss_curve, small_caption_data
+    from ..io_utils import require_memory
 
-    out = writable_output(args.output or f"caption_overfit_{args.cell}.png")
+    out = figure_output(args.output or f"caption_overfit_{args.cell}.png")
+    try:  # random captions and features, built in memory
+        per_caption = 2 * (4 * CAPTION_LENGTH + 4 + 4 * COCO_FEATURES)
+        require_memory(args.num_train * per_caption, f"--num-train {args.num_train}")
+    except ValueError as e:
+        raise UserError(e) from None
+    _clamp_batch_size(args, args.num_train)
+    _check_model_size(args, COCO_VOCAB, COCO_FEATURES, args.batch_size)
     data, source = small_caption_data(
         num_train=args.num_train, seed=args.seed, data_root=args.data_dir
     )
@@ -67,13 +119,36 @@ def _describe_data(data, name):
 
 
 def cmd_caption_train(args) -> int:
+    from ..captioning_checkpoint import checkpoint_name
+    from ..io_utils import output_lock
+
+    checkpoint = Path(args.checkpoint or f"caption_{args.cell}")
+    writable_output(checkpoint.with_suffix(".json"))
+    if args.max_train is not None:
+        from ..coco_utils import check_max_train
+
+        try:
+            check_max_train(args.max_train)
+        except ValueError as e:
+            raise UserError(f"--max-train {args.max_train}: {e}") from None
+    _check_model_size(args, 4, 1)  # the smallest data: the model alone must fit
+    # One run per checkpoint name: a second one is refused, naming this one's PID.
+    with output_lock(checkpoint_name(checkpoint)):
+        return _train(args, checkpoint)
+
+
+def _train(args, checkpoint):
     from tqdm.auto import tqdm
 
     from ..captioning_experiments import load_caption_data, plot_loss_curve, train_captioner
 
-    checkpoint = Path(args.checkpoint or f"caption_{args.cell}")
-    writable_output(checkpoint.with_suffix(".json"))
-    data, name = load_caption_data(args.data, args.data_dir, args.max_train, log=print)
+    data, name = load_caption_data(
+        args.data, args.data_dir, args.max_train, log=print, seed=args.seed
+    )
+    _clamp_batch_size(args, data["train_captions"].shape[0])
+    _check_model_size(
+        args, len(data["idx_to_word"]), data["train_features"].shape[1], args.batch_size
+    )
     print(_describe_data(data, name))
     start = time.perf_counter()
     model, solver, reports = train_captioner(
@@ -103,6 +178,10 @@ def _load_for_checkpoint(args):
 
     model, meta, _ = load_checkpoint(args.checkpoint)
     source = args.data or meta["extra"].get("data", "auto")
+    if source not in ("auto", "coco", "builtin"):
+        raise UserError(
+            f"{args.checkpoint}: unknown data set {source!r} in its metadata (pass --data)"
+        )
     data, name = load_caption_data(source, args.data_dir, log=print)
     if [model.idx_to_word[i] for i in range(len(model.idx_to_word))] != list(data["idx_to_word"]):
         raise UserError(
@@ -221,7 +300,12 @@ def _add_model_options(p, *, cell, epochs, batch_size, lr_decay, lr_decay_help, 
     p.add_argument(
         "--lr", type=_positive_float, default=5e-3, help="Adam learning rate (default: %(default)s)"
     )
-    p.add_argument("--lr-decay", type=_positive_float, default=lr_decay, help=lr_decay_help)
+    p.add_argument(
+        "--lr-decay",
+        type=finite_float(0, 1, low_inclusive=False),
+        default=lr_decay,
+        help=lr_decay_help,
+    )
     p.add_argument(
         "--hidden-dim", type=_positive_int, default=512, help="hidden size H (default: %(default)s)"
     )
