@@ -1,0 +1,225 @@
+"""Neural style transfer in TensorFlow 2 (the assignment's Q4, TensorFlow edition; Gatys et al.
+2016) on the pretrained SqueezeNet of :mod:`cs231n.classifiers.squeezenet`.
+
+The twin of :mod:`cs231n.style_transfer_pytorch`: the course's losses (:func:`content_loss`,
+:func:`gram_matrix`, :func:`style_loss`, :func:`tv_loss`), :func:`extract_features` and
+:func:`rel_error`, on NHWC tensors; and :func:`transfer`, the driver the command line runs, with
+the PyTorch driver's schedule (Adam, learning rate 3.0 then 0.1 from 90% of the iterations,
+pixels clamped to [-1.5, 1.5] but for the last 5%).
+
+Layer indices are the TensorFlow model's: its convolutions include their ReLU, so index ``i``
+here is index ``i + 1`` of PyTorch's ``features`` (the TensorFlow notebook's content layer 2 and
+style layers 0, 3, 5, 6 are the PyTorch notebook's 3 and 1, 4, 6, 7): :data:`PRESETS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .gradient_check import rel_error as rel_error  # the course's name, re-exported
+from .tf_utils import import_tensorflow
+
+tf = import_tensorflow()
+
+MIN_SIDE = 32  # smaller images vanish in SqueezeNet's pooling
+REFERENCE_RMS = 5.0  # see style_transfer_pytorch.auto_feature_scale
+
+
+def _to_tensorflow_layers(preset):
+    """A PyTorch preset with the TensorFlow model's layer indices (one less: fused ReLUs)."""
+    return {
+        **preset,
+        "content_layer": preset["content_layer"] - 1,
+        "style_layers": tuple(i - 1 for i in preset["style_layers"]),
+    }
+
+
+def _presets():
+    from .style_transfer_pytorch import PRESETS as TORCH_PRESETS
+
+    return {name: _to_tensorflow_layers(p) for name, p in TORCH_PRESETS.items()}
+
+
+# The course's TensorFlow notebook settings (the PyTorch notebook's, with TensorFlow indices).
+PRESETS = _presets()
+
+
+# ----------------------------------------------------------------------------------------------
+# The assignment's losses
+
+
+def content_loss(content_weight, content_current, content_original):
+    """``content_weight`` times the sum of squared differences of two feature maps
+    (1, H, W, C)."""
+    return content_weight * tf.reduce_sum((content_current - content_original) ** 2)
+
+
+def gram_matrix(features, normalize=True):
+    """The Gram matrix (C, C) of the feature maps of one image, (1, H, W, C) or (H, W, C),
+    divided by H * W * C when ``normalize`` (the course's TensorFlow shape: no batch axis)."""
+    shape = tf.shape(features)
+    H, W, C = shape[-3], shape[-2], shape[-1]
+    flat = tf.reshape(features, (-1, C))  # (H * W, C)
+    gram = tf.matmul(flat, flat, transpose_a=True)
+    return gram / tf.cast(H * W * C, gram.dtype) if normalize else gram
+
+
+def style_loss(feats, style_layers, style_targets, style_weights):
+    """Sum over the style layers l of ``style_weights[l] * sum((G_l - A_l)^2)``, G from the
+    current features ``feats`` (every layer's), A the target Gram matrices."""
+    loss = tf.constant(0.0)
+    for layer, target, weight in zip(style_layers, style_targets, style_weights, strict=True):
+        loss += weight * tf.reduce_sum((gram_matrix(feats[layer]) - target) ** 2)
+    return loss
+
+
+def tv_loss(img, tv_weight):
+    """Total variation of img (1, H, W, 3): ``tv_weight`` times the sum of squared differences of
+    vertically and of horizontally adjacent pixels, over all channels (no loops)."""
+    vertical = tf.reduce_sum((img[:, 1:, :, :] - img[:, :-1, :, :]) ** 2)
+    horizontal = tf.reduce_sum((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2)
+    return tv_weight * (vertical + horizontal)
+
+
+def extract_features(x, cnn):
+    """The outputs of every feature layer of ``cnn`` (the course's SqueezeNet: the layers of
+    ``cnn.net`` but the classifier's last two) applied in turn to x (N, H, W, 3): a list of
+    (N, H_i, W_i, C_i) tensors, in layer order."""
+    features = []
+    for layer in cnn.net.layers[:-2]:
+        x = layer(x)
+        features.append(x)
+    return features
+
+
+# ----------------------------------------------------------------------------------------------
+# The driver
+
+
+@dataclass
+class StyleResult:
+    """What :func:`transfer` produced: the image (1, H, W, 3), normalised like SqueezeNet's
+    inputs, the loss terms of every iteration, and the feature scale used."""
+
+    image: np.ndarray
+    losses: list = field(default_factory=list)
+    feature_scale: float = 1.0
+
+    def pil(self):
+        """The image as a PIL image (clamped to valid pixels, not stretched)."""
+        from PIL import Image
+
+        from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
+
+        pixels = np.clip(self.image[0] * SQUEEZENET_STD + SQUEEZENET_MEAN, 0, 1)
+        return Image.fromarray((pixels * 255).astype(np.uint8))  # truncation, as ToPILImage
+
+
+def _as_image(image, size):
+    """A file, PIL image, image array (uint8, or floats in [0, 1]) or a normalised (1, H, W, 3)
+    array/tensor -> (1, H, W, 3) float32 normalised tensor with shorter side ``size``: the
+    pixels of the PyTorch driver (the same decoding and resizing code)."""
+    import torch
+
+    from .style_transfer_pytorch import _as_image_tensor
+
+    if hasattr(image, "shape") and len(image.shape) == 4:  # already normalised, NHWC
+        image = torch.from_numpy(np.transpose(np.asarray(image, dtype=np.float32), (0, 3, 1, 2)))
+    x = _as_image_tensor(image, size, "cpu", torch.float32)
+    return tf.convert_to_tensor(np.transpose(x.numpy(), (0, 2, 3, 1)))
+
+
+def auto_feature_scale(cnn, content):
+    """``max(1, rms(first layer's output on the content image) / 5)``: the same rule as
+    :func:`cs231n.style_transfer_pytorch.auto_feature_scale` (the shared SqueezeNet weights
+    have activations ~6 times torchvision's, for which the course's loss weights were tuned)."""
+    first = extract_features(content, cnn)[0]
+    return max(1.0, float(tf.sqrt(tf.reduce_mean(first**2))) / REFERENCE_RMS)
+
+
+def _scaled_features(x, cnn, scale):
+    feats = extract_features(x, cnn)
+    return feats if scale == 1 else [f / scale for f in feats]
+
+
+def transfer(
+    content_image,
+    style_image,
+    image_size=192,
+    style_size=512,
+    content_layer=2,
+    content_weight=5e-2,
+    style_layers=(0, 3, 5, 6),
+    style_weights=(20000, 500, 12, 1),
+    tv_weight=5e-2,
+    init_random=False,
+    iterations=200,
+    cnn=None,
+    seed=0,
+    feature_scale="auto",
+    callback=None,
+):
+    """Style transfer with the course's losses and the PyTorch driver's schedule.
+
+    content_image, style_image: files, PIL images or arrays. Layer indices are the TensorFlow
+    model's (see the module's docstring). ``cnn``: a SqueezeNet (default: the pretrained one,
+    :func:`cs231n.classifiers.squeezenet.pretrained_squeezenet`). ``callback(t, losses)`` sees
+    every iteration's loss terms. Returns a :class:`StyleResult`.
+    """
+    from ._checks import number, whole_number
+
+    if cnn is None:
+        from .classifiers.squeezenet import pretrained_squeezenet
+
+        cnn = pretrained_squeezenet()
+    count = len(cnn.net.layers) - 2
+    content_layer = whole_number("transfer", "content_layer", content_layer, 0, count - 1)
+    style_layers = [whole_number("transfer", "style_layers", i, 0, count - 1) for i in style_layers]
+    style_weights = [number("transfer", "style_weights", w, 0) for w in style_weights]
+    if len(style_layers) != len(style_weights):
+        raise ValueError(
+            f"transfer: {len(style_layers)} style_layers but {len(style_weights)} style_weights"
+        )
+    content_weight = number("transfer", "content_weight", content_weight, 0)
+    tv_weight = number("transfer", "tv_weight", tv_weight, 0)
+    iterations = whole_number("transfer", "iterations", iterations, 1)
+    image_size = whole_number("transfer", "image_size", image_size, MIN_SIDE)
+
+    content = _as_image(content_image, image_size)
+    if feature_scale == "auto":
+        feature_scale = auto_feature_scale(cnn, content)
+    content_target = _scaled_features(content, cnn, feature_scale)[content_layer]
+    style_feats = _scaled_features(_as_image(style_image, style_size), cnn, feature_scale)
+    style_targets = [gram_matrix(style_feats[i]) for i in style_layers]
+
+    if init_random:
+        start = tf.random.stateless_uniform(content.shape, seed=(seed, 0))
+    else:
+        start = content
+    img = tf.Variable(start)
+    decay_at = round(0.9 * iterations)
+    stop_clamp = max(round(0.95 * iterations), decay_at + 1)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=3.0, epsilon=1e-8)  # torch's epsilon
+    result = StyleResult(image=None, feature_scale=feature_scale)
+    for t in range(iterations):
+        if t < stop_clamp:
+            img.assign(tf.clip_by_value(img, -1.5, 1.5))
+        with tf.GradientTape() as tape:
+            feats = _scaled_features(img, cnn, feature_scale)
+            c = content_loss(content_weight, feats[content_layer], content_target)
+            s = style_loss(feats, style_layers, style_targets, style_weights)
+            tv = tv_loss(img, tv_weight)
+            loss = c + s + tv
+        grad = tape.gradient(loss, img)
+        if t == decay_at:
+            optimizer = tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-8)
+        optimizer.apply_gradients([(grad, img)])
+        terms = {"content": float(c), "style": float(s), "tv": float(tv)}
+        terms["total"] = sum(terms.values())
+        result.losses.append(terms)
+        if callback is not None:
+            callback(t, terms)
+    result.image = img.numpy()
+    return result
