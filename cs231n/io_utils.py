@@ -6,8 +6,10 @@ it starts (:func:`require_memory`)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -79,6 +81,8 @@ def atomic_path(path):
     process is gone) are removed once they are :data:`STALE_TEMP_SECONDS` old.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; name a file inside it")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path)
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=path.suffix, dir=path.parent)
@@ -87,10 +91,35 @@ def atomic_path(path):
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _disk_full(e, path.parent):
+            kept = " (the previous file is kept)" if path.exists() else ""
+            raise DiskFullError(
+                errno.ENOSPC, f"no space left on the device to write {path}{kept}"
+            ) from None
         raise
+
+
+class DiskFullError(OSError):
+    """A write ran out of disk space (or quota); the target was left as it was."""
+
+
+# Below this many free bytes a failed write is blamed on a full disk: writers such as
+# torch.save report it in their own words ("unexpected pos ...").
+DISK_FULL_MARGIN = 1 << 20
+
+
+def _disk_full(error, folder) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(error, OSError | RuntimeError):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < DISK_FULL_MARGIN
+    except OSError:
+        return False
 
 
 def _umask() -> int:

@@ -212,3 +212,30 @@ def test_cli_sizes_are_refused_before_any_work(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from test_mnist_data import fake_mnist
+
+    folder = fake_mnist(tmp_path / "idx", n_train=128)
+    run = tmp_path / "run"
+    args = ["gan", "train", "--dataset", str(folder), "--batch-size", "64", "-q", "-o", str(run)]
+    monkeypatch.setattr(gan_training, "save_grid", placeholder_grid)
+    assert main([*args, "--epochs", "1"]) == 0
+    before = (run / "checkpoint.pt").read_bytes()
+    real_save = torch.save
+
+    def full_disk_save(obj, f, *a, **k):
+        real_save(obj, f, *a, **k)
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 4480")
+
+    monkeypatch.setattr(torch, "save", full_disk_save)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9, 0))
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "no space left on the device to write" in err and "previous file is kept" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (run / "checkpoint.pt").read_bytes() == before

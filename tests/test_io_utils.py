@@ -1,3 +1,5 @@
+import errno
+
 import pytest
 
 from cs231n.io_utils import atomic_path
@@ -147,3 +149,51 @@ def test_require_memory_names_what_and_the_limit():
     require_memory(1000, "a small thing")
     with pytest.raises(ValueError, match=r"--hidden-dim 9 needs about 2\.0 TB of memory, more "):
         require_memory(2 * 10**12, "--hidden-dim 9", limit=10**9)
+
+
+# ---- a full disk ----
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        RuntimeError("[enforce fail] unexpected pos 64"),
+    ],
+    ids=["ENOSPC", "torch.save"],
+)
+def test_a_full_disk_is_named_and_the_previous_file_kept(tmp_path, monkeypatch, failure):
+    import shutil
+
+    from cs231n import io_utils
+
+    target = tmp_path / "checkpoint.pt"
+    target.write_bytes(b"previous")
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9, 1000)
+    )
+    with pytest.raises(
+        io_utils.DiskFullError,
+        match="no space left on the device to write .*checkpoint.pt .the previous file is kept",
+    ):
+        with io_utils.atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise failure
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+
+
+def test_other_errors_are_not_blamed_on_the_disk(tmp_path):
+    from cs231n import io_utils
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with io_utils.atomic_path(tmp_path / "x.bin"):
+            raise RuntimeError("boom")
+
+
+def test_writing_onto_a_folder_is_refused(tmp_path):
+    from cs231n import io_utils
+
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        with io_utils.atomic_path(tmp_path):
+            pass
