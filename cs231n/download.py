@@ -368,7 +368,7 @@ def fetch_dataset(
             progress=progress,
         )
     try:
-        extract_zip(archive, root if _has_top_folder(archive, spec) else folder)
+        extract_expected(archive, folder, (*spec["files"], *spec["optional"]))
     except ArchiveError as e:
         if downloaded:
             # Its bytes came from the network and cannot be used; a rerun fetches a new copy.
@@ -385,14 +385,70 @@ def fetch_dataset(
     return folder
 
 
-def _has_top_folder(archive, spec) -> bool:
-    """Whether the archive holds ``FOLDER/file`` entries (the course's layout) or bare files."""
+# Limits on what a dataset archive may expand to: the whole (the course's coco_captioning.zip
+# expands to about 2 GB) and each entry's ratio to its compressed size (HDF5 features hardly
+# compress; a ratio like 1000:1 is a decompression bomb).
+MAX_DATASET_BYTES = 16 * 2**30
+MAX_COMPRESSION_RATIO = 200
+
+
+def extract_expected(archive, folder, names, max_bytes=MAX_DATASET_BYTES) -> list[Path]:
+    """Extract the files ``names`` of a dataset from ``archive`` into ``folder``.
+
+    An entry counts when its path is ``FOLDER/NAME`` (the course's layout) or ``NAME``; every
+    other entry is ignored, so an archive can never replace other files of the data directory.
+    The archive is refused (:class:`ArchiveError`, nothing written) when any entry is unsafe
+    (absolute, ``..``, symlink...), when one of ``names`` appears twice, when the expected
+    entries would expand beyond ``max_bytes`` or an entry expands more than
+    :data:`MAX_COMPRESSION_RATIO` times its compressed size. The files are unpacked into a fresh
+    hidden folder inside ``folder`` and renamed into place once all are read and CRC-checked.
+    Returns the paths written.
+    """
+    archive, folder = Path(archive), Path(folder)
     try:
-        with zipfile.ZipFile(archive) as zf:
-            names = {n.replace("\\", "/") for n in zf.namelist()}
-    except zipfile.BadZipFile:
-        return False  # extract_zip reports it
-    return any(f"{spec['folder']}/{f}" in names for f in spec["files"])
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as e:
+        raise ArchiveError(f"{archive} is not a valid zip archive ({e})") from None
+    wanted = set(names)
+    with zf:
+        chosen = {}
+        for info in zf.infolist():
+            rel = _safe_entry_path(archive, info)
+            if info.is_dir() or rel.name not in wanted:
+                continue
+            if rel.parts not in ((rel.name,), (folder.name, rel.name)):
+                continue
+            if rel.name in chosen:
+                raise ArchiveError(f"{archive} holds two entries named {rel.name!r} (refused)")
+            if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1 << 16):
+                raise ArchiveError(
+                    f"{archive}: entry {info.filename!r} expands {info.compress_size} bytes to "
+                    f"{info.file_size} (more than {MAX_COMPRESSION_RATIO} times: refused)"
+                )
+            chosen[rel.name] = info
+        total = sum(info.file_size for info in chosen.values())
+        if total > max_bytes:
+            raise ArchiveError(
+                f"{archive}: the dataset's files would expand to {total} bytes, more than "
+                f"{max_bytes} (refused)"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=folder))
+        try:
+            for name, info in chosen.items():
+                try:
+                    # ZipExtFile stops at the entry's declared size and checks its CRC-32.
+                    with zf.open(info) as src, open(staging / name, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+                    raise ArchiveError(
+                        f"{archive} is corrupt: entry {info.filename!r} cannot be read ({e})"
+                    ) from None
+            for name in chosen:
+                os.replace(staging / name, folder / name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [folder / name for name in chosen]
 
 
 def asset_status(data_root=None) -> list[tuple[str, bool, bool]]:

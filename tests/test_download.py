@@ -358,3 +358,52 @@ def test_cli_download_failure_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"cs231n: error: could not download {url}") and "\n" not in err
+
+
+# ---- a dataset archive only ever writes the dataset's own files ----
+
+
+def test_dataset_archive_cannot_replace_other_data_files(tmp_path):
+    (tmp_path / "imagenet_classes.txt").write_text("the real classes\n")
+    (tmp_path / "styles").mkdir()
+    (tmp_path / "styles" / "tubingen.jpg").write_bytes(b"real jpeg")
+    extra = [("imagenet_classes.txt", b"replaced"), ("styles/tubingen.jpg", b"replaced"),
+             ("coco_captioning/extra.py", b"print('not extracted')")]  # fmt: skip
+    (tmp_path / COCO["archive"]).write_bytes(make_coco_zip(extra=extra))
+    dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    assert (tmp_path / "imagenet_classes.txt").read_text() == "the real classes\n"
+    assert (tmp_path / "styles" / "tubingen.jpg").read_bytes() == b"real jpeg"
+    assert not (tmp_path / "coco_captioning" / "extra.py").exists()
+    assert not (tmp_path / "coco_captioning" / "noise.bin").exists()
+    assert_coco_extracted(tmp_path / "coco_captioning")
+
+
+def test_dataset_archive_with_a_file_twice_is_refused(tmp_path):
+    name = f"{COCO['folder']}/{COCO['files'][0]}"
+    with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile allows it, with a warning
+        archive = make_coco_zip(extra=[(name, b"broken second")])
+    (tmp_path / COCO["archive"]).write_bytes(archive)
+    with pytest.raises(dl.ArchiveError, match=f"two entries named '{COCO['files'][0]}'"):
+        dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    assert not (tmp_path / "coco_captioning").exists() or not any(
+        (tmp_path / "coco_captioning").iterdir()
+    )
+
+
+def test_dataset_archive_bomb_is_refused_before_writing(tmp_path):
+    name = f"{COCO['folder']}/{COCO['files'][0]}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, b"\0" * (50 * 2**20))  # 50 MB of zeros: about 50 KB compressed
+    (tmp_path / COCO["archive"]).write_bytes(buf.getvalue())
+    with pytest.raises(dl.ArchiveError, match="more than 200 times: refused"):
+        dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    folder = tmp_path / "coco_captioning"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_dataset_archive_total_size_is_capped(tmp_path):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(make_coco_zip())
+    with pytest.raises(dl.ArchiveError, match="would expand to .* bytes, more than 10 "):
+        dl.extract_expected(archive, tmp_path / "coco_captioning", COCO["files"], max_bytes=10)
