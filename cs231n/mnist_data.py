@@ -26,13 +26,20 @@ FILES = {
 NUM_TRAIN, NUM_VAL = 50000, 5000  # the assignment's split of the 60000 training images
 
 
+# MNIST's largest file holds 47 MB; a file (or a gzip stream) beyond this is not one of them.
+MAX_IDX_BYTES = 256 * 2**20
+
+
 def read_idx(path) -> np.ndarray:
-    """An IDX file (optionally gzipped) as a uint8 array of its declared shape."""
+    """An IDX file (optionally gzipped) as a uint8 array of its declared shape. Raises
+    ValueError naming the file when it is not gzip/IDX, truncated, or over MAX_IDX_BYTES."""
     path = Path(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_IDX_BYTES + 1)
+        if len(raw) > MAX_IDX_BYTES:
+            raise ValueError(f"{path}: more than {MAX_IDX_BYTES} bytes, not an MNIST IDX file")
     except FileNotFoundError:
         raise FileNotFoundError(f"IDX file not found: {path}") from None
     except (OSError, EOFError) as e:  # bad gzip data, truncated gzip stream
@@ -97,6 +104,13 @@ def load_mnist(dataset="fashion-mnist", split="train", data_root=None):
     labels = read_idx(_find(folder, labels_stem))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not match")
+    if images.shape[1:] != (28, 28):
+        raise ValueError(
+            f"{folder}: images are {images.shape[1]}x{images.shape[2]}; the MNIST-format models "
+            "need 28x28"
+        )
+    if len(labels) and labels.max() > 9:
+        raise ValueError(f"{folder}: label {int(labels.max())} is outside 0..9")
     if split == "train":
         images, labels = images[:NUM_TRAIN], labels[:NUM_TRAIN]
     elif split == "val":

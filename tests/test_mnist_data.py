@@ -137,3 +137,35 @@ def test_fetch_mnist_from_a_local_mirror(tmp_path, monkeypatch):
         with pytest.raises(OSError, match="sha256 of .* expected"):
             mnist_data.fetch_mnist("mnist", data, progress=False, mirrors=[srv.base + "/"])
         assert not list((data / "mnist").glob("t10k-labels-idx1-ubyte.gz*"))
+
+
+def test_foreign_idx_folders_are_named(tmp_path):
+    from cs231n.mnist_data import load_mnist
+
+    folder = tmp_path / "idx32"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    write_idx(folder / "train-images-idx3-ubyte", rng.integers(0, 256, (4, 32, 32)))
+    write_idx(folder / "train-labels-idx1-ubyte", rng.integers(0, 10, 4))
+    with pytest.raises(ValueError, match="images are 32x32; the MNIST-format models need 28x28"):
+        load_mnist(str(folder), "train-all")
+    write_idx(folder / "train-images-idx3-ubyte", rng.integers(0, 256, (4, 28, 28)))
+    write_idx(folder / "train-labels-idx1-ubyte", np.array([0, 3, 12, 1]))
+    with pytest.raises(ValueError, match="label 12 is outside 0..9"):
+        load_mnist(str(folder), "train-all")
+
+
+def test_a_gz_that_is_not_gzip_and_a_gzip_bomb(tmp_path, monkeypatch):
+    import gzip
+
+    from cs231n import mnist_data
+
+    fake = tmp_path / "train-images-idx3-ubyte.gz"
+    fake.write_bytes(b"\x00\x00\x08\x03 not gzip at all")
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz: not a readable IDX file"):
+        read_idx(fake)
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * 2000))
+    monkeypatch.setattr(mnist_data, "MAX_IDX_BYTES", 1000)
+    with pytest.raises(ValueError, match="bomb.gz: more than 1000 bytes"):
+        read_idx(bomb)
