@@ -62,6 +62,11 @@ def load_imagenet_val(num=None, path=None, data_root=None):
             + (f" from {y.min()} to {y.max()}" if y.size and y.dtype.kind in "iu" else "")
         )
     label_map = read_label_map(path)
+    if min(X.shape[1:3]) < 32:  # SqueezeNet's pooling leaves nothing of smaller images
+        raise ValueError(
+            f"{path}: its images are {X.shape[2]}x{X.shape[1]} pixels, too small for SqueezeNet "
+            "(at least 32; the course's are 224x224)"
+        )
     if num is not None:
         X, y = X[:num], y[:num]
     names = load_imagenet_classes(data_root)

@@ -26,7 +26,7 @@ from cs231n.data_utils import (
 )
 
 
-def write_val_npz(path, n=4, size=8, label_map=None):
+def write_val_npz(path, n=4, size=32, label_map=None):
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     y = np.arange(n, dtype=np.int64) * 3
@@ -629,3 +629,9 @@ def test_load_models_errors(tmp_path):
     (tmp_path / "w.pkl").write_bytes(pickle.dumps({"weights": 1}))
     with pytest.raises(ValueError, match="w.pkl: expected a pickled dict with a 'model' entry"):
         load_models(tmp_path)
+
+
+def test_load_imagenet_val_refuses_images_too_small_for_squeezenet(tmp_path):
+    write_val_npz(tmp_path / "imagenet_val_25.npz", size=8)
+    with pytest.raises(ValueError, match="its images are 8x8 pixels, too small for SqueezeNet"):
+        load_imagenet_val(data_root=tmp_path)
