@@ -1,11 +1,20 @@
 """Write the course's public names per module (tests/data/course_api.json).
 
-Usage: python tools/extract_course_api.py EDITION=ZIP [EDITION=ZIP ...]
+Usage: python tools/extract_course_api.py EDITION=ZIP[@MODULE,...] [EDITION=ZIP[@...] ...]
 
 Each ZIP is one edition's assignment-3 starter archive, as published on
 cs231n.github.io (assignments/2018/spring1718_assignment3_v2.zip,
 assignments/2019/spring1819_assignment3.zip, assignments/2020/assignment3_jupyter.zip).
-Only names and parameter lists are read (with ``ast``; nothing is imported or run).
+Only names and parameter lists are read (with ``ast``; nothing is imported or run). ``@MODULE,...``
+keeps only those modules of an edition (the later editions' new modules, one capability at a
+time). Files that do not parse (a student's half-written TODO) are reported and skipped.
+
+The list in the repository was written with:
+    python tools/extract_course_api.py 2018=...2018/spring1718_assignment3_v2.zip \
+        2019=...2019/spring1819_assignment3.zip 2020=...2020/assignment3_jupyter.zip \
+        2021=...2021/assignment3_colab.zip@MODULES 2022=...@MODULES 2023=...@MODULES 2024=...@MODULES
+    with MODULES = cs231n.transformer_layers,cs231n.classifiers.transformer,
+    cs231n.captioning_solver_transformer (issue 13).
 """
 
 import ast
@@ -80,6 +89,8 @@ def main(argv: list[str]) -> None:
     api: dict = {}
     for arg in argv:
         edition, archive = arg.split("=", 1)
+        archive, _, only = archive.partition("@")
+        keep = set(only.split(",")) if only else None
         with zipfile.ZipFile(archive) as zf:
             for member in sorted(zf.namelist()):
                 parts = Path(member).parts
@@ -89,7 +100,13 @@ def main(argv: list[str]) -> None:
                 if Path(rel[-1]).stem in SKIP:
                     continue
                 module = ".".join(rel[:-1] + (Path(rel[-1]).stem,))
-                tree = ast.parse(zf.read(member).decode("utf-8", "replace"))
+                if keep is not None and module not in keep:
+                    continue
+                try:
+                    tree = ast.parse(zf.read(member).decode("utf-8", "replace"))
+                except SyntaxError as e:
+                    print(f"skipped {edition} {member}: does not parse ({e.msg})")
+                    continue
                 entries = api.setdefault(module, {})
                 for name, spec in _public(tree):
                     entry = entries.setdefault(name, {**spec, "editions": []})
