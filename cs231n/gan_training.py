@@ -6,6 +6,11 @@ and ``samples/iter_NNNNNN.png`` grids of a fixed noise batch. Losses: "gan" (van
 non-saturating), "lsgan" (least squares) and "wgan-gp" (Wasserstein with gradient penalty,
 five critic steps per generator step); architectures "fc" and "dc" (the assignment's);
 ``spectral_norm`` wraps the discriminator's layers.
+
+:func:`train_tensorflow` trains the course's TensorFlow models (:mod:`cs231n.gan_tf`) into the
+same layout, with Keras weights (``D.weights.h5``, ``G.weights.h5``) and ``state.json`` in place
+of ``checkpoint.pt`` and ``"framework": "tensorflow"`` in ``config.json``;
+:func:`load_run_generator` and :func:`generate` work for runs of either framework.
 """
 
 from __future__ import annotations
@@ -302,7 +307,281 @@ def load_generator(run_dir, device="cpu"):
 
 @torch.no_grad()
 def generate(G, n, seed=0, batch_size=1000):
-    """n generated images (n, 784) in [-1, 1]."""
+    """n generated images (n, 784) in [-1, 1], a CPU tensor. ``G``: a PyTorch generator, or a
+    Keras one (a TensorFlow run's, :func:`load_tf_generator`), fed the same noise."""
+    if not isinstance(G, torch.nn.Module):
+        noise = gan.sample_noise(n, gan.NOISE_DIM, seed=seed).numpy()
+        parts = [G(noise[i : i + batch_size], training=False) for i in range(0, n, batch_size)]
+        return torch.cat([torch.from_numpy(np.array(p)) for p in parts])
     device = next(G.parameters()).device
     noise = gan.sample_noise(n, gan.NOISE_DIM, seed=seed).to(device)
     return torch.cat([G(noise[i : i + batch_size]).cpu() for i in range(0, n, batch_size)])
+
+
+# ----------------------------------------------------------------------------------------------
+# TensorFlow runs: the course's TensorFlow models (cs231n.gan_tf) in the same run-folder layout
+
+TF_WEIGHTS = {"D": "D.weights.h5", "G": "G.weights.h5"}
+TF_STATE = "state.json"
+
+
+def run_framework(run_dir) -> str:
+    """ "pytorch" or "tensorflow": the framework a run folder was trained with (its
+    ``config.json``; a folder without one, or a config without "framework", is PyTorch's)."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        return "pytorch"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable run configuration ({e})") from None
+    framework = config.get("framework", "pytorch") if isinstance(config, dict) else None
+    if framework not in ("pytorch", "tensorflow"):
+        raise ValueError(f"{path}: unknown framework {framework!r}")
+    return framework
+
+
+def build_tf_models(arch, seed=0):
+    """The course's TensorFlow discriminator and generator for ``arch`` ("fc": ``discriminator``
+    / ``generator``; "dc": ``dc_discriminator`` / ``dc_generator``), the same weights from the
+    same ``seed``."""
+    from . import gan_tf
+
+    gan_tf.tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow (dc's initialisers)
+    if arch == "fc":
+        return gan_tf.discriminator(seed=seed), gan_tf.generator(seed=seed + 100)
+    if arch == "dc":
+        return gan_tf.dc_discriminator(), gan_tf.dc_generator()
+    raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
+
+
+def _tf_train_step(D, G, D_opt, G_opt, loss, batch_size, noise):
+    """One iteration of the course's TensorFlow loop (``gan_tf.run_a_gan``) as a
+    ``tf.function``: a discriminator step on real images (scaled to [-1, 1]) and ``batch_size``
+    generated ones, then a generator step on fresh noise. Returns (d_loss, g_loss)."""
+    from . import gan_tf
+
+    tf = gan_tf.tf
+    d_loss_fn, g_loss_fn = {
+        "gan": (gan_tf.discriminator_loss, gan_tf.generator_loss),
+        "lsgan": (gan_tf.ls_discriminator_loss, gan_tf.ls_generator_loss),
+    }[loss]
+
+    @tf.function(input_signature=[tf.TensorSpec([batch_size, 784], tf.float32)])
+    def step(real):
+        with tf.GradientTape() as tape:
+            logits_real = D(gan_tf.preprocess_img(real), training=True)
+            logits_fake = D(G(noise(), training=True), training=True)
+            d_loss = d_loss_fn(logits_real, logits_fake)
+        grads = tape.gradient(d_loss, D.trainable_variables)
+        D_opt.apply_gradients(zip(grads, D.trainable_variables, strict=True))
+        with tf.GradientTape() as tape:
+            g_loss = g_loss_fn(D(G(noise(), training=True), training=True))
+        grads = tape.gradient(g_loss, G.trainable_variables)
+        G_opt.apply_gradients(zip(grads, G.trainable_variables, strict=True))
+        return d_loss, g_loss
+
+    return step
+
+
+def save_keras_weights(model, path):
+    """``model.save_weights(path)`` written atomically: Keras wants a name ending in
+    ``.weights.h5``, so the temporary file beside ``path`` is ``.NAME.PID-XXXXXXXX.weights.h5``,
+    renamed over ``path`` once complete (removed on error)."""
+    import os
+    import tempfile
+    import warnings
+
+    path = Path(path)
+    stem = path.name.removesuffix(".weights.h5")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{stem}.{os.getpid()}-", suffix=".weights.h5", dir=path.parent
+    )
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():  # Keras's own NumPy 2 deprecation, once per variable
+            warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+            model.save_weights(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_tf_state(path) -> dict:
+    """A TensorFlow run's ``state.json`` ({"config", "epoch", "iteration", "history"}),
+    checked; ValueError naming the file and what is wrong."""
+    path = Path(path)
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable training state ({e})") from None
+    if (
+        not isinstance(state, dict)
+        or not isinstance(state.get("config"), dict)
+        or not all(isinstance(state.get(k), int) and state[k] >= 0 for k in ("epoch", "iteration"))
+        or not isinstance(state.get("history"), list)
+    ):
+        raise ValueError(f"{path}: training state is malformed: {str(state)[:80]}")
+    return state
+
+
+def _load_keras_weights(run_dir, models):
+    for name, model in models.items():
+        path = Path(run_dir) / TF_WEIGHTS[name]
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no {path.name} in {run_dir} (train first: "
+                f"cs231n gan train --framework tensorflow -o {run_dir})"
+            )
+        try:
+            model.load_weights(str(path))
+        except (ValueError, OSError) as e:
+            detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(
+                f"{path}: not {name} weights of this run's networks ({detail})"
+            ) from None
+
+
+def train_tensorflow(
+    run_dir,
+    images,
+    loss="gan",
+    arch="fc",
+    epochs=10,
+    batch_size=128,
+    seed=0,
+    sample_every=250,
+    callback=None,
+    resume=True,
+):
+    """:func:`train` with the course's TensorFlow models (:mod:`cs231n.gan_tf`) and Adam
+    settings (``get_solvers``): the same images (N, 1, 28, 28) in [0, 1], the same batches (in
+    order, the partial last one dropped), the same fixed noise for the sample grids, and the
+    same run folder, but for the weights: ``config.json`` (with "framework": "tensorflow"),
+    ``samples/iter_NNNNNN.png`` and ``final.png``, ``losses.json``, and after every epoch the
+    Keras weights ``D.weights.h5`` and ``G.weights.h5`` (each written atomically) then
+    ``state.json`` (epoch, iteration, loss history). Losses "gan" and "lsgan"; WGAN-GP and
+    spectral normalisation are PyTorch-only.
+
+    Resuming is simpler than PyTorch's bit-exact resume: the weights and the progress are
+    restored and each epoch's noise comes from ``(seed, epoch)`` as in a straight run, but
+    Adam's moment estimates start afresh, so a resumed run continues close to, not exactly
+    as, an uninterrupted one. Returns the loss history [(d_loss, g_loss), ...].
+    """
+    if loss not in LOSSES:
+        raise ValueError(
+            f'loss must be "gan" or "lsgan" with TensorFlow, got {loss!r} (wgan-gp is PyTorch-only)'
+        )
+    if arch not in ("fc", "dc"):
+        raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
+    epochs = whole_number("gan train", "epochs", epochs, 1)
+    batch_size = whole_number("gan train", "batch_size", batch_size, 1)
+    sample_every = whole_number("gan train", "sample_every", sample_every, 1)
+    _check_images(images)
+    if len(images) < batch_size:
+        raise ValueError(
+            f"gan train: {len(images)} images make no full batch of {batch_size}; use a batch "
+            f"size of at most {len(images)} or more images"
+        )
+    if arch == "dc" and batch_size < 2:
+        raise ValueError(
+            'gan train: the "dc" generator has batch normalisation, which needs at least 2 '
+            "images per batch; use a batch size of 2 or more"
+        )
+    from . import gan_tf
+
+    tf = gan_tf.tf
+    run_dir = Path(run_dir)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    config = {
+        "framework": "tensorflow",
+        "loss": loss,
+        "arch": arch,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "num_images": len(images),
+    }
+    D, G = build_tf_models(arch, seed)
+    D_opt, G_opt = gan_tf.get_solvers()
+    D_opt.build(D.trainable_variables)  # their variables made here: one trace of the step
+    G_opt.build(G.trainable_variables)
+    fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).numpy()  # PyTorch's
+    state = {"epoch": 0, "iteration": 0, "history": []}
+    state_path = run_dir / TF_STATE
+    if resume and state_path.exists():
+        saved = read_tf_state(state_path)
+        fixed = {k: v for k, v in config.items() if k != "epochs"}  # more epochs: continue
+        if {k: v for k, v in saved["config"].items() if k != "epochs"} != fixed:
+            raise ValueError(
+                f"{state_path}: saved settings {saved['config']} differ from {config} "
+                "(use --restart to start over)"
+            )
+        _load_keras_weights(run_dir, {"D": D, "G": G})
+        state = {k: saved[k] for k in ("epoch", "iteration", "history")}
+    with atomic_path(run_dir / "config.json") as tmp:
+        tmp.write_text(json.dumps(config, indent=2))
+
+    noise_rng = tf.random.Generator.from_seed(seed)
+    step = _tf_train_step(
+        D, G, D_opt, G_opt, loss, batch_size,
+        lambda: noise_rng.uniform([batch_size, gan_tf.NOISE_DIM], -1, 1),
+    )  # fmt: skip
+    x = images.reshape(len(images), 784).cpu().numpy().astype(np.float32)
+    n_batches = len(x) // batch_size
+    for epoch in range(state["epoch"], epochs):
+        noise_rng.reset_from_seed(seed * 100_003 + epoch)  # resumable: each epoch's own noise
+        for b in range(n_batches):
+            d_loss, g_loss = (float(v) for v in step(x[b * batch_size : (b + 1) * batch_size]))
+            it = state["iteration"]
+            state["history"].append((d_loss, g_loss))
+            if callback is not None:
+                callback(it, d_loss, g_loss)
+            if it % sample_every == 0:
+                write_tf_samples(
+                    G, fixed_noise, run_dir / "samples" / f"iter_{it:06d}.png", f"iteration {it}"
+                )
+            state["iteration"] += 1
+        state["epoch"] = epoch + 1
+        for name, model in (("D", D), ("G", G)):
+            save_keras_weights(model, run_dir / TF_WEIGHTS[name])
+        with atomic_path(state_path) as tmp:  # last: the weights above are this epoch's
+            tmp.write_text(json.dumps({"config": config, **state}))
+    write_tf_samples(
+        G, fixed_noise, run_dir / "samples" / "final.png", f"after {state['epoch']} epochs"
+    )
+    with atomic_path(run_dir / "losses.json") as tmp:
+        tmp.write_text(json.dumps(state["history"]))
+    return state["history"]
+
+
+def write_tf_samples(G, noise, path, title):
+    """:func:`write_samples` for a Keras generator (batch norm in inference mode)."""
+    save_grid(np.asarray(G(noise, training=False)), path, title)
+
+
+def load_tf_generator(run_dir):
+    """The trained Keras generator of a TensorFlow run folder and its config."""
+    path = Path(run_dir) / TF_STATE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no {TF_STATE} in {run_dir} (train first: "
+            f"cs231n gan train --framework tensorflow -o {run_dir})"
+        )
+    config = read_tf_state(path)["config"]
+    if config.get("arch") not in ("fc", "dc"):
+        raise ValueError(f"{path}: config has no known architecture: {config!r}")
+    _, G = build_tf_models(config["arch"], config.get("seed", 0))
+    _load_keras_weights(run_dir, {"G": G})
+    return G, config
+
+
+def load_run_generator(run_dir, device="cpu"):
+    """The trained generator of a run folder of either framework (the framework from its
+    ``config.json``) and its config: a PyTorch module on ``device`` in eval mode, or a Keras
+    model (``device`` unused). :func:`generate` takes either."""
+    if run_framework(run_dir) == "tensorflow":
+        return load_tf_generator(run_dir)
+    return load_generator(run_dir, device)

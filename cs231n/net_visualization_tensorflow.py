@@ -205,7 +205,7 @@ def class_visualization(
     size = whole_number(func, "size", size, 1)
     max_jitter = whole_number(func, "max_jitter", max_jitter, 0, size - 1)
     rng = np.random.default_rng(seed)
-    X = tf.convert_to_tensor(preprocess_image(rng.random((size, size, 3)))[None])
+    X = tf.convert_to_tensor(preprocess_image(255 * rng.random((size, size, 3)))[None])
     low = tf.constant(-SQUEEZENET_MEAN / SQUEEZENET_STD)
     high = tf.constant((1.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD)
     for t in range(num_iterations):

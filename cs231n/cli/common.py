@@ -161,11 +161,56 @@ class CommandParser(argparse.ArgumentParser):
     def add_batch_size(self, default, help=DEFAULT):
         self.add_argument("--batch-size", type=_positive_int, default=default, help=help)
 
+    def add_framework(self, what="code, on the same pretrained weights"):
+        """``--framework pytorch|tensorflow``; check it with :func:`check_framework`."""
+        self.add_argument(
+            "--framework",
+            choices=FRAMEWORKS,
+            default="pytorch",
+            help=f"pytorch or tensorflow (the course's TensorFlow {what}); tensorflow needs "
+            "the TensorFlow extra, installed by `./setup.sh --with-tensorflow` "
+            "(default: %(default)s)",
+        )
+
     def add_iterations(self, default, help):
         # A cap that names itself: 10**12 steps would be accepted and run for centuries.
         self.add_argument(
             "--iterations", type=int_range(1, MAX_ITERATIONS), default=default, help=help
         )
+
+
+FRAMEWORKS = ("pytorch", "tensorflow")
+
+
+def check_framework(args, command, pytorch_only=()):
+    """The checks of ``--framework tensorflow``, made before any work: each option of
+    ``pytorch_only`` (pairs of the option as the user wrote it and whether it was given) is
+    refused, naming it; then TensorFlow must be importable (one line naming the extra and the
+    command when it is not). Nothing happens for ``--framework pytorch``, which never imports
+    TensorFlow."""
+    if getattr(args, "framework", "pytorch") != "tensorflow":
+        return
+    for option, given in pytorch_only:
+        if given:
+            raise UserError(
+                f"{option} is PyTorch-only: drop it or use --framework pytorch "
+                f"(cs231n {command} --framework tensorflow does not support it)"
+            )
+    require_tensorflow(f"cs231n {command} --framework tensorflow")
+
+
+def require_tensorflow(what):
+    """UserError unless TensorFlow can be imported: one line saying that ``what`` (e.g.
+    "cs231n saliency --framework tensorflow") needs it and how to install the extra."""
+    from .. import tf_utils
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no start-up notices on stderr
+    if not tf_utils.tensorflow_available():
+        raise UserError(f"{what} needs TensorFlow, which is not installed; {tf_utils.INSTALL_HINT}")
+    try:
+        tf_utils.import_tensorflow()
+    except ImportError as e:  # installed but broken
+        raise UserError(f"{what}: {e}") from None
 
 
 def add_command(commands, name, func, **kwargs) -> CommandParser:

@@ -8,11 +8,14 @@ from pathlib import Path
 
 from .common import (
     DEFAULT,
+    UserError,
     _positive_int,
     add_command,
     add_group,
+    check_framework,
     figure_output,
     int_range,
+    require_tensorflow,
     writable_output,
 )
 
@@ -27,18 +30,51 @@ def _torch_device(name):
 
 
 def cmd_gan_train(args) -> int:
+    from ..io_utils import output_lock
+
+    tensorflow = args.framework == "tensorflow"
+    check_framework(
+        args,
+        "gan train",
+        [
+            (f"--loss {args.loss}", args.loss == "wgan-gp"),
+            ("--spectral-norm", args.spectral_norm),
+            ("--device", args.device is not None),
+        ],
+    )
+    run_dir = writable_output(Path(args.output) / "config.json").parent
+    with output_lock(run_dir):  # one run per folder: a second one is refused, naming this one
+        _check_same_framework(args, run_dir)
+        return _train(args, run_dir, tensorflow)
+
+
+def _check_same_framework(args, run_dir):
+    """A run folder is resumed by the framework that trained it."""
+    from ..gan_training import run_framework
+
+    if args.restart or not (run_dir / "config.json").exists():
+        return
+    existing = run_framework(run_dir)
+    if existing != args.framework:
+        raise UserError(
+            f"{run_dir} holds a {existing} run: continue it with --framework {existing}, or "
+            "start over with --restart"
+        )
+
+
+def _train(args, run_dir, tensorflow):
     from tqdm.auto import tqdm
 
-    from ..gan_training import train
+    from ..gan_training import train, train_tensorflow
     from ..mnist_data import load_mnist, torch_dataset
 
-    run_dir = writable_output(Path(args.output) / "config.json").parent
     images, _ = load_mnist(args.dataset, "train", args.data_dir)
     if args.max_images:
         images = images[: args.max_images]
     x = torch_dataset(images).tensors[0]
     print(
         f"{args.loss} GAN, {args.arch} networks, {len(x)} {args.dataset} images, {args.epochs} epochs -> {run_dir}"
+        + (" (TensorFlow)" if tensorflow else "")
     )
     per_epoch = len(x) // args.batch_size
     bar = tqdm(total=args.epochs * per_epoch, desc="gan", disable=args.quiet, dynamic_ncols=True)
@@ -48,35 +84,57 @@ def cmd_gan_train(args) -> int:
         bar.set_postfix_str(f"D: {d:.4f} G: {g:.4f}", refresh=False)
         bar.update(0)
 
+    settings = dict(
+        loss=args.loss,
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        sample_every=args.sample_every,
+        callback=progress,
+        resume=not args.restart,
+    )
     start = time.perf_counter()
     try:
-        history = train(
-            run_dir,
-            x,
-            loss=args.loss,
-            arch=args.arch,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            sample_every=args.sample_every,
-            spectral_norm=args.spectral_norm,
-            device=_torch_device(args.device),
-            callback=progress,
-            resume=not args.restart,
-        )
+        if tensorflow:
+            history = train_tensorflow(run_dir, x, **settings)
+        else:
+            history = train(
+                run_dir,
+                x,
+                spectral_norm=args.spectral_norm,
+                device=_torch_device(args.device),
+                **settings,
+            )
     finally:
         bar.close()
     d, g = history[-1] if history else (float("nan"), float("nan"))
     print(f"Done in {time.perf_counter() - start:.0f} s; last D: {d:.4f} G: {g:.4f}")
-    print(f"Samples: {run_dir / 'samples'}; checkpoint: {run_dir / 'checkpoint.pt'}")
+    saved = "weights: D.weights.h5, G.weights.h5" if tensorflow else "checkpoint: checkpoint.pt"
+    print(f"Samples: {run_dir / 'samples'}; {saved} in {run_dir}")
     return 0
 
 
+def _load_generator(args, command):
+    """The run's generator, of the framework its config.json names; TensorFlow runs are
+    checked before any work (TensorFlow installed, no --device)."""
+    from ..gan_training import load_run_generator, run_framework
+
+    framework = run_framework(args.run_dir)
+    if framework == "tensorflow":
+        if args.device is not None:
+            raise UserError(f"--device is PyTorch-only; {args.run_dir} is a TensorFlow run")
+        require_tensorflow(f"cs231n {command} of a TensorFlow run ({args.run_dir})")
+    return load_run_generator(
+        args.run_dir, None if framework == "tensorflow" else _torch_device(args.device)
+    )
+
+
 def cmd_gan_sample(args) -> int:
-    from ..gan_training import generate, load_generator, save_grid
+    from ..gan_training import generate, save_grid
 
     out = figure_output(args.output)
-    G, config = load_generator(args.run_dir, _torch_device(args.device))
+    G, config = _load_generator(args, "gan sample")
     save_grid(
         generate(G, args.n, seed=args.seed).numpy(), out, f"{config['loss']} / {config['arch']}"
     )
@@ -88,10 +146,9 @@ def cmd_gan_score(args) -> int:
     import json
 
     from ..gan_metrics import score_generator
-    from ..gan_training import load_generator
     from ..io_utils import atomic_path
 
-    G, config = load_generator(args.run_dir, _torch_device(args.device))
+    G, config = _load_generator(args, "gan score")
     scores = score_generator(G, args.dataset, args.data_dir, samples=args.samples, seed=args.seed)
     print(
         f"{config['loss']} / {config['arch']}: classifier test accuracy "
@@ -121,7 +178,7 @@ def add_parser(commands):
         commands,
         "gan",
         "gan_command",
-        help="GANs on MNIST-format images (PyTorch)",
+        help="GANs on MNIST-format images (PyTorch or TensorFlow)",
         description="Train, sample and score GANs on Fashion-MNIST "
         "(Debian's dataset-fashion-mnist), MNIST or a folder of IDX files.",
     )
@@ -133,7 +190,10 @@ def add_parser(commands):
         description="Train with the assignment's networks and "
         "Adam settings; samples of a fixed noise batch every "
         "--sample-every iterations, a checkpoint every epoch "
-        "(an interrupted run resumes).",
+        "(an interrupted run resumes). With --framework tensorflow: the course's TensorFlow "
+        "models on the same batches, Keras weights (D.weights.h5, G.weights.h5) and state.json "
+        "instead of checkpoint.pt; resuming restores weights and progress but restarts Adam's "
+        "moments (not bit-exact, unlike PyTorch's).",
     )
     train.add_argument("--loss", choices=["gan", "lsgan", "wgan-gp"], default="gan", help=DEFAULT)
     train.add_argument("--arch", choices=["fc", "dc"], default="fc", help=DEFAULT)
@@ -155,12 +215,18 @@ def add_parser(commands):
     train.add_seed()
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_device()
+    train.add_framework("models")
     train.add_output(None, "RUN_DIR", None, required=True)
     train.add_quiet()
     train.add_data_dir()
 
     sample = add_command(
-        gan_commands, "sample", cmd_gan_sample, help="a grid of samples from a trained run"
+        gan_commands,
+        "sample",
+        cmd_gan_sample,
+        help="a grid of samples from a trained run",
+        description="A grid of samples from a trained run of either framework (read from its "
+        "config.json).",
     )
     _add_run_dir(sample)
     sample.add_argument(
@@ -181,7 +247,8 @@ def add_parser(commands):
         description="Train (once) a small CNN on the data set and "
         "report its test accuracy and the Fréchet distance of its "
         "penultimate features, generated vs real test images, with "
-        "the real-train vs real-test floor.",
+        "the real-train vs real-test floor. Runs of either framework (read from their "
+        "config.json) are scored by the same PyTorch classifier.",
     )
     _add_run_dir(score)
     _add_dataset(score)

@@ -11,6 +11,7 @@ from .common import (
     _positive_float,
     _positive_int,
     add_command,
+    check_framework,
     finite_float,
     image_output,
     int_range,
@@ -43,14 +44,10 @@ def _checked_output_and_size(args, images):
     return out, args.size
 
 
-def _run_transfer(args, content, styles, out, size, **settings):
-    """``transfer`` with the options both commands have and ``settings``; saves the images."""
+def _progress_bar(args):
+    """A tqdm bar and the ``callback(t, losses)`` of the transfer functions that moves it."""
     from tqdm.auto import tqdm
 
-    from ..net_visualization_pytorch import deprocess
-    from ..style_transfer_pytorch import default_cnn, transfer
-
-    cnn = default_cnn(args.device, args.data_dir)
     bar = tqdm(total=args.iterations, desc="style", disable=args.quiet, dynamic_ncols=True)
 
     def progress(t, terms):
@@ -59,41 +56,125 @@ def _run_transfer(args, content, styles, out, size, **settings):
         bar.update(1)
         bar.set_postfix({k: f"{v:.3g}" for k, v in terms.items()})
 
+    return bar, progress
+
+
+def _cnn(args):
+    """The pretrained SqueezeNet of ``--framework`` (PyTorch's features, or the TensorFlow
+    model on the same weights)."""
+    if args.framework == "tensorflow":
+        from ..classifiers.squeezenet import pretrained_squeezenet
+
+        return pretrained_squeezenet(args.data_dir)
+    from ..style_transfer_pytorch import default_cnn
+
+    return default_cnn(args.device, args.data_dir)
+
+
+def _transfer_pytorch(args, cnn, content, styles, size, progress, **settings):
+    from ..style_transfer_pytorch import transfer
+
+    return transfer(
+        content,
+        styles,
+        cnn=cnn,
+        callback=progress,
+        image_size=size,
+        iterations=args.iterations,
+        optimizer=args.optimizer,
+        save_every=args.save_every,
+        seed=args.seed,
+        **settings,
+    )
+
+
+def _transfer_tensorflow(args, cnn, content, styles, size, progress, **settings):
+    """The TensorFlow driver (one style image, Adam; the checks of :func:`_check_framework`
+    keep the rest out)."""
+    from ..style_transfer_tensorflow import transfer
+
+    for option in ("style_blend", "preserve_colors", "scales"):
+        settings.pop(option, None)
+    (style,) = styles
+    return transfer(
+        content,
+        style,
+        cnn=cnn,
+        callback=progress,
+        image_size=size,
+        iterations=args.iterations,
+        seed=args.seed,
+        **settings,
+    )
+
+
+def _run_transfer(args, content, styles, out, size, **settings):
+    """``transfer`` of ``--framework`` with the options both commands have and ``settings``;
+    saves the images."""
+    from ..net_visualization_pytorch import deprocess
+
+    cnn = _cnn(args)
+    bar, progress = _progress_bar(args)
+    run = _transfer_tensorflow if args.framework == "tensorflow" else _transfer_pytorch
     start = time.perf_counter()
     try:
-        result = transfer(
-            content,
-            styles,
-            cnn=cnn,
-            callback=progress,
-            image_size=size,
-            iterations=args.iterations,
-            optimizer=args.optimizer,
-            save_every=args.save_every,
-            seed=args.seed,
-            **settings,
-        )
+        result = run(args, cnn, content, styles, size, progress, **settings)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
     _save_image(result.pil(), out)
     stem = out.with_suffix("")
-    for t, img in result.intermediates:
+    intermediates = getattr(result, "intermediates", [])
+    for t, img in intermediates:
         _save_image(deprocess(img.cpu(), should_rescale=False), Path(f"{stem}_{t:04d}{out.suffix}"))
     last = result.losses[-1]
     terms = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
     print(f"{len(result.losses)} iterations in {seconds:.1f} s; final losses: {terms}")
-    if result.intermediates:
-        print(f"Intermediate images: {stem}_NNNN{out.suffix} ({len(result.intermediates)})")
+    if intermediates:
+        print(f"Intermediate images: {stem}_NNNN{out.suffix} ({len(intermediates)})")
     print(f"Image saved to {out}")
     return 0
 
 
-def cmd_style(args) -> int:
+def _check_framework(args, command, pytorch_only=()):
+    """The options the TensorFlow driver lacks are refused before any work."""
+    check_framework(
+        args,
+        command,
+        [
+            (f"--optimizer {args.optimizer}", args.optimizer != "adam"),
+            ("--save-every", args.save_every is not None),
+            ("--device", args.device is not None),
+            *pytorch_only,
+        ],
+    )
+
+
+def _preset_arguments(framework, name):
+    """The course's settings for preset ``name`` with ``framework``'s layer indices (the
+    TensorFlow model's are PyTorch's minus one: its convolutions include their ReLU)."""
+    if framework == "tensorflow":
+        from ..style_transfer_tensorflow import PRESETS
+
+        return {k: v for k, v in PRESETS[name].items() if k != "style_image"}
     from ..style_transfer_pytorch import preset_arguments
 
+    return preset_arguments(name)
+
+
+def cmd_style(args) -> int:
+    _check_framework(
+        args,
+        "style",
+        [
+            (f"blending {len(args.styles)} style images", len(args.styles) > 1),
+            ("--style-weights", args.style_weights is not None),
+            ("--preserve-colors", args.preserve_colors),
+            (f"--scales {args.scales}", args.scales > 1),
+        ],
+    )
     out, size = _checked_output_and_size(args, [args.content, *args.styles])
-    settings = preset_arguments(args.preset)
+    settings = _preset_arguments(args.framework, args.preset)
     settings.pop("init_random", None)
     if args.style_size is not None:
         settings["style_size"] = args.style_size
@@ -122,11 +203,11 @@ def cmd_style(args) -> int:
 
 
 def cmd_invert(args) -> int:
-    from ..style_transfer_pytorch import preset_arguments
-
+    _check_framework(args, "invert", [("--layer 0", args.layer == 0)])
     out, size = _checked_output_and_size(args, [args.image])
-    settings = preset_arguments("feature_inversion")
-    settings["content_layer"] = args.layer
+    settings = _preset_arguments(args.framework, "feature_inversion")
+    # --layer counts PyTorch's features; the TensorFlow model's fused ReLUs make it one less.
+    settings["content_layer"] = args.layer - 1 if args.framework == "tensorflow" else args.layer
     print(f"Reconstructing {args.image} from SqueezeNet layer {args.layer} features, from noise")
     return _run_transfer(args, args.image, [args.image], out, size, **settings)
 
@@ -163,6 +244,7 @@ def _add_transfer_args(p, default_output):
     )
     p.add_quiet()
     p.add_device()
+    p.add_framework()
     p.add_data_dir()
 
 
@@ -174,7 +256,8 @@ def add_parser(commands):
         help="neural style transfer: paint an image in the style of others",
         description="Style transfer (Gatys et al.) on the pretrained SqueezeNet with the course's "
         "losses and presets. Several style images are blended (--style-weights). Images may be "
-        "any common format.",
+        "any common format. --framework tensorflow runs the TensorFlow driver: one style "
+        "image, Adam, no --preserve-colors, --scales or --save-every.",
     )
     style.add_argument("content", metavar="CONTENT")
     style.add_argument("styles", nargs="+", metavar="STYLE")
@@ -240,6 +323,7 @@ def add_parser(commands):
         "--layer",
         type=int_range(0, 12),
         default=3,
-        help="SqueezeNet features layer, 0 to 12 (default: %(default)s)",
+        help="SqueezeNet features layer, 0 to 12 (PyTorch's numbering; 1 to 12 with "
+        "--framework tensorflow, whose convolutions include their ReLU) (default: %(default)s)",
     )
     _add_transfer_args(invert, "inverted.png")

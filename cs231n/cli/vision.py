@@ -11,6 +11,7 @@ from .common import (
     UserError,
     _positive_float,
     add_command,
+    check_framework,
     figure_output,
     finite_float,
     int_range,
@@ -85,11 +86,52 @@ def top_prediction(model, x, names):
 
 
 def _vision_setup(args):
+    """The pretrained SqueezeNet of ``--framework`` (PyTorch's, or the TensorFlow model on the
+    same weights) and the class names."""
+    names = class_names(args.data_dir)
+    if args.framework == "tensorflow":
+        from ..classifiers.squeezenet import pretrained_squeezenet
+
+        return pretrained_squeezenet(args.data_dir, weights=args.weights), names
     from ..net_visualization_cli import load_model
 
-    names = class_names(args.data_dir)
     model = load_model(args.weights or "DEFAULT", args.data_dir, args.device)
     return model, names
+
+
+def _check_framework(args, command, pytorch_only=()):
+    check_framework(args, command, [("--device", args.device is not None), *pytorch_only])
+
+
+def _nhwc(X):
+    """A (N, 3, H, W) torch batch as the (N, H, W, 3) float32 array the TensorFlow model takes."""
+    return X.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def _nchw(X):
+    """A (N, H, W, 3) array back as the (N, 3, H, W) torch batch of the figures' helpers."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(np.transpose(X, (0, 3, 1, 2))))
+
+
+def _tf_scores(model, X):
+    """The TensorFlow model's class scores for NHWC images, a NumPy array."""
+    return model(X, training=False).numpy()
+
+
+def _top_predictions(model, X, names, framework):
+    """:func:`top_prediction` of either framework's model for the (N, 3, H, W) batch X."""
+    if framework != "tensorflow":
+        return top_prediction(model, X, names)
+    import numpy as np
+
+    scores = _tf_scores(model, _nhwc(X))
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    idx = probs.argmax(axis=1)
+    return [(int(i), names[int(i)], float(probs[k, i])) for k, i in enumerate(idx)]
 
 
 def _load_inputs(specs, data_root):
@@ -123,16 +165,33 @@ def _load_inputs(specs, data_root):
     return torch.cat(batch_parts), np.stack(crops), labels, shown
 
 
-def cmd_saliency(args) -> int:
+def saliency_maps(method, model, X, targets, framework="pytorch"):
+    """The attribution maps (N, H, W) of ``method`` for the batch X (N, 3, H, W, normalised)
+    and class indices ``targets``, as a NumPy array: what ``cs231n saliency`` draws. With
+    ``framework="tensorflow"``, ``model`` is the TensorFlow SqueezeNet and the method the
+    assignment's vanilla gradient (``compute_saliency_maps``)."""
     import torch
 
-    from ..attribution import METHODS, attribute
+    if framework == "tensorflow":
+        from ..net_visualization_tensorflow import compute_saliency_maps
+
+        if method != "gradient":
+            raise ValueError(f"{method} is PyTorch-only; TensorFlow has the gradient method")
+        return compute_saliency_maps(_nhwc(X), targets, model)
+    from ..attribution import attribute
+
+    return attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
+
+
+def cmd_saliency(args) -> int:
+    from ..attribution import METHODS
     from ..net_visualization_cli import saliency_figure
 
+    _check_framework(args, "saliency", [(f"--method {args.method}", args.method != "gradient")])
     out = figure_output(args.output)
     model, names = _vision_setup(args)
     X, crops, labels, shown = _load_inputs(args.images, args.data_dir)
-    predictions = top_prediction(model, X, names)
+    predictions = _top_predictions(model, X, names, args.framework)
     if args.target is not None:
         targets = [resolve_class(args.target, names)] * len(shown)
     else:  # the true label when known, else the predicted class
@@ -144,7 +203,7 @@ def cmd_saliency(args) -> int:
     maps = {}
     for method in methods:
         start = time.perf_counter()
-        maps[method] = attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
+        maps[method] = saliency_maps(method, model, X, targets, args.framework)
         print(f"{method}: {time.perf_counter() - start:.2f} s for {len(shown)} image(s)")
     titles = []
     for name, target, (_, pred_name, prob) in zip(shown, targets, predictions, strict=True):
@@ -159,33 +218,81 @@ def cmd_saliency(args) -> int:
     return 0
 
 
-def cmd_fool(args) -> int:
-    import numpy as np
+def _fool_pytorch(args, model, X, names):
+    """``cs231n fool`` in PyTorch: (target, fooling image (1, 3, H, W), fooled, iterations,
+    L2, Linf)."""
     import torch
 
-    from ..net_visualization_cli import fooling_figure
-    from ..net_visualization_pytorch import deprocess, fool, pick_targets
+    from ..net_visualization_pytorch import fool, pick_targets
 
-    out = figure_output(args.output)
-    model, names = _vision_setup(args)
-    X, crops, _, shown = _load_inputs([args.image], args.data_dir)
     generator = torch.Generator().manual_seed(args.seed)
     if args.target in ("random", "least-likely"):
         target = pick_targets(model, X, args.target, generator)
     else:
         target = torch.tensor([resolve_class(args.target, names)])
-    before = top_prediction(model, X, names)[0]
     result = fool(model, X, target, max_iterations=args.max_iterations, objective=args.objective)
-    after = top_prediction(model, result.images, names)[0]
-    t = int(result.targets[0])
-    status = "fooled" if result.success[0] else "NOT fooled"
+    return (
+        int(result.targets[0]),
+        result.images[:1].cpu(),
+        bool(result.success[0]),
+        int(result.iterations[0]),
+        float(result.l2[0]),
+        float(result.linf[0]),
+    )
+
+
+def _pick_target(scores, mode, seed):
+    """:func:`cs231n.net_visualization_pytorch.pick_targets` for one image's class scores
+    (a (1, C) NumPy array), the same draw from the same seed."""
+    import torch
+
+    scores = torch.from_numpy(scores)
+    if mode == "least-likely":
+        return int(scores.argmin(dim=1)[0])
+    generator = torch.Generator().manual_seed(seed)
+    offset = torch.randint(1, scores.shape[1], (1,), generator=generator)
+    return int((scores.argmax(dim=1) + offset)[0] % scores.shape[1])
+
+
+def _fool_tensorflow(args, model, X, names):
+    """``cs231n fool`` in TensorFlow: what :func:`_fool_pytorch` returns."""
+    import numpy as np
+
+    from ..net_visualization_tensorflow import fool
+
+    x = _nhwc(X)
+    if args.target in ("random", "least-likely"):
+        target = _pick_target(_tf_scores(model, x), args.target, args.seed)
+    else:
+        target = resolve_class(args.target, names)
+    fooled_image, iterations, fooled = fool(
+        model, x, [target], max_iterations=args.max_iterations, objective=args.objective
+    )
+    delta = (fooled_image - x).ravel()
+    l2, linf = float(np.linalg.norm(delta)), float(np.abs(delta).max())
+    return target, _nchw(fooled_image), bool(fooled), int(iterations), l2, linf
+
+
+def cmd_fool(args) -> int:
+    import numpy as np
+
+    from ..net_visualization_cli import fooling_figure
+    from ..net_visualization_pytorch import deprocess
+
+    _check_framework(args, "fool")
+    out = figure_output(args.output)
+    model, names = _vision_setup(args)
+    X, crops, _, shown = _load_inputs([args.image], args.data_dir)
+    run = _fool_tensorflow if args.framework == "tensorflow" else _fool_pytorch
+    t, image, success, iterations, l2, linf = run(args, model, X, names)
+    before, after = (_top_predictions(model, x, names, args.framework)[0] for x in (X, image))
+    status = "fooled" if success else "NOT fooled"
     print(f"{shown[0]}: predicted {before[1]} ({before[2]:.1%}); target {t} ({names[t]})")
     print(
-        f"{status} after {int(result.iterations[0])} iterations: now {after[1]} ({after[2]:.1%}); "
-        f"perturbation L2 {float(result.l2[0]):.3f}, Linf {float(result.linf[0]):.3f} "
-        "(normalised pixels)"
+        f"{status} after {iterations} iterations: now {after[1]} ({after[2]:.1%}); "
+        f"perturbation L2 {l2:.3f}, Linf {linf:.3f} (normalised pixels)"
     )
-    fooled = np.asarray(deprocess(result.images[:1].cpu(), should_rescale=False))
+    fooled = np.asarray(deprocess(image, should_rescale=False))
     fooling_figure(
         out,
         crops[0],
@@ -196,30 +303,40 @@ def cmd_fool(args) -> int:
         ],
     )
     print(f"Figure saved to {out}")
-    return 0 if result.success[0] else 1
+    return 0 if success else 1
 
 
 def cmd_visualize_class(args) -> int:
-    import torch
     from tqdm.auto import tqdm
 
     from ..net_visualization_cli import image_figure
-    from ..net_visualization_pytorch import class_visualization
 
+    _check_framework(args, "visualize-class")
     out = figure_output(args.output)
     model, names = _vision_setup(args)
     target = resolve_class(args.target, names)
     bar = tqdm(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
-    img, probability = class_visualization(
-        target,
-        model,
+    settings = dict(
         l2_reg=args.l2_reg,
         learning_rate=args.learning_rate,
         num_iterations=args.iterations,
         callback=lambda t, img: bar.update(1),
-        generator=torch.Generator().manual_seed(args.seed),
     )
-    bar.close()
+    try:
+        if args.framework == "tensorflow":
+            from ..net_visualization_tensorflow import class_visualization
+
+            img, probability = class_visualization(target, model, seed=args.seed, **settings)
+            img = _nchw(img)
+        else:
+            import torch
+
+            from ..net_visualization_pytorch import class_visualization
+
+            generator = torch.Generator().manual_seed(args.seed)
+            img, probability = class_visualization(target, model, generator=generator, **settings)
+    finally:
+        bar.close()
     print(
         f"Class {target} ({names[target]}): probability {probability:.1%} after {args.iterations} iterations"
     )
@@ -242,10 +359,12 @@ def _add_model_args(p):
         "--weights",
         default=None,
         metavar="PATH",
-        help="SqueezeNet 1.1 state dict (default: pretrained weights from the data "
-        "directory, the torch hub cache, or torchvision's URL)",
+        help="SqueezeNet 1.1 state dict, converted once for --framework tensorflow "
+        "(default: pretrained weights from the data directory, the torch hub cache, or "
+        "torchvision's URL)",
     )
     p.add_device()
+    p.add_framework()
     p.add_data_dir()
 
 
@@ -257,7 +376,8 @@ def add_parser(commands):
         help="saliency maps and other attributions for images (SqueezeNet)",
         description="Which pixels matter for a class: vanilla gradient saliency (the "
         "assignment's), SmoothGrad, Integrated Gradients or Grad-CAM, for each image, as a "
-        "figure. IMAGE is a file or val:K (image K of the course's imagenet_val_25.npz).",
+        "figure. IMAGE is a file or val:K (image K of the course's imagenet_val_25.npz). "
+        "--framework tensorflow has the vanilla gradient (the assignment's TensorFlow code).",
     )
     saliency.add_argument("images", nargs="+", metavar="IMAGE")
     saliency.add_argument(
