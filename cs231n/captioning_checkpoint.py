@@ -12,6 +12,13 @@ vocabulary, a sane training state), and each problem is one error naming the fil
 
 Format ``cs231n-captioning/2``; ``cs231n-captioning/1`` checkpoints (no digest, no metadata in
 the ``.npz``) still load.
+
+The PyTorch ``CaptioningTransformer`` is saved as one file, ``NAME.pt`` (format
+``cs231n-captioning-transformer/1``), renamed into place whole: the metadata (configuration,
+vocabulary, progress, the caller's ``extra``), the weights, Adam's state, and the torch, CUDA
+and NumPy random states, so that resuming continues exactly as an uninterrupted run.
+:func:`load_captioner` loads either kind from ``NAME`` (or a file name), telling them apart by
+the files present.
 """
 
 from __future__ import annotations
@@ -32,18 +39,45 @@ FORMATS = ("cs231n-captioning/1", FORMAT)  # what load_checkpoint reads
 META_KEY = "meta.json"  # the metadata inside the .npz, as UTF-8 bytes (uint8)
 
 
+SUFFIXES = (".npz", ".json", ".pt")  # the files of a checkpoint NAME
+
+
 def checkpoint_paths(path) -> tuple[Path, Path]:
-    """``(NAME.npz, NAME.json)`` for ``NAME``, ``NAME.npz`` or ``NAME.json``."""
-    path = Path(path)
-    if path.suffix in (".npz", ".json"):
-        path = path.with_suffix("")
-    return path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
+    """``(NAME.npz, NAME.json)`` for ``NAME``, ``NAME.npz``, ``NAME.json`` or ``NAME.pt``."""
+    name = checkpoint_name(path)
+    return name.with_name(name.name + ".npz"), name.with_name(name.name + ".json")
 
 
 def checkpoint_name(path) -> Path:
-    """``NAME`` for ``NAME``, ``NAME.npz`` or ``NAME.json`` (what its lock is named after)."""
-    npz_path = checkpoint_paths(path)[0]
-    return npz_path.with_name(npz_path.name[: -len(".npz")])
+    """``NAME`` for ``NAME``, ``NAME.npz``, ``NAME.json`` or ``NAME.pt`` (what its lock is
+    named after)."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in SUFFIXES else path
+
+
+def transformer_checkpoint_path(path) -> Path:
+    """``NAME.pt``, the Transformer's checkpoint file, for ``NAME`` or any of its files."""
+    name = checkpoint_name(path)
+    return name.with_name(name.name + ".pt")
+
+
+def checkpoint_kind(path):
+    """Which checkpoint ``path`` names: "transformer" (``NAME.pt``), "rnn" (``NAME.npz`` +
+    ``NAME.json``, an RNN or LSTM) or None when there is none. A name with its suffix is that
+    kind; a bare ``NAME`` with both kinds beside it is ambiguous (ValueError)."""
+    path = Path(path)
+    if path.suffix == ".pt":
+        return "transformer" if path.exists() else None
+    if path.suffix in (".npz", ".json"):
+        return "rnn" if checkpoint_exists(path) else None
+    pt, rnn = transformer_checkpoint_path(path).exists(), checkpoint_exists(path)
+    if pt and rnn:
+        npz_path, json_path = checkpoint_paths(path)
+        raise ValueError(
+            f"{path}: both a Transformer checkpoint ({path}.pt) and an RNN/LSTM checkpoint "
+            f"({npz_path.name} / {json_path.name}) are there; name one with its extension"
+        )
+    return "transformer" if pt else "rnn" if rnn else None
 
 
 def checkpoint_exists(path) -> bool:
@@ -412,3 +446,295 @@ def _encode_state(state):
 def _decode_state(state):
     name, keys, pos, has_gauss, cached = state
     return name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached
+
+
+# ----------------------------------------------------------------------------------------------
+# The captioning Transformer (PyTorch): one file, NAME.pt
+
+TRANSFORMER_FORMAT = "cs231n-captioning-transformer/1"
+TRANSFORMER_KEYS = ("format", "model", "idx_to_word", "extra", "model_state")
+TRANSFORMER_CONFIG = ("input_dim", "wordvec_dim", "num_heads", "num_layers", "max_length")
+
+
+def transformer_config(model) -> dict:
+    """The keyword arguments that rebuild ``model`` (a CaptioningTransformer), and its type."""
+    return {
+        "type": "transformer",
+        "input_dim": int(model.visual_projection.in_features),
+        "wordvec_dim": int(model.embedding.embedding_dim),
+        "num_heads": int(model.transformer.layers[0].self_attn.n_head),
+        "num_layers": len(model.transformer.layers),
+        "max_length": int(model.max_length),
+    }
+
+
+def model_vocabulary(model) -> list:
+    """The words of a captioner, by index (``CaptioningRNN.idx_to_word`` or the inverse of
+    ``CaptioningTransformer.word_to_idx``)."""
+    if hasattr(model, "idx_to_word"):
+        return [model.idx_to_word[i] for i in range(len(model.idx_to_word))]
+    words = sorted(model.word_to_idx.items(), key=lambda item: item[1])
+    return [w for w, _ in words]
+
+
+def save_transformer_checkpoint(path, model, solver=None, extra=None) -> Path:
+    """Save a CaptioningTransformer as ``NAME.pt`` (atomically: the file is whole or the
+    previous one stays). With ``solver`` (a ``CaptioningSolverTransformer``), also what an
+    exact resume needs: Adam's state, the epoch, the loss history, and the torch, CUDA and
+    NumPy random states. ``extra`` (plain data) is stored as is. Returns the path."""
+    import torch
+
+    out = transformer_checkpoint_path(path)
+    payload = {
+        "format": TRANSFORMER_FORMAT,
+        "model": transformer_config(model),
+        "idx_to_word": model_vocabulary(model),
+        "extra": extra or {},
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    if solver is not None:
+        payload["training"] = {
+            "epoch": int(solver.epoch),
+            "loss_history": [float(x) for x in solver.loss_history],
+            "optimizer": solver.optim.state_dict(),
+            "torch_rng_state": torch.get_rng_state(),
+            "cuda_rng_states": (
+                torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+            ),
+            "numpy_random_state": _encode_state(np.random.get_state()),
+        }
+    with atomic_path(out) as tmp:
+        torch.save(payload, tmp)
+    return out
+
+
+def load_transformer_checkpoint(path):
+    """``(model, meta, training)`` from ``NAME.pt``: the CaptioningTransformer (on the CPU, in
+    eval mode), the metadata (``format``, ``model``, ``idx_to_word``, ``extra``, and
+    ``training`` without its tensors: ``epoch``, ``loss_history``), and the saved training
+    state (a dict for :func:`restore_transformer_solver`) or None.
+
+    Raises FileNotFoundError when the file is missing and ValueError, naming the file, when it
+    is damaged or inconsistent (truncated, not a checkpoint, a foreign pickle, weights that do
+    not fit the configuration or are not finite, an optimiser state or random state that
+    cannot be restored)."""
+    import torch
+
+    from .classifiers.transformer import CaptioningTransformer
+    from .models import check_tensors, torch_load
+
+    file = transformer_checkpoint_path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"checkpoint file not found: {file}")
+    _check_zip_crc(file)
+    saved = torch_load(file, "captioning checkpoint")
+    if not isinstance(saved, dict) or saved.get("format") != TRANSFORMER_FORMAT:
+        found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(
+            f"{file}: not a captioning Transformer checkpoint (format {found!r}, expected "
+            f"{TRANSFORMER_FORMAT!r})"
+        )
+    missing = [k for k in TRANSFORMER_KEYS if k not in saved]
+    if missing:
+        raise ValueError(f"{file}: missing key {missing[0]!r}")
+    config = _check_transformer_config(saved["model"], file)
+    idx_to_word = saved["idx_to_word"]
+    if not isinstance(idx_to_word, list):
+        raise ValueError(f"{file}: idx_to_word must be a list of words")
+    from .coco_utils import check_vocabulary
+
+    word_to_idx = {w: i for i, w in enumerate(idx_to_word) if isinstance(w, str)}
+    check_vocabulary(idx_to_word, word_to_idx, file)
+    if not isinstance(saved["extra"], dict):
+        raise ValueError(f"{file}: 'extra' must be a dictionary")
+    from .captioning_experiments import transformer_parameter_count
+    from .io_utils import require_memory
+
+    count = transformer_parameter_count(len(idx_to_word), **config)
+    require_memory(count * 16, f"{file}: the model it describes ({count:,} parameters)")
+
+    state = saved["model_state"]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"{file}: model_state is not a state dict of tensors")
+    check_tensors(file, state, "weight")
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
+        try:
+            model = CaptioningTransformer(word_to_idx, **config)
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise ValueError(f"{file}: cannot build the model it describes ({e})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        lines = str(e).strip().splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise ValueError(
+            f"{file}: its weights do not fit the model it describes ({detail})"
+        ) from None
+    model.eval()
+
+    meta = {k: saved[k] for k in ("format", "model", "idx_to_word", "extra")}
+    training = saved.get("training")
+    if training is None:
+        return model, meta, None
+    _check_transformer_training(training, file, model)
+    meta["training"] = {k: training[k] for k in ("epoch", "loss_history")}
+    return model, meta, training
+
+
+def _check_zip_crc(file):
+    """A PyTorch file is a ZIP archive: a flipped bit anywhere in it fails its member's CRC."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise ValueError(
+            f"{file}: not a readable captioning checkpoint ({e or type(e).__name__}: empty, "
+            "truncated or another format)"
+        ) from None
+    except Exception as e:  # zlib errors of a damaged member
+        raise ValueError(f"{file}: not a readable captioning checkpoint ({e})") from None
+    if bad is not None:
+        raise ValueError(f"{file}: member {bad} is damaged (CRC mismatch)")
+
+
+def _check_transformer_config(model, where) -> dict:
+    if not isinstance(model, dict):
+        raise ValueError(f"{where}: 'model' must be a dictionary, got {type(model).__name__}")
+    if model.get("type") != "transformer":
+        raise ValueError(f"{where}: model type must be 'transformer', got {model.get('type')!r}")
+    missing = [k for k in TRANSFORMER_CONFIG if k not in model]
+    if missing:
+        raise ValueError(f"{where}: 'model' lacks {', '.join(map(repr, missing))}")
+    for key in TRANSFORMER_CONFIG:
+        if not _is_int(model[key]) or model[key] < 1:
+            raise ValueError(f"{where}: model {key} must be a positive integer, got {model[key]!r}")
+    if model["wordvec_dim"] % model["num_heads"]:
+        raise ValueError(
+            f"{where}: model wordvec_dim {model['wordvec_dim']} is not divisible by num_heads "
+            f"{model['num_heads']}"
+        )
+    return {k: model[k] for k in TRANSFORMER_CONFIG}
+
+
+def _check_transformer_training(training, where, model):
+    """The saved training state can be restored: progress, Adam's state for these weights
+    (its step count equal to the iterations trained), and valid random states."""
+    import torch
+
+    if not isinstance(training, dict):
+        raise ValueError(f"{where}: 'training' must be a dictionary")
+    keys = ("epoch", "loss_history", "optimizer", "torch_rng_state", "numpy_random_state")
+    for key in keys:
+        if key not in training:
+            raise ValueError(f"{where}: 'training' lacks {key!r}")
+    history, epoch = training["loss_history"], training["epoch"]
+    if not isinstance(history, list) or not all(
+        _is_number(x) and math.isfinite(x) for x in history
+    ):
+        raise ValueError(f"{where}: training loss_history must be a list of finite numbers")
+    if not _is_int(epoch) or not 0 <= epoch <= len(history):
+        raise ValueError(
+            f"{where}: training epoch must be an integer from 0 to {len(history)} (the "
+            f"iterations in loss_history), got {epoch!r}"
+        )
+    optimizer = training["optimizer"]
+    if not isinstance(optimizer, dict) or not {"state", "param_groups"} <= set(optimizer):
+        raise ValueError(f"{where}: training optimizer is not an optimiser state dict")
+    probe = torch.optim.Adam(model.parameters())
+    try:
+        probe.load_state_dict(optimizer)
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise ValueError(f"{where}: the optimiser state does not fit the model ({e})") from None
+    num_params = sum(len(group.get("params", [])) for group in optimizer["param_groups"])
+    if history and len(optimizer["state"]) != num_params:
+        raise ValueError(
+            f"{where}: the optimiser state covers {len(optimizer['state'])} of the "
+            f"{num_params} parameters, after {len(history)} iterations"
+        )
+    for group in optimizer["param_groups"]:
+        lr = group.get("lr")
+        if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"{where}: optimiser learning rate must be positive, got {lr!r}")
+    for index, state in optimizer["state"].items():
+        if not isinstance(state, dict):
+            raise ValueError(f"{where}: optimiser state {index} is not a dictionary")
+        step = state.get("step")
+        step = float(step) if torch.is_tensor(step) else step
+        if step is not None and step != len(history):
+            raise ValueError(
+                f"{where}: Adam's step count of parameter {index} is {step:g}, but "
+                f"{len(history)} iterations were trained (loss_history)"
+            )
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.is_floating_point():
+                if not torch.isfinite(value).all():
+                    raise ValueError(
+                        f"{where}: optimiser state {index}/{key} holds NaN or infinite values"
+                    )
+                if key == "exp_avg_sq" and (value < 0).any():
+                    raise ValueError(f"{where}: optimiser state {index}/{key} is negative")
+    rng = training["torch_rng_state"]
+    reference = torch.get_rng_state()
+    if not torch.is_tensor(rng) or rng.dtype != torch.uint8 or rng.shape != reference.shape:
+        raise ValueError(f"{where}: training torch_rng_state is not a torch random state")
+    cuda = training.get("cuda_rng_states", [])
+    if not isinstance(cuda, list) or not all(
+        torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda
+    ):
+        raise ValueError(f"{where}: training cuda_rng_states must be a list of random states")
+    try:
+        np.random.RandomState().set_state(_decode_state(training["numpy_random_state"]))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ValueError(
+            f"{where}: training numpy_random_state is not a NumPy random state ({e})"
+        ) from None
+
+
+def restore_transformer_solver(solver, training, where="checkpoint"):
+    """Put a saved training state (from :func:`load_transformer_checkpoint`) back into a
+    ``CaptioningSolverTransformer`` built on the loaded model: Adam's state, the epoch, the
+    loss history and the random states; ``solver.train()`` then continues exactly."""
+    import torch
+
+    _check_transformer_training(training, where, solver.model)
+    solver.optim.load_state_dict(training["optimizer"])
+    solver.epoch = int(training["epoch"])
+    solver.loss_history = [float(x) for x in training["loss_history"]]
+    torch.set_rng_state(training["torch_rng_state"].cpu())
+    cuda = training.get("cuda_rng_states") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([t.cpu() for t in cuda])
+    np.random.set_state(_decode_state(training["numpy_random_state"]))
+
+
+def load_captioner(path):
+    """``(model, meta)`` for any captioning checkpoint: a ``CaptioningRNN`` (RNN or LSTM) from
+    ``NAME.npz`` + ``NAME.json`` or a ``CaptioningTransformer`` (CPU, eval mode) from
+    ``NAME.pt``; ``path`` is ``NAME`` or one of its files. ``meta["model"]`` describes the
+    model (``cell_type`` "rnn"/"lstm", or ``type`` "transformer"); ``meta["extra"]`` is what
+    training stored (the data set, the hyperparameters, per-epoch reports).
+
+    Raises FileNotFoundError naming the files looked for, and ValueError naming the file for a
+    damaged checkpoint or an ambiguous name."""
+    kind = checkpoint_kind(path)
+    if kind is None:
+        npz_path, json_path = checkpoint_paths(path)
+        if Path(path).suffix == ".pt":
+            raise FileNotFoundError(f"checkpoint file not found: {path}")
+        if Path(path).suffix in (".npz", ".json"):
+            return load_checkpoint(path)[:2]  # names the missing file
+        raise FileNotFoundError(
+            f"checkpoint file not found: {json_path} (RNN/LSTM) or "
+            f"{transformer_checkpoint_path(path)} (Transformer)"
+        )
+    if kind == "transformer":
+        return load_transformer_checkpoint(path)[:2]
+    return load_checkpoint(path)[:2]
+
+
+def model_description(meta) -> str:
+    """ "RNN", "LSTM" or "Transformer": the model a checkpoint's metadata describes."""
+    model = meta.get("model", {})
+    if model.get("type") == "transformer":
+        return "Transformer"
+    return str(model.get("cell_type", "?")).upper()

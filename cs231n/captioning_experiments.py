@@ -1,4 +1,7 @@
-"""The assignment's captioning experiments as functions (used by the CLI and the tests)."""
+"""The assignment's captioning experiments as functions (used by the CLI and the tests), for the
+three captioners: the NumPy ``CaptioningRNN`` with a vanilla RNN or an LSTM cell
+(``cell_type`` "rnn" or "lstm") and the PyTorch ``CaptioningTransformer`` (``cell_type``
+"transformer")."""
 
 from __future__ import annotations
 
@@ -10,11 +13,56 @@ from .coco_utils import load_coco_vocab, random_caption_data
 from .config import data_path
 from .io_utils import save_figure
 
-# The course's overfitting settings (RNN_Captioning / LSTM_Captioning notebooks).
+MODEL_TYPES = ("rnn", "lstm", "transformer")
+
+# The course's overfitting settings (RNN_Captioning / LSTM_Captioning / Transformer_Captioning
+# notebooks): 50 captions, batch 25.
 OVERFIT_DEFAULTS = {
-    "rnn": {"lr_decay": 0.95},
-    "lstm": {"lr_decay": 0.995},
+    "rnn": {"lr_decay": 0.95, "num_epochs": 50, "learning_rate": 5e-3},
+    "lstm": {"lr_decay": 0.995, "num_epochs": 50, "learning_rate": 5e-3},
+    "transformer": {
+        "num_epochs": 100,
+        "learning_rate": 1e-3,
+        "wordvec_dim": 256,
+        "num_heads": 2,
+        "num_layers": 2,
+        "max_length": 30,
+    },
 }
+# The size of the Transformer's feed-forward blocks (TransformerDecoderLayer's default, which
+# CaptioningTransformer uses).
+TRANSFORMER_FFN_DIM = 2048
+
+
+def _check_model_type(cell_type):
+    if cell_type not in MODEL_TYPES:
+        raise ValueError(f'cell_type must be "rnn", "lstm" or "transformer", got {cell_type!r}')
+
+
+def transformer_parameter_count(
+    vocab_size, input_dim, wordvec_dim, num_heads=4, num_layers=2, max_length=50
+):
+    """How many numbers a CaptioningTransformer with these sizes holds (weights and biases;
+    ``num_heads`` and ``max_length`` do not change it)."""
+    V, D, W, L = (int(x) for x in (vocab_size, input_dim, wordvec_dim, num_layers))
+    F = TRANSFORMER_FFN_DIM
+    # Self- and cross-attention (4 linear maps each), the feed-forward block, 3 LayerNorms.
+    per_layer = 2 * 4 * (W * W + W) + (W * F + F + F * W + W) + 3 * 2 * W
+    return D * W + W + V * W + L * per_layer + W * V + V
+
+
+def transformer_training_memory_bytes(
+    vocab_size, input_dim, wordvec_dim, num_heads, num_layers, batch_size=100, length=17
+):
+    """A rough upper estimate of the memory training a CaptioningTransformer needs (float32):
+    parameters, gradients and Adam's two moments, and one minibatch's activations (attention
+    maps, feed-forward activations, word scores), kept for the backward pass."""
+    params = transformer_parameter_count(vocab_size, input_dim, wordvec_dim, num_heads, num_layers)
+    N, T, W = int(batch_size), int(length), int(wordvec_dim)
+    per_position = int(num_layers) * (
+        16 * W + 3 * TRANSFORMER_FFN_DIM + 3 * int(num_heads) * T
+    ) + 3 * int(vocab_size)
+    return 16 * params + 4 * N * T * per_position + 4 * N * int(input_dim)
 
 
 def model_parameter_count(vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type="rnn"):
@@ -39,9 +87,26 @@ def training_memory_bytes(
 
 def check_training_size(data, hp, what=None):
     """Raise ValueError, before any work, when training a model with hyperparameters ``hp``
-    (hidden_dim, wordvec_dim, cell_type, batch_size) on ``data`` would not fit in memory."""
+    (hidden_dim, wordvec_dim, cell_type, batch_size; for the Transformer wordvec_dim,
+    num_heads, num_layers, batch_size) on ``data`` would not fit in memory."""
     from .io_utils import require_memory
 
+    if hp.get("cell_type") == "transformer":
+        nbytes = transformer_training_memory_bytes(
+            len(data["idx_to_word"]),
+            data["train_features"].shape[1],
+            hp["wordvec_dim"],
+            hp["num_heads"],
+            hp["num_layers"],
+            hp["batch_size"],
+            data["train_captions"].shape[1],
+        )
+        what = what or (
+            f"training a Transformer with wordvec_dim={hp['wordvec_dim']}, "
+            f"num_layers={hp['num_layers']}, batch_size={hp['batch_size']}"
+        )
+        require_memory(nbytes, what)
+        return
     nbytes = training_memory_bytes(
         len(data["idx_to_word"]),
         data["train_features"].shape[1],
@@ -92,9 +157,9 @@ def small_caption_data(num_train=50, seed=231, data_root=None):
 def overfit_small_data(
     cell_type="rnn",
     data=None,
-    num_epochs=50,
+    num_epochs=None,
     batch_size=25,
-    learning_rate=5e-3,
+    learning_rate=None,
     lr_decay=None,
     hidden_dim=512,
     wordvec_dim=256,
@@ -102,45 +167,106 @@ def overfit_small_data(
     seed=231,
     verbose=True,
     progress=False,
+    num_heads=None,
+    num_layers=None,
+    max_length=None,
+    device=None,
 ):
     """Overfit a captioning model on a small data set, as the notebooks do.
 
-    Returns ``(model, solver)``; ``solver.loss_history`` holds the per-iteration losses.
+    ``cell_type``: "rnn" or "lstm" (a NumPy CaptioningRNN: ``hidden_dim``, ``wordvec_dim``,
+    Adam with ``lr_decay`` per epoch) or "transformer" (a PyTorch CaptioningTransformer:
+    ``wordvec_dim``, ``num_heads``, ``num_layers``, ``max_length``, Adam on ``device``; the
+    RNN's ``hidden_dim`` and ``lr_decay`` do not apply). None takes the course's value
+    (:data:`OVERFIT_DEFAULTS`): 50 epochs at 5e-3 for the RNNs (decay 0.95 RNN, 0.995 LSTM);
+    100 epochs at 1e-3, wordvec_dim 256, 2 heads, 2 layers, max_length 30 for the Transformer.
+    ``data``: a COCO-format dict (default: :func:`small_caption_data`).
+
+    Returns ``(model, solver)``; ``solver.loss_history`` holds the per-iteration losses (the
+    Transformer's are averaged over every word position, as the course's solver does).
     """
-    if cell_type not in OVERFIT_DEFAULTS:
-        raise ValueError(f'cell_type must be "rnn" or "lstm", got {cell_type!r}')
+    _check_model_type(cell_type)
     if data is None:
         data, _ = small_caption_data(seed=seed)
-    if lr_decay is None:
-        lr_decay = OVERFIT_DEFAULTS[cell_type]["lr_decay"]
-    check_caption_data(data)
-    hp = dict(
-        hidden_dim=hidden_dim, wordvec_dim=wordvec_dim, cell_type=cell_type, batch_size=batch_size
+    given = dict(
+        num_epochs=num_epochs,
+        learning_rate=learning_rate,
+        lr_decay=lr_decay,
+        wordvec_dim=wordvec_dim,
+        num_heads=num_heads,
+        num_layers=num_layers,
+        max_length=max_length,
     )
+    hp = {**OVERFIT_DEFAULTS[cell_type], **{k: v for k, v in given.items() if v is not None}}
+    check_caption_data(data)
+    hp.update(hidden_dim=hidden_dim, cell_type=cell_type, batch_size=batch_size)
     check_training_size(data, hp)
+    if cell_type == "transformer":
+        from .captioning_solver_transformer import CaptioningSolverTransformer
+
+        model = _new_transformer(data, hp, seed)
+        solver = CaptioningSolverTransformer(
+            model,
+            data,
+            idx_to_word=data["idx_to_word"],
+            num_epochs=hp["num_epochs"],
+            batch_size=batch_size,
+            learning_rate=hp["learning_rate"],
+            print_every=print_every,
+            verbose=verbose,
+            progress=progress,
+            device=device,
+        )
+        solver.train()
+        return model, solver
     np.random.seed(seed)
     model = CaptioningRNN(
         cell_type=cell_type,
         word_to_idx=data["word_to_idx"],
         input_dim=data["train_features"].shape[1],
         hidden_dim=hidden_dim,
-        wordvec_dim=wordvec_dim,
+        wordvec_dim=hp["wordvec_dim"],
         dtype=np.float32,
     )
     solver = CaptioningSolver(
         model,
         data,
         update_rule="adam",
-        num_epochs=num_epochs,
+        num_epochs=hp["num_epochs"],
         batch_size=batch_size,
-        optim_config={"learning_rate": learning_rate},
-        lr_decay=lr_decay,
+        optim_config={"learning_rate": hp["learning_rate"]},
+        lr_decay=hp["lr_decay"],
         verbose=verbose,
         print_every=print_every,
         progress=progress,
     )
     solver.train()
     return model, solver
+
+
+def _new_transformer(data, hp, seed):
+    """A CaptioningTransformer for ``data`` with ``hp``'s sizes, seeded as the course's
+    notebook does (torch, then NumPy's global state, which draws the minibatches)."""
+    import torch
+
+    from .classifiers.transformer import CaptioningTransformer
+
+    length = data["train_captions"].shape[1] - 1  # the model reads captions[:, :-1]
+    if hp["max_length"] < length:
+        raise ValueError(
+            f"max_length {hp['max_length']} is shorter than the captions the model reads "
+            f"({length} words)"
+        )
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    return CaptioningTransformer(
+        word_to_idx=data["word_to_idx"],
+        input_dim=data["train_features"].shape[1],
+        wordvec_dim=hp["wordvec_dim"],
+        num_heads=hp["num_heads"],
+        num_layers=hp["num_layers"],
+        max_length=hp["max_length"],
+    )
 
 
 def plot_loss_curve(loss_history, path, title="Training loss history"):
@@ -223,9 +349,11 @@ def generate_captions(
 
 
 def caption_texts(model, captions):
+    """The captions (N, T) word ids of ``model`` as text, without special tokens."""
+    from .captioning_checkpoint import model_vocabulary
     from .coco_utils import decode_captions
 
-    return [_strip_tokens(t) for t in decode_captions(captions, model.idx_to_word)]
+    return [_strip_tokens(t) for t in decode_captions(captions, model_vocabulary(model))]
 
 
 def evaluate_captioner(
@@ -332,9 +460,35 @@ TRAIN_DEFAULTS = {
 }
 
 
+def transformer_loss(model, features, captions, batch_size=500):
+    """The course's loss of a CaptioningTransformer (masked cross-entropy averaged over every
+    word position) on captions (N, T) of features (N, D), in eval mode, without gradients."""
+    import torch
+
+    from .captioning_decode import decoding
+    from .captioning_solver_transformer import transformer_temporal_softmax_loss
+
+    device = model.output.weight.device
+    total = 0.0
+    with decoding(model):
+        for i in range(0, len(captions), batch_size):
+            chunk = torch.as_tensor(captions[i : i + batch_size], dtype=torch.long, device=device)
+            feats = torch.as_tensor(
+                np.asarray(features[i : i + batch_size], dtype=np.float32), device=device
+            )
+            scores = model(feats, chunk[:, :-1])
+            target = chunk[:, 1:]
+            loss = transformer_temporal_softmax_loss(scores, target, target != model._null)
+            total += loss.item() * len(chunk)
+    return total / len(captions)
+
+
 def validation_report(model, data, max_captions=2000, max_images=300):
-    """Quick numbers after an epoch: val loss on up to ``max_captions`` captions and, on the
-    built-in data set, the semantic accuracy of greedy captions for ``max_images`` images."""
+    """Quick numbers after an epoch: val loss on up to ``max_captions`` captions (in the
+    model's own convention: summed over words for the RNNs, averaged over word positions for
+    the Transformer, as their training losses are) and, on the built-in data set, the semantic
+    accuracy of greedy captions for ``max_images`` images."""
+    from .captioning_decode import is_transformer
     from .shapes_captioning import semantic_accuracy
 
     report = {}
@@ -342,12 +496,38 @@ def validation_report(model, data, max_captions=2000, max_images=300):
     if n:
         captions = data["val_captions"][:n]
         features = data["val_features"][data["val_image_idxs"][:n]]
-        report["val_loss"] = float(model.loss(features, captions)[0])
+        if is_transformer(model):
+            report["val_loss"] = transformer_loss(model, features, captions)
+        else:
+            report["val_loss"] = float(model.loss(features, captions)[0])
     if "val_scenes" in data:
         m = min(max_images, len(data["val_scenes"]))
         texts = caption_texts(model, model.sample(data["val_features"][:m], max_length=16))
         report["semantic_accuracy"] = semantic_accuracy(texts, data["val_scenes"][:m])
     return report
+
+
+# `cs231n caption train --model transformer`: the course's solver defaults (Adam 1e-3, batch 100,
+# 10 epochs) and its CaptioningTransformer defaults (4 heads, 2 layers, max_length 50), with
+# 256-dimensional word vectors as for the RNNs.
+TRANSFORMER_TRAIN_DEFAULTS = {
+    "cell_type": "transformer",
+    "num_epochs": 10,
+    "batch_size": 100,
+    "learning_rate": 1e-3,
+    "wordvec_dim": 256,
+    "num_heads": 4,
+    "num_layers": 2,
+    "max_length": 50,
+}
+
+
+def train_defaults(cell_type) -> dict:
+    """The hyperparameters :func:`train_captioner` uses for ``cell_type`` unless told."""
+    _check_model_type(cell_type)
+    if cell_type == "transformer":
+        return dict(TRANSFORMER_TRAIN_DEFAULTS)
+    return {**TRAIN_DEFAULTS, "cell_type": cell_type}
 
 
 def train_captioner(
@@ -360,30 +540,155 @@ def train_captioner(
     progress=True,
     extra=None,
     log=print,
+    device=None,
     **hyper,
 ):
-    """Train a CaptioningRNN on a COCO-format data dict with Adam.
+    """Train a captioner on a COCO-format data dict with Adam.
 
-    Hyperparameters (``TRAIN_DEFAULTS``): cell_type, num_epochs, batch_size, learning_rate,
-    lr_decay, hidden_dim, wordvec_dim. With ``checkpoint`` a checkpoint is saved (atomically)
-    after every epoch; with ``resume`` training continues from it. Returns ``(model, solver,
-    reports)`` with one validation report per epoch trained here.
+    ``cell_type`` (default "lstm") picks the model: "rnn" or "lstm", a NumPy CaptioningRNN
+    (hyperparameters ``TRAIN_DEFAULTS``: num_epochs, batch_size, learning_rate, lr_decay,
+    hidden_dim, wordvec_dim), or "transformer", a PyTorch CaptioningTransformer trained by
+    CaptioningSolverTransformer on ``device`` (None: the GPU when there is one, else the CPU;
+    hyperparameters ``TRANSFORMER_TRAIN_DEFAULTS``: num_epochs, batch_size, learning_rate,
+    wordvec_dim, num_heads, num_layers, max_length). With ``checkpoint`` (a NAME) a checkpoint
+    is saved atomically after every epoch (``NAME.npz`` + ``NAME.json`` for the RNNs,
+    ``NAME.pt`` for the Transformer); with ``resume`` training continues exactly from it, as
+    if it had not stopped. Returns ``(model, solver, reports)`` with one validation report per
+    epoch (those of the resumed run included).
     """
-    unknown = set(hyper) - set(TRAIN_DEFAULTS)
+    cell_type = hyper.get("cell_type", TRAIN_DEFAULTS["cell_type"])
+    defaults = train_defaults(cell_type)
+    unknown = set(hyper) - set(defaults)
     if unknown:
-        raise ValueError(f"unknown hyperparameters {sorted(unknown)}")
-    hp = {**TRAIN_DEFAULTS, **hyper}
+        raise ValueError(f"unknown hyperparameters for cell_type {cell_type!r}: {sorted(unknown)}")
+    hp = {**defaults, **hyper}
     check_caption_data(data)
     check_training_size(data, hp)
+    if cell_type == "transformer":
+
+        def work(checkpoint, resume):
+            return _train_transformer(
+                data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log,
+                device,
+            )  # fmt: skip
+    else:
+
+        def work(checkpoint, resume):
+            return _train(
+                data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log
+            )
+
     if checkpoint is None:
-        return _train(data, None, False, seed, hp, extra, print_every, verbose, progress, log)
+        return work(None, False)
     from .captioning_checkpoint import checkpoint_name
     from .io_utils import output_lock
 
     with output_lock(checkpoint_name(checkpoint)):  # one run per checkpoint at a time
-        return _train(
-            data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log
+        _check_checkpoint_kind(checkpoint, cell_type == "transformer")
+        return work(checkpoint, resume)
+
+
+def _check_checkpoint_kind(checkpoint, transformer):
+    """Refuse to write one kind of checkpoint beside the other under the same NAME (loading
+    NAME would then be ambiguous, and resuming would pick the wrong model)."""
+    from .captioning_checkpoint import (
+        checkpoint_exists,
+        checkpoint_paths,
+        transformer_checkpoint_path,
+    )
+
+    pt = transformer_checkpoint_path(checkpoint)
+    npz, json_path = checkpoint_paths(checkpoint)
+    if transformer and checkpoint_exists(checkpoint):
+        raise ValueError(
+            f"{json_path} / {npz.name} hold an RNN/LSTM checkpoint: give the Transformer "
+            f"another name (its checkpoint would be {pt.name} beside them)"
         )
+    if not transformer and pt.exists():
+        raise ValueError(
+            f"{pt} holds a Transformer checkpoint: give the RNN/LSTM another name (its "
+            f"checkpoint would be {json_path.name} / {npz.name} beside it)"
+        )
+
+
+def _saved_reports(meta, where):
+    reports = meta["extra"].get("reports", [])
+    if not (isinstance(reports, list) and all(isinstance(r, dict) for r in reports)):
+        raise ValueError(f"{where}: cannot resume, extra.reports must be a list of objects")
+    return list(reports)
+
+
+def _report_logger(model, data, reports, save, verbose, log):
+    """What runs after every epoch: a validation report, the checkpoint, a line of output."""
+
+    def end_of_epoch(solver):
+        report = {"epoch": solver.epoch, **validation_report(model, data)}
+        reports.append(report)
+        if save is not None:
+            save(solver, reports)
+        if verbose:
+            shown = ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in report.items()
+            )
+            log(shown)
+
+    return end_of_epoch
+
+
+def _train_transformer(
+    data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log, device
+):
+    """train_captioner's work for the Transformer, once the checkpoint is held."""
+    from .captioning_checkpoint import (
+        load_transformer_checkpoint,
+        model_vocabulary,
+        restore_transformer_solver,
+        save_transformer_checkpoint,
+        transformer_checkpoint_path,
+    )
+    from .captioning_solver_transformer import CaptioningSolverTransformer
+
+    training, reports = None, []
+    where = transformer_checkpoint_path(checkpoint) if checkpoint is not None else None
+    if resume and where is not None and where.exists():
+        model, meta, training = load_transformer_checkpoint(where)
+        if training is None:
+            raise ValueError(f"{where}: cannot resume, it holds no training state")
+        reports = _saved_reports(meta, where)
+        saved = meta["model"]
+        asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
+        keys = ("input_dim", "wordvec_dim", "num_heads", "num_layers", "max_length")
+        clash = {k: (saved[k], asked[k]) for k in keys if saved[k] != asked[k]}
+        if clash:
+            raise ValueError(f"{where}: cannot resume, settings differ (saved, asked): {clash}")
+        if model_vocabulary(model) != list(data["idx_to_word"]):
+            raise ValueError(f"{where}: cannot resume, the vocabulary differs from the data's")
+    else:
+        model = _new_transformer(data, hp, seed)
+
+    def save(solver, reports):
+        extra_saved = {**(extra or {}), "hyper": hp, "reports": reports}
+        save_transformer_checkpoint(checkpoint, model, solver, extra_saved)
+
+    solver = CaptioningSolverTransformer(
+        model,
+        data,
+        idx_to_word=data["idx_to_word"],
+        learning_rate=hp["learning_rate"],
+        batch_size=hp["batch_size"],
+        num_epochs=hp["num_epochs"],
+        print_every=print_every,
+        verbose=verbose,
+        progress=progress,
+        device=device,
+        on_epoch_end=_report_logger(
+            model, data, reports, save if checkpoint is not None else None, verbose, log
+        ),
+    )
+    if training is not None:
+        restore_transformer_solver(solver, training, where)
+    solver.train()
+    return model, solver, reports
 
 
 def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log):
@@ -435,19 +740,14 @@ def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, prog
         )
     reports = []
 
-    def end_of_epoch(solver):
-        report = {"epoch": solver.epoch, **validation_report(model, data)}
-        reports.append(report)
-        if checkpoint is not None:
-            save_checkpoint(
-                checkpoint, model, solver, {**(extra or {}), "hyper": hp, "reports": reports}
-            )
-        if verbose:
-            shown = ", ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in report.items()
-            )
-            log(shown)
+    def save(solver, reports):
+        save_checkpoint(
+            checkpoint, model, solver, {**(extra or {}), "hyper": hp, "reports": reports}
+        )
 
+    end_of_epoch = _report_logger(
+        model, data, reports, save if checkpoint is not None else None, verbose, log
+    )
     solver = CaptioningSolver(
         model,
         data,

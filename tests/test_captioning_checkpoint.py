@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from cs231n.captioning_checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
 from cs231n.captioning_experiments import train_captioner
@@ -348,3 +349,208 @@ def test_resume_refuses_an_edited_report_list(tmp_path):
         train_captioner(
             small_data(), ckpt, resume=True, verbose=False, progress=False, num_epochs=2, **SMALL
         )
+
+
+# ----------------------------------------------------------------------------------------------
+# The captioning Transformer: one file, NAME.pt (issue #13)
+
+TINY_TRANSFORMER = dict(
+    cell_type="transformer",
+    wordvec_dim=16,
+    num_heads=2,
+    num_layers=1,
+    max_length=20,
+    batch_size=10,
+    learning_rate=1e-2,
+)
+
+
+def train_transformer(data, ckpt=None, epochs=1, **kwargs):
+    return train_captioner(
+        data,
+        ckpt,
+        verbose=False,
+        progress=False,
+        num_epochs=epochs,
+        device="cpu",
+        **{**TINY_TRANSFORMER, **kwargs},
+    )
+
+
+def test_transformer_resume_continues_exactly(tmp_path):
+    """3 epochs straight == 2 epochs, stop, resume for the third: the same losses (dropout and
+    minibatches drawn from restored random states), the same weights, Adam state included."""
+    import torch
+
+    from cs231n.captioning_checkpoint import load_transformer_checkpoint
+
+    data = small_data()
+    straight, solver, reports = train_transformer(data, epochs=3)
+    ckpt = tmp_path / "run"
+    train_transformer(data, ckpt, epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]  # one file, no lock left
+    _, meta, training = load_transformer_checkpoint(ckpt)
+    assert meta["training"]["epoch"] == 2 and len(meta["extra"]["reports"]) == 2
+    assert meta["extra"]["hyper"]["num_layers"] == 1
+    np.random.seed(12345)  # resuming restores both random states: this must not matter
+    torch.manual_seed(12345)
+    resumed, solver2, reports2 = train_transformer(data, ckpt, epochs=3, resume=True)
+    assert [r["epoch"] for r in reports2] == [1, 2, 3]
+    assert solver2.loss_history == solver.loss_history
+    assert reports2 == reports
+    for name, value in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+    for a, b in zip(solver.optim.state.values(), solver2.optim.state.values(), strict=True):
+        assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
+
+
+def test_transformer_round_trip_and_model_detection(tmp_path):
+    import torch
+
+    from cs231n.captioning_checkpoint import (
+        checkpoint_kind,
+        load_captioner,
+        model_description,
+        model_vocabulary,
+    )
+
+    data = small_data()
+    model, _, _ = train_transformer(data, tmp_path / "t", extra={"data": "builtin"})
+    trained_checkpoint(tmp_path)  # an LSTM, m.npz + m.json
+    assert checkpoint_kind(tmp_path / "t") == "transformer"
+    assert checkpoint_kind(tmp_path / "m") == "rnn" and checkpoint_kind(tmp_path / "x") is None
+    for name in ("t", "t.pt"):
+        loaded, meta = load_captioner(tmp_path / name)
+        assert model_description(meta) == "Transformer" and not loaded.training
+        assert meta["extra"]["data"] == "builtin"
+        assert model_vocabulary(loaded) == list(data["idx_to_word"])
+        for key, value in model.state_dict().items():
+            assert torch.equal(loaded.state_dict()[key], value.cpu())
+        features = data["val_features"][:4]
+        np.testing.assert_array_equal(loaded.sample(features, 10), model.sample(features, 10))
+    loaded, meta = load_captioner(tmp_path / "m")
+    assert model_description(meta) == "LSTM"
+    with pytest.raises(FileNotFoundError, match=r"x.json \(RNN/LSTM\) or .*x.pt \(Transformer\)"):
+        load_captioner(tmp_path / "x")
+
+
+def test_one_name_holds_one_kind_of_checkpoint(tmp_path):
+    """Training a Transformer under an LSTM's NAME (or the reverse) is refused; a NAME with
+    both kinds beside it must be named with its extension."""
+    from cs231n.captioning_checkpoint import load_captioner, save_transformer_checkpoint
+
+    data = small_data()
+    ckpt = trained_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"m.json / m.npz hold an RNN/LSTM checkpoint"):
+        train_transformer(data, ckpt)
+    model, _, _ = train_transformer(data, tmp_path / "t")
+    with pytest.raises(ValueError, match=r"t.pt holds a Transformer checkpoint"):
+        train_captioner(data, tmp_path / "t", verbose=False, progress=False, **SMALL)
+    save_transformer_checkpoint(ckpt, model)  # written directly, beside the LSTM's files
+    with pytest.raises(ValueError, match=r"both a Transformer checkpoint .* name one"):
+        load_captioner(ckpt)
+    assert load_captioner(tmp_path / "m.pt")[1]["model"]["type"] == "transformer"
+    assert load_captioner(tmp_path / "m.json")[1]["model"]["cell_type"] == "lstm"
+
+
+def test_transformer_resume_refuses_other_settings_and_vocabularies(tmp_path):
+    data = small_data()
+    train_transformer(data, tmp_path / "run")
+    with pytest.raises(ValueError, match=r"run.pt: cannot resume, settings differ.*num_layers"):
+        train_transformer(data, tmp_path / "run", epochs=2, resume=True, num_layers=2)
+    other = dict(data, idx_to_word=[*data["idx_to_word"][:-1], "zebra"])
+    other["word_to_idx"] = {w: i for i, w in enumerate(other["idx_to_word"])}
+    with pytest.raises(ValueError, match=r"run.pt: cannot resume, the vocabulary differs"):
+        train_transformer(other, tmp_path / "run", epochs=2, resume=True)
+
+
+def _rewrite_pt(path, change):
+    import torch
+
+    saved = torch.load(path, weights_only=True)
+    change(saved)
+    torch.save(saved, path)
+
+
+def _nan_weight(saved):
+    saved["model_state"]["output.weight"][0, 0] = float("nan")
+
+
+def _shrink_weight(saved):
+    saved["model_state"]["output.weight"] = saved["model_state"]["output.weight"][:3]
+
+
+def _wrong_steps(saved):
+    for state in saved["training"]["optimizer"]["state"].values():
+        state["step"] = state["step"] * 0 + 1000
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda s: s.update(format="x"), r"t.pt: not a captioning Transformer checkpoint"),
+        (lambda s: s.pop("model_state"), r"t.pt: missing key 'model_state'"),
+        (lambda s: s["model"].update(num_heads=3), r"wordvec_dim 16 is not divisible by"),
+        (lambda s: s["model"].update(num_layers=0), r"model num_layers must be a positive"),
+        (lambda s: s["idx_to_word"].__setitem__(1, "begin"), r"t.pt: the vocabulary has no"),
+        (_nan_weight, r"t.pt: weight 'output.weight' holds NaN or infinite values"),
+        (_shrink_weight, r"t.pt: its weights do not fit the model it describes"),
+        (lambda s: s["training"].update(epoch=99), r"training epoch must be an integer from 0"),
+        (_wrong_steps, r"Adam's step count of parameter 0 is 1000, but 4 iterations"),
+        (
+            lambda s: s["training"]["optimizer"]["state"].pop(0),
+            r"t.pt: the optimiser state covers 30 of the 31 parameters, after 4 iterations",
+        ),
+        (
+            lambda s: s["training"]["optimizer"]["param_groups"][0]["params"].pop(),
+            r"t.pt: the optimiser state does not fit the model",
+        ),
+        (lambda s: s["training"].update(torch_rng_state=None), r"torch_rng_state is not a"),
+        (lambda s: s["training"].update(numpy_random_state=[1]), r"numpy_random_state is not"),
+    ],
+)
+def test_edited_transformer_checkpoints_are_one_clear_error(tmp_path, change, match):
+    from cs231n.captioning_checkpoint import load_transformer_checkpoint
+
+    train_transformer(small_data(), tmp_path / "t")
+    _rewrite_pt(tmp_path / "t.pt", change)
+    with pytest.raises(ValueError, match=match):
+        load_transformer_checkpoint(tmp_path / "t")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "bit-flipped", "text"])
+def test_damaged_transformer_checkpoint_is_one_clear_error(tmp_path, damage):
+    from cs231n.captioning_checkpoint import load_captioner
+
+    train_transformer(small_data(), tmp_path / "t")
+    path = tmp_path / "t.pt"
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "empty":
+        data = bytearray()
+    elif damage == "bit-flipped":
+        data[len(data) // 3] ^= 0x10
+    else:
+        data = bytearray(b'{"format": "cs231n-captioning-transformer/1"}')
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"t.pt: (not a readable captioning checkpoint|member )"):
+        load_captioner(tmp_path / "t")
+
+
+def test_interrupted_transformer_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    import torch
+
+    from cs231n.captioning_checkpoint import save_transformer_checkpoint
+
+    model, _, _ = train_transformer(small_data(), tmp_path / "t")
+    before = (tmp_path / "t.pt").read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_transformer_checkpoint(tmp_path / "t", model)
+    assert (tmp_path / "t.pt").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pt"]

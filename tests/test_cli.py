@@ -167,12 +167,16 @@ def test_bad_option_values_are_refused_naming_the_option(args, message, capsys):
     [
         (
             "caption train --hidden-dim 10000000",
-            "a model with --hidden-dim 10000000, --wordvec-dim 256, --cell lstm, --batch-size "
+            "a model with --hidden-dim 10000000, --wordvec-dim 256, --model lstm, --batch-size "
             "100 needs about",
         ),
         ("caption train --max-train 10000000000000", "--max-train 10000000000000: max_train="),
         ("caption overfit --num-train 1000000000", "--num-train 1000000000 needs about"),
         ("caption overfit --hidden-dim 10000000", "a model with --hidden-dim 10000000"),
+        (
+            "caption train --model transformer --wordvec-dim 1000000 --num-heads 1",
+            "a model with --wordvec-dim 1000000, --num-layers 2, --model transformer",
+        ),
     ],
 )
 def test_sizes_that_cannot_fit_are_refused_before_any_work(
@@ -334,3 +338,119 @@ def test_threads_default_to_the_usable_cores_or_the_environment(monkeypatch):
     seen = _record_threads(monkeypatch)
     assert main(["caption", "overfit"]) == 0
     assert {n for _, n in seen["pools"]} == {1}
+
+
+# ----------------------------------------------------------------------------------------------
+# The captioning Transformer (issue #13)
+
+
+def test_overfit_a_transformer(tmp_path, capsys):
+    out = tmp_path / "curve.png"
+    args = "--threads 1 caption overfit --model transformer --epochs 2 --wordvec-dim 16"
+    assert main([*args.split(), "--num-layers", "1", "-q", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Overfitting a Transformer captioning model on 50 captions" in text
+    assert "Final loss:" in text and "after 4 iterations" in text
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            "caption overfit --model transformer --hidden-dim 8",
+            "--hidden-dim applies to the RNN and LSTM only, not to --model transformer",
+        ),
+        (
+            "caption train --model transformer --lr-decay 0.5",
+            "--lr-decay applies to the RNN and LSTM only, not to --model transformer",
+        ),
+        (
+            "caption train --cell lstm --num-heads 2",
+            "--num-heads applies to the Transformer only, not to --model lstm",
+        ),
+        ("caption overfit --device cpu", "--device applies to the Transformer only"),
+        (
+            "caption train --model transformer --wordvec-dim 10 --num-heads 3",
+            "--wordvec-dim 10 is not divisible by --num-heads 3",
+        ),
+    ],
+)
+def test_options_of_the_other_model_are_refused(args, message, tmp_path, capsys):
+    code = main([*args.split(), "--data-dir", str(tmp_path), "-o", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert err.startswith("cs231n: error: ") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # refused before any work
+
+
+def test_an_unknown_device_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["caption", "train", "--model", "transformer", "--device", "cuda:7"])
+    assert caught.value.code == 2
+    assert "argument --device: device 'cuda:7' is not available here" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_shapes(monkeypatch):
+    """The caption commands' data: a small Shapes set built in memory (the full one takes
+    ~15 s to generate)."""
+    from cs231n import shapes_captioning
+
+    data = shapes_captioning.generate(num_train=60, num_val=12, seed=0)
+    calls = []
+
+    def load(source="auto", data_root=None, max_train=None, log=None, seed=None, **kwargs):
+        calls.append(source)
+        return data, "builtin"
+
+    monkeypatch.setattr("cs231n.captioning_experiments.load_caption_data", load)
+    monkeypatch.setattr("cs231n.captioning_metrics.java_available", lambda: False)
+    return calls
+
+
+def test_transformer_train_resume_sample_evaluate(small_shapes, tmp_path, capsys):
+    ckpt = str(tmp_path / "run" / "t")
+    train = (
+        "--threads 1 caption train --model transformer --epochs 1 --batch-size 50 "
+        "--wordvec-dim 16 --num-heads 2 --num-layers 1 --device cpu -q"
+    )
+    assert main([*train.split(), "-o", ckpt]) == 0
+    out = capsys.readouterr().out
+    assert "Training a Transformer on cpu" in out and "Trained 1 epochs" in out
+    assert f"Checkpoint: {ckpt}.pt; loss curve: {ckpt}_loss.png" in out
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["t.pt", "t_loss.png"]
+
+    assert main([*train.replace("--epochs 1", "--epochs 2").split(), "-o", ckpt, "--resume"]) == 0
+    assert "Trained 2 epochs" in capsys.readouterr().out
+
+    page = tmp_path / "page.html"
+    assert main(["--threads", "1", "caption", "sample", ckpt, "--num", "3", "-o", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("greedy:") == 3 and out.count("beam 3:") == 3
+    assert "Captions from" in page.read_text() and "Transformer on builtin val" in page.read_text()
+
+    scores = tmp_path / "scores.json"
+    args = ["--threads", "1", "caption", "evaluate", ckpt + ".pt", "-o", str(scores)]
+    assert main([*args, "--max-images", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "Transformer on builtin val: 8 images" in out and "CIDEr" in out
+    assert set(json.loads(scores.read_text())) == {"greedy", "beam3"}
+    assert small_shapes == ["auto", "auto", "builtin", "builtin"]  # sample/evaluate: the saved set
+
+
+def test_a_transformer_name_taken_by_an_lstm_is_refused(small_shapes, tmp_path, capsys):
+    ckpt = _tiny_checkpoint(tmp_path)  # an RNN: m.npz + m.json
+    args = "caption train --model transformer --wordvec-dim 16 --num-layers 1 --epochs 1 -q"
+    assert main([*args.split(), "-o", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert "m.json / m.npz hold an RNN/LSTM checkpoint" in err and err.count("\n") == 1
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_damaged_transformer_checkpoint_is_one_line(tmp_path, capsys):
+    (tmp_path / "t.pt").write_bytes(b"PK\x03\x04 truncated")
+    code = main(["caption", "evaluate", str(tmp_path / "t"), "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "t.pt: not a readable captioning checkpoint" in err
+    assert err.startswith("cs231n: error: ") and err.count("\n") == 1

@@ -113,9 +113,8 @@ def test_offline_with_nothing_names_every_missing_asset_and_one_command(
         assert f"  {name}  " in block or f"  {name} " in block
     command = "cs231n data download squeezenet imagenet-val styles fashion-mnist"
     assert command in block
-    assert nothing_present == [
-        "Image captioning (RNN and LSTM, NumPy)"
-    ]  # the one part without data
+    assert nothing_present == [demo.PARTS[0][0]]  # captioning: the one part without data
+    assert demo.PARTS[0][0] == "Image captioning (RNN and LSTM in NumPy, Transformer in PyTorch)"
     page = (tmp_path / "r" / "index.html").read_text()
     assert command in page and page.count("<small>(skipped,") == 3
     assert code == 0  # captioning ran
@@ -181,3 +180,35 @@ def test_browser_sees_broken_images(tmp_path):
     sec.image("missing.png", "an image that is not there")
     path = write_report(tmp_path, [sec], quick=True)
     assert browser_title(path).startswith("images-broken")
+
+
+def test_the_captioning_part_has_a_transformer_row(tmp_path, monkeypatch):
+    """The captioning table: LSTM, RNN and Transformer, greedy and beam 3 each (quick mode, on
+    a small Shapes set built in memory)."""
+    import torch
+
+    from cs231n import shapes_captioning
+
+    data = shapes_captioning.generate(num_train=40, num_val=10, seed=0)
+    monkeypatch.setattr(
+        "cs231n.captioning_experiments.load_caption_data", lambda *a, **k: (data, "builtin")
+    )
+    assert demo.caption_hyper("transformer", quick=False) == {
+        "cell_type": "transformer",
+        "num_epochs": demo.FULL_TRANSFORMER_EPOCHS,
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sec = Section("captioning")
+        demo.captioning(tmp_path, sec, True, None, lambda m: None)
+    finally:
+        torch.set_num_threads(threads)
+    table = sec.blocks[-1]
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)</td>", table)
+    assert rows == [
+        (model, decoding)
+        for model in ("LSTM", "RNN", "Transformer")
+        for decoding in ("greedy", "beam3")
+    ]
+    assert (tmp_path / "caption_transformer_loss.png").is_file()

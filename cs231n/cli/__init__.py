@@ -10,13 +10,13 @@ import sys
 
 from .. import __version__
 from ..config import DATA_ENV_VAR
-from . import caption, data, demo, gan, style, vision
+from . import caption, data, demo, gan, style, vision, vit
 from .common import CommandParser, UserError, int_range
 
 __all__ = ["UserError", "build_parser", "main"]
 
 # In the order `cs231n --help` lists their commands.
-COMMAND_GROUPS = (caption, vision, style, gan, demo, data)
+COMMAND_GROUPS = (caption, vit, vision, style, gan, demo, data)
 
 
 def build_parser() -> argparse.ArgumentParser:

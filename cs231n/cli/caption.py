@@ -1,13 +1,13 @@
 """``cs231n caption overfit | train | sample | evaluate``: image captioning with RNNs and LSTMs
-(NumPy), over cs231n.captioning_experiments."""
+(NumPy) and the Transformer (PyTorch), over cs231n.captioning_experiments."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from .common import (
     UserError,
+    _device_name,
     _positive_float,
     _positive_int,
     add_command,
@@ -17,22 +17,67 @@ from .common import (
     writable_output,
 )
 
+MODEL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "transformer": "Transformer"}
+# Options that apply to one kind of model only: (option, args attribute).
+RNN_ONLY = (("--hidden-dim", "hidden_dim"), ("--lr-decay", "lr_decay"))
+TRANSFORMER_ONLY = (
+    ("--num-heads", "num_heads"),
+    ("--num-layers", "num_layers"),
+    ("--device", "device"),
+)
+RNN_HIDDEN_DIM = 512
 
-def _training_settings(args):
-    """What overfit and train pass on from their shared options (``_add_model_options``...)."""
-    return dict(
-        cell_type=args.cell,
+
+def _resolve_model_options(args, defaults):
+    """Refuse, before any work, the options of the other kind of model (``--hidden-dim`` for a
+    Transformer, ``--num-heads`` for an LSTM...), and fill in the chosen model's defaults for
+    the options left out (``defaults``: the API's, e.g. ``OVERFIT_DEFAULTS[model]``)."""
+    transformer = args.model == "transformer"
+    for option, name in TRANSFORMER_ONLY if not transformer else RNN_ONLY:
+        if getattr(args, name, None) is not None:
+            which = "the Transformer" if not transformer else "the RNN and LSTM"
+            raise UserError(f"{option} applies to {which} only, not to --model {args.model}")
+    for name in ("num_epochs", "learning_rate", "lr_decay", "num_heads", "num_layers"):
+        option = {"num_epochs": "epochs", "learning_rate": "lr"}.get(name, name)
+        if getattr(args, option, None) is None and name in defaults:
+            setattr(args, option, defaults[name])
+    if not transformer and args.hidden_dim is None:
+        args.hidden_dim = RNN_HIDDEN_DIM
+    if transformer and args.wordvec_dim % args.num_heads:
+        raise UserError(
+            f"--wordvec-dim {args.wordvec_dim} is not divisible by --num-heads {args.num_heads} "
+            "(each head gets wordvec_dim / num_heads dimensions)"
+        )
+
+
+def _hyperparameters(args):
+    """The model's and the optimiser's settings, as train_captioner / overfit_small_data take
+    them (``_resolve_model_options`` first)."""
+    hp = dict(
+        cell_type=args.model,
         num_epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.lr,
-        lr_decay=args.lr_decay,
-        hidden_dim=args.hidden_dim,
         wordvec_dim=args.wordvec_dim,
+    )
+    if args.model == "transformer":
+        hp.update(num_heads=args.num_heads, num_layers=args.num_layers)
+    else:
+        hp.update(lr_decay=args.lr_decay, hidden_dim=args.hidden_dim)
+    return hp
+
+
+def _run_settings(args):
+    """How overfit and train run: progress output, seed, and (Transformer) device."""
+    settings = dict(
         print_every=args.print_every,
         seed=args.seed,
         verbose=not args.quiet,
         progress=not args.quiet,
     )
+    if args.model == "transformer":
+        settings["device"] = args.device
+    return settings
 
 
 # The sizes of the data the caption commands build before they know it: the COCO vocabulary
@@ -41,26 +86,41 @@ COCO_VOCAB, COCO_FEATURES, CAPTION_LENGTH = 1004, 512, 17
 
 
 def _model_options(args):
-    return (
-        f"--hidden-dim {args.hidden_dim}, --wordvec-dim {args.wordvec_dim}, --cell {args.cell}, "
-        f"--batch-size {args.batch_size}"
-    )
+    if args.model == "transformer":
+        sizes = f"--wordvec-dim {args.wordvec_dim}, --num-layers {args.num_layers}"
+    else:
+        sizes = f"--hidden-dim {args.hidden_dim}, --wordvec-dim {args.wordvec_dim}"
+    return f"{sizes}, --model {args.model}, --batch-size {args.batch_size}"
 
 
 def _check_model_size(args, vocab_size, input_dim, batch_size=1):
     """Refuse, before any work, a model (and minibatch) that cannot fit in memory."""
-    from ..captioning_experiments import training_memory_bytes
+    from ..captioning_experiments import (
+        training_memory_bytes,
+        transformer_training_memory_bytes,
+    )
     from ..io_utils import require_memory
 
-    nbytes = training_memory_bytes(
-        vocab_size,
-        input_dim,
-        args.wordvec_dim,
-        args.hidden_dim,
-        args.cell,
-        batch_size,
-        CAPTION_LENGTH,
-    )
+    if args.model == "transformer":
+        nbytes = transformer_training_memory_bytes(
+            vocab_size,
+            input_dim,
+            args.wordvec_dim,
+            args.num_heads,
+            args.num_layers,
+            batch_size,
+            CAPTION_LENGTH,
+        )
+    else:
+        nbytes = training_memory_bytes(
+            vocab_size,
+            input_dim,
+            args.wordvec_dim,
+            args.hidden_dim,
+            args.model,
+            batch_size,
+            CAPTION_LENGTH,
+        )
     try:
         require_memory(nbytes, f"a model with {_model_options(args)}")
     except ValueError as e:
@@ -78,10 +138,16 @@ def _clamp_batch_size(args, num_captions, log=print):
 
 
 def cmd_caption_overfit(args) -> int:
-    from ..captioning_experiments import overfit_small_data, plot_loss_curve, small_caption_data
+    from ..captioning_experiments import (
+        OVERFIT_DEFAULTS,
+        overfit_small_data,
+        plot_loss_curve,
+        small_caption_data,
+    )
     from ..io_utils import require_memory
 
-    out = figure_output(args.output or f"caption_overfit_{args.cell}.png")
+    _resolve_model_options(args, OVERFIT_DEFAULTS[args.model])
+    out = figure_output(args.output or f"caption_overfit_{args.model}.png")
     try:  # random captions and features, built in memory
         per_caption = 2 * (4 * CAPTION_LENGTH + 4 + 4 * COCO_FEATURES)
         require_memory(args.num_train * per_caption, f"--num-train {args.num_train}")
@@ -92,15 +158,12 @@ def cmd_caption_overfit(args) -> int:
     data, source = small_caption_data(
         num_train=args.num_train, seed=args.seed, data_root=args.data_dir
     )
-    print(
-        f"Overfitting a {args.cell.upper()} captioning model on {args.num_train} captions: {source}"
-    )
+    label = MODEL_NAMES[args.model]
+    print(f"Overfitting a {label} captioning model on {args.num_train} captions: {source}")
     start = time.perf_counter()
-    _, solver = overfit_small_data(data=data, **_training_settings(args))
+    _, solver = overfit_small_data(data=data, **_hyperparameters(args), **_run_settings(args))
     seconds = time.perf_counter() - start
-    plot_loss_curve(
-        solver.loss_history, out, title=f"{args.cell.upper()} overfitting: loss per iteration"
-    )
+    plot_loss_curve(solver.loss_history, out, title=f"{label} overfitting: loss per iteration")
     history = solver.loss_history
     print(
         f"Final loss: {history[-1]:.6f} after {len(history)} iterations "
@@ -119,11 +182,16 @@ def _describe_data(data, name):
 
 
 def cmd_caption_train(args) -> int:
-    from ..captioning_checkpoint import checkpoint_name
+    from ..captioning_checkpoint import checkpoint_name, transformer_checkpoint_path
+    from ..captioning_experiments import train_defaults
     from ..io_utils import output_lock
 
-    checkpoint = Path(args.checkpoint or f"caption_{args.cell}")
-    writable_output(checkpoint.with_suffix(".json"))
+    _resolve_model_options(args, train_defaults(args.model))
+    checkpoint = checkpoint_name(args.checkpoint or f"caption_{args.model}")
+    if args.model == "transformer":
+        writable_output(transformer_checkpoint_path(checkpoint))
+    else:
+        writable_output(checkpoint.with_name(checkpoint.name + ".json"))
     if args.max_train is not None:
         from ..coco_utils import check_max_train
 
@@ -133,13 +201,14 @@ def cmd_caption_train(args) -> int:
             raise UserError(f"--max-train {args.max_train}: {e}") from None
     _check_model_size(args, 4, 1)  # the smallest data: the model alone must fit
     # One run per checkpoint name: a second one is refused, naming this one's PID.
-    with output_lock(checkpoint_name(checkpoint)):
+    with output_lock(checkpoint):
         return _train(args, checkpoint)
 
 
 def _train(args, checkpoint):
     from tqdm.auto import tqdm
 
+    from ..captioning_checkpoint import transformer_checkpoint_path
     from ..captioning_experiments import load_caption_data, plot_loss_curve, train_captioner
 
     data, name = load_caption_data(
@@ -150,6 +219,11 @@ def _train(args, checkpoint):
         args, len(data["idx_to_word"]), data["train_features"].shape[1], args.batch_size
     )
     print(_describe_data(data, name))
+    label = MODEL_NAMES[args.model]
+    if args.model == "transformer":
+        from ..models import resolve_device
+
+        print(f"Training a {label} on {resolve_device(args.device)}")
     start = time.perf_counter()
     model, solver, reports = train_captioner(
         data,
@@ -157,38 +231,43 @@ def _train(args, checkpoint):
         resume=args.resume,
         extra={"data": name, "max_train": args.max_train},
         log=tqdm.write,
-        **_training_settings(args),
+        **_hyperparameters(args),
+        **_run_settings(args),
     )
     seconds = time.perf_counter() - start
     curve = plot_loss_curve(
         solver.loss_history,
-        Path(f"{checkpoint.with_suffix('')}_loss.png"),
-        title=f"{args.cell.upper()} on {name}: training loss",
+        checkpoint.with_name(f"{checkpoint.name}_loss.png"),
+        title=f"{label} on {name}: training loss",
     )
     last = reports[-1] if reports else {}
     summary = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if isinstance(v, float))
     print(f"Trained {solver.epoch} epochs in {seconds:.0f} s; {summary}")
-    print(f"Checkpoint: {checkpoint}.npz / .json; loss curve: {curve}")
+    if args.model == "transformer":
+        files = str(transformer_checkpoint_path(checkpoint))
+    else:
+        files = f"{checkpoint}.npz / .json"
+    print(f"Checkpoint: {files}; loss curve: {curve}")
     return 0
 
 
 def _load_for_checkpoint(args):
-    from ..captioning_checkpoint import load_checkpoint
+    from ..captioning_checkpoint import load_captioner, model_description, model_vocabulary
     from ..captioning_experiments import load_caption_data
 
-    model, meta, _ = load_checkpoint(args.checkpoint)
+    model, meta = load_captioner(args.checkpoint)
     source = args.data or meta["extra"].get("data", "auto")
     if source not in ("auto", "coco", "builtin"):
         raise UserError(
             f"{args.checkpoint}: unknown data set {source!r} in its metadata (pass --data)"
         )
     data, name = load_caption_data(source, args.data_dir, log=print)
-    if [model.idx_to_word[i] for i in range(len(model.idx_to_word))] != list(data["idx_to_word"]):
+    if model_vocabulary(model) != list(data["idx_to_word"]):
         raise UserError(
             f"{args.checkpoint} was trained with another vocabulary than the {name} data's "
             "(pass --data to choose the data set)"
         )
-    return model, data, name
+    return model, data, f"{model_description(meta)} on {name}"
 
 
 def _decoding_methods(args):
@@ -238,7 +317,7 @@ def cmd_caption_sample(args) -> int:
             mark = "" if verdict is None else ("  (true)" if verdict else "  (false)")
             print(f"  {label:>8}: {text}{mark}")
         print(f"  {'truth':>8}: {row['references'][0]}")
-    write_caption_page(out, rows, title=f"Captions from {args.checkpoint} on {name} {args.split}")
+    write_caption_page(out, rows, title=f"Captions from {args.checkpoint} ({name} {args.split})")
     print(f"Page with images saved to {out}")
     return 0
 
@@ -284,36 +363,65 @@ def _add_data_set(p, default, help):
     p.add_argument("--data", choices=["auto", "coco", "builtin"], default=default, help=help)
 
 
-def _add_model_options(p, *, cell, epochs, batch_size, lr_decay, lr_decay_help, data=None):
-    """The recurrent cell, the data set (``data``: its default, train only), and the training
-    and model sizes overfit and train share, in that order."""
+def _add_model_options(p, *, model, epochs_help, batch_size, lr_decay_help, heads, data=None):
+    """The model (``--model``, alias ``--cell``), the data set (``data``: its default, train
+    only), and the training and model sizes overfit and train share, in that order. Options of
+    one kind of model default to None here: :func:`_resolve_model_options` fills them in."""
     p.add_argument(
+        "--model",
         "--cell",
-        choices=["rnn", "lstm"],
-        default=cell,
-        help="recurrent cell (default: %(default)s)",
+        dest="model",
+        choices=list(MODEL_NAMES),
+        default=model,
+        help="rnn or lstm: the NumPy CaptioningRNN with that cell; transformer: the PyTorch "
+        "CaptioningTransformer. --cell is the older name of this option (default: %(default)s)",
     )
     if data is not None:
         _add_data_set(p, data, "data set (default: %(default)s: COCO if present, else built-in)")
-    p.add_epochs(epochs, "training epochs (default: %(default)s)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help=epochs_help)
     p.add_batch_size(batch_size, "minibatch size (default: %(default)s)")
     p.add_argument(
-        "--lr", type=_positive_float, default=5e-3, help="Adam learning rate (default: %(default)s)"
+        "--lr",
+        type=_positive_float,
+        default=None,
+        help="Adam learning rate (default: 5e-3 RNN/LSTM, 1e-3 Transformer)",
     )
     p.add_argument(
         "--lr-decay",
         type=finite_float(0, 1, low_inclusive=False),
-        default=lr_decay,
+        default=None,
         help=lr_decay_help,
     )
     p.add_argument(
-        "--hidden-dim", type=_positive_int, default=512, help="hidden size H (default: %(default)s)"
+        "--hidden-dim",
+        type=_positive_int,
+        default=None,
+        help=f"RNN/LSTM: hidden size H (default: {RNN_HIDDEN_DIM})",
     )
     p.add_argument(
         "--wordvec-dim",
         type=_positive_int,
         default=256,
-        help="word-vector size W (default: %(default)s)",
+        help="word-vector size W (the Transformer's model width) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--num-heads",
+        type=_positive_int,
+        default=None,
+        help=f"Transformer: attention heads, dividing W (default: {heads})",
+    )
+    p.add_argument(
+        "--num-layers",
+        type=_positive_int,
+        default=None,
+        help="Transformer: decoder layers (default: 2)",
+    )
+    p.add_argument(
+        "--device",
+        type=_device_name,
+        default=None,
+        help="Transformer: torch device (default: cuda when available, else cpu; the RNN and "
+        "LSTM run in NumPy on the CPU)",
     )
 
 
@@ -328,7 +436,12 @@ def _add_print_every_and_seed(p, print_every):
 
 
 def _add_checkpoint_args(p):
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="NAME, NAME.npz or NAME.json")
+    p.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="NAME (RNN, LSTM or Transformer: told apart by the files there), NAME.npz or "
+        "NAME.json (RNN/LSTM), or NAME.pt (Transformer)",
+    )
     _add_data_set(p, None, "data set (default: the one the checkpoint was trained on)")
     p.add_argument(
         "--split",
@@ -348,8 +461,9 @@ def add_parser(commands):
         commands,
         "caption",
         "caption_command",
-        help="image captioning with RNNs and LSTMs (NumPy)",
-        description="Image captioning with vanilla RNNs and LSTMs, written in NumPy.",
+        help="image captioning with RNNs and LSTMs (NumPy) and Transformers (PyTorch)",
+        description="Image captioning with vanilla RNNs and LSTMs, written in NumPy, and with "
+        "the course's captioning Transformer, in PyTorch.",
     )
     overfit = add_command(
         caption_commands,
@@ -357,17 +471,20 @@ def add_parser(commands):
         cmd_caption_overfit,
         help="overfit a captioning model on 50 captions (the assignment's sanity check)",
         description="Train a captioning model on 50 training captions with the assignment's "
-        "settings (Adam, learning rate 5e-3, batch 25, 50 epochs, hidden 512, word vectors 256) "
-        "until it memorises them; prints the loss and saves a loss-curve image. A correct model "
-        "ends below 0.1 (RNN) or 0.5 (LSTM).",
+        "settings until it memorises them; prints the loss and saves a loss-curve image. "
+        "RNN/LSTM: Adam, learning rate 5e-3, batch 25, 50 epochs, hidden 512, word vectors "
+        "256; a correct model ends below 0.1 (RNN) or 0.5 (LSTM). Transformer (the course's "
+        "Transformer_Captioning notebook): Adam 1e-3, batch 25, 100 epochs, word vectors 256, "
+        "2 heads, 2 layers, max_length 30, seed 231; its loss (averaged over word positions) "
+        "ends below 0.03.",
     )
     _add_model_options(
         overfit,
-        cell="rnn",
-        epochs=50,
+        model="rnn",
+        epochs_help="training epochs (default: 50 RNN/LSTM, 100 Transformer)",
         batch_size=25,
-        lr_decay=None,
-        lr_decay_help="learning-rate decay per epoch (default: 0.95 RNN, 0.995 LSTM)",
+        lr_decay_help="RNN/LSTM: learning-rate decay per epoch (default: 0.95 RNN, 0.995 LSTM)",
+        heads=2,
     )
     overfit.add_argument(
         "--num-train",
@@ -376,7 +493,7 @@ def add_parser(commands):
         help="training captions to memorise (default: %(default)s)",
     )
     _add_print_every_and_seed(overfit, 10)
-    overfit.add_output(None, "PNG", "loss-curve image (default: caption_overfit_CELL.png)")
+    overfit.add_output(None, "PNG", "loss-curve image (default: caption_overfit_MODEL.png)")
     overfit.add_quiet("no progress bar or per-iteration losses")
     overfit.add_data_dir()
 
@@ -385,20 +502,25 @@ def add_parser(commands):
         "train",
         cmd_caption_train,
         help="train a captioning model on COCO or the built-in Shapes data",
-        description="Train a captioning RNN/LSTM with Adam. Uses the course's COCO data when it "
-        "is in the data directory, else the built-in Shapes data set (generated on first use, "
-        "no download). Saves a checkpoint after every epoch (NAME.npz + NAME.json), prints the "
-        "validation loss (and, on Shapes, the semantic accuracy of greedy captions), and writes "
-        "NAME_loss.png.",
+        description="Train a captioning RNN, LSTM or Transformer with Adam. Uses the course's "
+        "COCO data when it is in the data directory, else the built-in Shapes data set "
+        "(generated on first use, no download). Saves a checkpoint after every epoch "
+        "(NAME.npz + NAME.json for the RNN/LSTM, NAME.pt for the Transformer; --resume "
+        "continues exactly where it stopped), prints the validation loss (and, on Shapes, the "
+        "semantic accuracy of greedy captions), and writes NAME_loss.png. RNN/LSTM defaults: "
+        "learning rate 5e-3 decaying by 0.95 per epoch, hidden 512, word vectors 256, in NumPy "
+        "on the CPU. Transformer defaults (the course's solver and model): learning rate "
+        "1e-3, word vectors 256, 4 heads, 2 layers, feed-forward 2048, dropout 0.1, "
+        "positions up to 50; on the GPU when there is one (--device).",
     )
     _add_model_options(
         train,
-        cell="lstm",
+        model="lstm",
         data="auto",
-        epochs=10,
+        epochs_help="training epochs (default: 10)",
         batch_size=100,
-        lr_decay=0.95,
-        lr_decay_help="learning-rate decay per epoch (default: %(default)s)",
+        lr_decay_help="RNN/LSTM: learning-rate decay per epoch (default: 0.95)",
+        heads=4,
     )
     train.add_argument(
         "--max-train",
@@ -412,7 +534,7 @@ def add_parser(commands):
         "--checkpoint",
         default=None,
         metavar="NAME",
-        help="checkpoint name (default: caption_CELL)",
+        help="checkpoint name (default: caption_MODEL)",
     )
     train.add_argument(
         "--resume", action="store_true", help="continue from the checkpoint if it exists"
@@ -426,8 +548,9 @@ def add_parser(commands):
         cmd_caption_sample,
         help="caption some images with a trained model and write an HTML page",
         description="Caption images with greedy decoding (the assignment's sample), beam search "
-        "(--beam-size) or temperature sampling (--temperature); prints the captions and writes "
-        "a page with the images, generated and ground-truth captions.",
+        "(--beam-size) or temperature sampling (--temperature), with a trained RNN, LSTM or "
+        "Transformer; prints the captions and writes a page with the images, generated and "
+        "ground-truth captions.",
     )
     _add_checkpoint_args(sample)
     sample.add_argument(
@@ -448,9 +571,10 @@ def add_parser(commands):
         "evaluate",
         cmd_caption_evaluate,
         help="BLEU, METEOR, ROUGE-L, CIDEr (and semantic accuracy on Shapes)",
-        description="Score greedy and beam-search captions of the validation images with the "
-        "standard COCO caption evaluation (pycocoevalcap). METEOR and the PTB tokenizer need "
-        "Java; without it they are replaced or skipped, and the output says so.",
+        description="Score greedy and beam-search captions of the validation images (from a "
+        "trained RNN, LSTM or Transformer) with the standard COCO caption evaluation "
+        "(pycocoevalcap). METEOR and the PTB tokenizer need Java; without it they are replaced "
+        "or skipped, and the output says so.",
     )
     _add_checkpoint_args(evaluate)
     _add_beam_size(evaluate, "beam width for the beam row (default: %(default)s)")

@@ -1,0 +1,373 @@
+"""The Vision Transformer on Fashion-MNIST (or MNIST): the course's 2025 ViT experiment on the
+images this project has, as functions (what ``cs231n vit train`` runs).
+
+The course trains ``VisionTransformer`` on CIFAR-10 (32x32x3) for 2 epochs with
+``ClassificationSolverViT``; here the images are 28x28x1, cut into ``patch_size`` patches
+(7: 16 patches), and everything else is the course's: Adam 1e-4, no weight decay, batch 64,
+6 encoder layers of width 128 with 4 heads, feed-forward 256, dropout 0.1.
+
+A run saves after every epoch (atomically): ``NAME.pt`` (weights, Adam's state, results, the
+random states: ``resume`` continues exactly), ``NAME.json`` (the settings and the results,
+readable) and ``NAME_curve.png`` (loss and accuracy per epoch, training and test).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .io_utils import atomic_path, save_figure
+
+FORMAT = "cs231n-vit/1"
+IMAGE_SIZE, CHANNELS, NUM_CLASSES = 28, 1, 10
+
+# The model (VisionTransformer's keyword arguments) and the training, as the course's starter
+# code sets them, with 7x7 patches of the 28x28 images.
+MODEL_DEFAULTS = {
+    "patch_size": 7,
+    "embed_dim": 128,
+    "num_layers": 6,
+    "num_heads": 4,
+    "dim_feedforward": 256,
+    "dropout": 0.1,
+}
+TRAIN_DEFAULTS = {"num_epochs": 2, "batch_size": 64, "learning_rate": 1e-4, "weight_decay": 0.0}
+# A smoke test (seconds on a CPU): a small model on the first 2000 images, 2 epochs at a larger
+# learning rate, so that it learns something in its 64 steps.
+QUICK = {
+    "embed_dim": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "dim_feedforward": 64,
+    "num_epochs": 2,
+    "learning_rate": 1e-3,
+    "max_images": 2000,
+}
+
+
+def load_vit_data(dataset="fashion-mnist", data_root=None, max_images=None):
+    """``(train, test)`` TensorDatasets of (1, 28, 28) float images in [0, 1] and labels: the
+    60000 training and 10000 test images of ``dataset`` ("fashion-mnist", "mnist" or a folder
+    of IDX files), or the first ``max_images`` of each."""
+    from .mnist_data import load_mnist, torch_dataset
+
+    if max_images is not None and (int(max_images) != max_images or max_images < 1):
+        raise ValueError(f"max_images must be a positive integer, got {max_images!r}")
+    splits = []
+    for split in ("train-all", "test"):
+        images, labels = load_mnist(dataset, split, data_root)
+        if max_images is not None:
+            images, labels = images[:max_images], labels[:max_images]
+        splits.append(torch_dataset(images, labels))
+    return tuple(splits)
+
+
+def vit_parameter_count(patch_size, embed_dim, num_layers, dim_feedforward, **_):
+    """How many numbers the VisionTransformer for 28x28x1 images holds."""
+    D, F, L = int(embed_dim), int(dim_feedforward), int(num_layers)
+    patch = int(patch_size) ** 2 * CHANNELS
+    per_layer = 4 * (D * D + D) + (D * F + F + F * D + D) + 2 * 2 * D
+    return patch * D + D + L * per_layer + D * NUM_CLASSES + NUM_CLASSES
+
+
+def vit_training_memory_bytes(config, batch_size):
+    """A rough upper estimate of the memory training needs (float32): parameters, gradients,
+    Adam's moments, and a minibatch's activations (attention maps included)."""
+    P = (IMAGE_SIZE // int(config["patch_size"])) ** 2
+    D, F, H = int(config["embed_dim"]), int(config["dim_feedforward"]), int(config["num_heads"])
+    per_token = int(config["num_layers"]) * (12 * D + 3 * F + 3 * H * P)
+    return 16 * vit_parameter_count(**config) + 4 * int(batch_size) * P * per_token
+
+
+def check_config(config):
+    """Raise ValueError, naming the setting, unless ``config`` builds a VisionTransformer for
+    28x28x1 images (positive sizes, patches that tile the image, heads dividing the width,
+    dropout in [0, 1))."""
+    for key in ("patch_size", "embed_dim", "num_layers", "num_heads", "dim_feedforward"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    if IMAGE_SIZE % config["patch_size"]:
+        raise ValueError(
+            f"patch_size {config['patch_size']} does not divide the {IMAGE_SIZE}x{IMAGE_SIZE} "
+            "images (1, 2, 4, 7, 14 or 28)"
+        )
+    if config["embed_dim"] % config["num_heads"]:
+        raise ValueError(
+            f"embed_dim {config['embed_dim']} is not divisible by num_heads {config['num_heads']}"
+        )
+    dropout = config["dropout"]
+    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+
+
+def build_vit(config, seed=None):
+    """A VisionTransformer for 28x28x1 images and 10 classes with ``config``'s sizes
+    (:data:`MODEL_DEFAULTS`' keys), seeded with ``seed`` when given."""
+    import torch
+
+    from .classifiers.transformer import VisionTransformer
+
+    check_config(config)
+    if seed is not None:
+        torch.manual_seed(seed)
+    return VisionTransformer(
+        img_size=IMAGE_SIZE,
+        in_channels=CHANNELS,
+        num_classes=NUM_CLASSES,
+        **{k: config[k] for k in MODEL_DEFAULTS},
+    )
+
+
+def train_vit(
+    train_data,
+    test_data,
+    config=None,
+    checkpoint=None,
+    resume=False,
+    seed=0,
+    device=None,
+    verbose=True,
+    progress=False,
+    extra=None,
+    **training,
+):
+    """Train a VisionTransformer with ClassificationSolverViT, testing after every epoch.
+
+    ``train_data``/``test_data``: datasets of ((1, 28, 28) image, label) pairs
+    (:func:`load_vit_data`). ``config``: the model (:data:`MODEL_DEFAULTS` for what is left
+    out); ``training``: num_epochs, batch_size, learning_rate, weight_decay
+    (:data:`TRAIN_DEFAULTS`). ``seed`` seeds the weights, dropout and the shuffling. With
+    ``checkpoint`` (a NAME), ``NAME.pt``, ``NAME.json`` and ``NAME_curve.png`` are written
+    after every epoch, and ``resume`` continues from ``NAME.pt`` exactly as if the run had not
+    stopped (with as many epochs in all as ``num_epochs``). ``extra`` (plain data) goes into
+    both files. Returns ``(model, solver)``; ``solver.results`` holds the per-epoch losses and
+    accuracies and ``best_test_acc``, ``solver.seconds`` the training time (that of the run
+    resumed included).
+    """
+    import torch
+
+    from .captioning_solver_transformer import ClassificationSolverViT
+
+    unknown = set(training) - set(TRAIN_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown training settings {sorted(unknown)}")
+    config = {**MODEL_DEFAULTS, **(config or {})}
+    unknown = set(config) - set(MODEL_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown model settings {sorted(unknown)}")
+    check_config(config)
+    if checkpoint is not None and seed is None:
+        raise ValueError(
+            "train_vit: a run with a checkpoint needs a seed (to resume its shuffling)"
+        )
+    hp = {**TRAIN_DEFAULTS, **training}
+    from .io_utils import require_memory
+
+    require_memory(
+        vit_training_memory_bytes(config, hp["batch_size"]),
+        f"a ViT with embed_dim={config['embed_dim']}, num_layers={config['num_layers']}, "
+        f"patch_size={config['patch_size']}, batch_size={hp['batch_size']}",
+    )
+    saved = None
+    if resume and checkpoint is not None and checkpoint_path(checkpoint).exists():
+        saved = load_vit_checkpoint(checkpoint)
+        # More epochs may be asked for; everything else must be as it was.
+        before = {**saved["config"], **saved["training"], "num_epochs": hp["num_epochs"]}
+        asked = {**config, **hp}
+        clash = {k: (before.get(k), v) for k, v in asked.items() if before.get(k) != v}
+        if clash:
+            raise ValueError(
+                f"{checkpoint_path(checkpoint)}: cannot resume, settings differ (saved, asked): "
+                f"{clash}"
+            )
+    model = build_vit(config, seed)
+    if saved is not None:
+        model.load_state_dict(saved["model_state"])
+    solver = ClassificationSolverViT(
+        train_data,
+        test_data,
+        model,
+        num_epochs=hp["num_epochs"],
+        batch_size=hp["batch_size"],
+        learning_rate=hp["learning_rate"],
+        weight_decay=hp["weight_decay"],
+        verbose=verbose,
+        progress=progress,
+        seed=seed,
+    )
+    start = time.perf_counter()
+    seconds_before = 0.0
+    if saved is not None:
+        solver.optimizer.load_state_dict(saved["optimizer"])
+        solver.epoch = saved["epoch"]
+        solver.results = saved["results"]
+        solver.generator.set_state(saved["generator_state"])
+        torch.set_rng_state(saved["torch_rng_state"])
+        cuda = saved.get("cuda_rng_states") or []
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        seconds_before = saved["seconds"]
+    if checkpoint is not None:
+
+        def end_of_epoch(solver):
+            seconds = seconds_before + time.perf_counter() - start
+            save_vit_checkpoint(checkpoint, solver, config, hp, seed, seconds, extra)
+
+        solver.on_epoch_end = end_of_epoch
+    solver.train(device=device)
+    solver.seconds = seconds_before + time.perf_counter() - start  # training time, resumed too
+    return model, solver
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+
+
+def checkpoint_path(name) -> Path:
+    """``NAME.pt`` for ``NAME``, ``NAME.pt`` or ``NAME.json``."""
+    name = Path(name)
+    if name.suffix in (".pt", ".json"):
+        name = name.with_suffix("")
+    return name.with_name(name.name + ".pt")
+
+
+def output_paths(name):
+    """``(NAME.pt, NAME.json, NAME_curve.png)``: what a run writes."""
+    pt = checkpoint_path(name)
+    stem = pt.with_suffix("")
+    return pt, stem.with_name(stem.name + ".json"), stem.with_name(stem.name + "_curve.png")
+
+
+def save_vit_checkpoint(name, solver, config, hp, seed, seconds, extra=None):
+    """Write ``NAME.pt`` (everything an exact resume needs), ``NAME.json`` (the settings and
+    results) and ``NAME_curve.png``, each atomically. Returns the three paths."""
+    import torch
+
+    pt, json_path, curve = output_paths(name)
+    summary = {
+        "format": FORMAT,
+        "config": config,
+        "training": hp,
+        "seed": seed,
+        "epoch": solver.epoch,
+        "seconds": seconds,
+        "results": solver.results,
+        "extra": extra or {},
+    }
+    payload = {
+        **summary,
+        "model_state": {k: v.detach().cpu() for k, v in solver.model.state_dict().items()},
+        "optimizer": solver.optimizer.state_dict(),
+        "generator_state": solver.generator.get_state(),
+        "torch_rng_state": torch.get_rng_state(),
+        "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+    }
+    with atomic_path(pt) as tmp:
+        torch.save(payload, tmp)
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    plot_learning_curve(solver.results, curve)
+    return pt, json_path, curve
+
+
+def load_vit_checkpoint(name) -> dict:
+    """The contents of ``NAME.pt``, checked; raises FileNotFoundError when it is missing and
+    ValueError naming the file when it is damaged or inconsistent (not a ViT checkpoint,
+    settings that build no model, weights that do not fit them or are not finite, a training
+    state that cannot be restored)."""
+    import torch
+
+    from .models import check_tensors, torch_load
+
+    path = checkpoint_path(name)
+    saved = torch_load(path, "ViT checkpoint")
+    keys = ("format", "config", "training", "epoch", "results", "seconds", "model_state")
+    keys += ("optimizer",)
+    keys += ("generator_state", "torch_rng_state")
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+        found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{path}: not a ViT checkpoint (format {found!r}, expected {FORMAT!r})")
+    missing = [k for k in keys if k not in saved]
+    if missing:
+        raise ValueError(f"{path}: missing key {missing[0]!r}")
+    config = saved["config"]
+    if not isinstance(config, dict) or set(config) != set(MODEL_DEFAULTS):
+        raise ValueError(f"{path}: config must hold {sorted(MODEL_DEFAULTS)}")
+    if not isinstance(saved["training"], dict) or set(saved["training"]) != set(TRAIN_DEFAULTS):
+        raise ValueError(f"{path}: training must hold {sorted(TRAIN_DEFAULTS)}")
+    try:
+        check_config(config)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    epoch, results = saved["epoch"], saved["results"]
+    lists = ("train_loss", "train_acc@1", "test_loss", "test_acc@1")
+    if (
+        isinstance(epoch, bool)
+        or not isinstance(epoch, int)
+        or epoch < 0
+        or not isinstance(results, dict)
+        or any(not isinstance(results.get(k), list) or len(results[k]) != epoch for k in lists)
+    ):
+        raise ValueError(f"{path}: epoch and results do not agree (one result per epoch)")
+    if not isinstance(saved["seconds"], int | float) or not math.isfinite(saved["seconds"]):
+        raise ValueError(f"{path}: seconds must be a finite number")
+    state = saved["model_state"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: model_state is not a state dict")
+    check_tensors(path, state, "weight")
+    with torch.random.fork_rng(devices=[]):
+        model = build_vit(config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        lines = str(e).strip().splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0]
+        raise ValueError(f"{path}: its weights do not fit its config ({detail})") from None
+    probe = torch.optim.Adam(model.parameters())
+    try:
+        probe.load_state_dict(saved["optimizer"])
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise ValueError(f"{path}: the optimiser state does not fit the model ({e})") from None
+    for key in ("generator_state", "torch_rng_state"):
+        rng = saved[key]
+        if not torch.is_tensor(rng) or rng.dtype != torch.uint8:
+            raise ValueError(f"{path}: {key} is not a torch random state")
+        try:
+            torch.Generator().set_state(rng)
+        except RuntimeError as e:
+            raise ValueError(f"{path}: {key} is not a torch random state ({e})") from None
+    cuda = saved.get("cuda_rng_states", [])
+    if not isinstance(cuda, list) or not all(
+        torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda
+    ):
+        raise ValueError(f"{path}: cuda_rng_states must be a list of random states")
+    saved["model"] = model.eval()
+    return saved
+
+
+def plot_learning_curve(results, path, title="Vision Transformer"):
+    """Loss and accuracy per epoch, training and test, side by side (saved atomically)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.5), dpi=100)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = np.arange(1, len(results["train_loss"]) + 1)
+    for split, style in (("train", "-o"), ("test", "--s")):
+        ax_loss.plot(epochs, results[f"{split}_loss"], style, label=split)
+        ax_acc.plot(epochs, results[f"{split}_acc@1"], style, label=split)
+    ax_loss.set_ylabel("cross-entropy loss")
+    ax_acc.set_ylabel("top-1 accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        if len(epochs):
+            ax.set_xticks(epochs if len(epochs) <= 10 else ax.get_xticks())
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
