@@ -63,7 +63,7 @@ QUICK_TRANSFORMER_HYPER = dict(
 # default size: an iteration costs about 4 times an LSTM's on that CPU, ~0.4 s for 100 captions,
 # so its 2 epochs of 200 iterations add 2-3 minutes).
 FULL_CAPTION_EPOCHS = 5
-FULL_TRANSFORMER_EPOCHS = 2
+FULL_TRANSFORMER_EPOCHS = 1  # ~100 s on a 2-core CPU (Shapes); `caption train` keeps 10
 CAPTION_MODELS = {"lstm": "LSTM", "rnn": "RNN", "transformer": "Transformer"}
 
 
