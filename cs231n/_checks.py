@@ -141,3 +141,21 @@ def whole_number(func: str, name: str, value, low=0, high=None) -> int:
         hi = "" if high is None else f", at most {high}"
         raise ValueError(f"{func}: {name} must be at least {low}{hi}, got {value!r}")
     return n
+
+
+def class_visualization_settings(
+    l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size
+):
+    """The class-visualization loop's settings, checked (both frameworks' drivers): returns
+    ``(l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size)`` as numbers, or
+    raises ValueError naming the setting and its valid range."""
+    func = "class_visualization"
+    size = whole_number(func, "size", size, 1)
+    return (
+        number(func, "l2_reg", l2_reg, 0),
+        number(func, "learning_rate", learning_rate, 0, low_inclusive=False),
+        whole_number(func, "num_iterations", num_iterations, 0),
+        whole_number(func, "blur_every", blur_every, 1),
+        whole_number(func, "max_jitter", max_jitter, 0, size - 1),
+        size,
+    )

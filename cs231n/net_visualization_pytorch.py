@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import number, whole_number
+from ._checks import class_visualization_settings
 from .image_utils import (
     SQUEEZENET_MEAN,
     SQUEEZENET_STD,
@@ -280,12 +280,11 @@ def class_visualization(
     target_y = int(
         class_indices(func, "target_y", target_y, 1, getattr(model, "num_classes", None))[0]
     )
-    l2_reg = number(func, "l2_reg", l2_reg, 0)
-    learning_rate = number(func, "learning_rate", learning_rate, 0, low_inclusive=False)
-    num_iterations = whole_number(func, "num_iterations", num_iterations, 0)
-    blur_every = whole_number(func, "blur_every", blur_every, 1)
-    max_jitter = whole_number(func, "max_jitter", max_jitter, 0, size - 1)
-    size = whole_number(func, "size", size, 1)
+    l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size = (
+        class_visualization_settings(
+            l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size
+        )
+    )
     dtype = next(model.parameters()).dtype
     rng = random.Random(None if generator is None else generator.initial_seed())
     img = torch.randn(1, 3, size, size, generator=generator).to(device=device, dtype=dtype)

@@ -193,17 +193,16 @@ def class_visualization(
     Returns ``(X, probability)``: the (1, size, size, 3) float32 image and the model's softmax
     probability of ``target_y`` for it.
     """
-    from ._checks import number, whole_number
+    from ._checks import class_visualization_settings
     from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, preprocess_image
 
     func = "class_visualization"
     (target,) = _class_indices(func, "target_y", target_y, 1)
-    l2_reg = number(func, "l2_reg", l2_reg, 0)
-    learning_rate = number(func, "learning_rate", learning_rate, 0, low_inclusive=False)
-    num_iterations = whole_number(func, "num_iterations", num_iterations, 0)
-    blur_every = whole_number(func, "blur_every", blur_every, 1)
-    size = whole_number(func, "size", size, 1)
-    max_jitter = whole_number(func, "max_jitter", max_jitter, 0, size - 1)
+    l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size = (
+        class_visualization_settings(
+            l2_reg, learning_rate, num_iterations, blur_every, max_jitter, size
+        )
+    )
     rng = np.random.default_rng(seed)
     X = tf.convert_to_tensor(preprocess_image(255 * rng.random((size, size, 3)))[None])
     low = tf.constant(-SQUEEZENET_MEAN / SQUEEZENET_STD)
