@@ -159,3 +159,29 @@ def class_visualization_settings(
         whole_number(func, "max_jitter", max_jitter, 0, size - 1),
         size,
     )
+
+
+def style_transfer_settings(
+    layer_count, content_layer, style_layers, style_weights, content_weight, tv_weight, iterations
+):
+    """Style transfer's settings, checked (both frameworks' drivers): layer indices must name
+    one of the network's ``layer_count`` feature layers (no negative indices from the end),
+    weights be finite and non-negative, one weight per style layer. Returns
+    ``(content_layer, style_layers, style_weights, content_weight, tv_weight, iterations)``."""
+    func = "transfer"
+    if isinstance(style_layers, int | np.integer):
+        style_layers = [style_layers]
+    style_layers = [whole_number(func, "style_layers", i, 0, layer_count - 1) for i in style_layers]
+    style_weights = [number(func, "style_weights", w, 0) for w in style_weights]
+    if len(style_layers) != len(style_weights):
+        raise ValueError(
+            f"{func}: {len(style_layers)} style_layers but {len(style_weights)} style_weights"
+        )
+    return (
+        whole_number(func, "content_layer", content_layer, 0, layer_count - 1),
+        style_layers,
+        style_weights,
+        number(func, "content_weight", content_weight, 0),
+        number(func, "tv_weight", tv_weight, 0),
+        whole_number(func, "iterations", iterations, 1),
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import number, whole_number
+from ._checks import number, style_transfer_settings, whole_number
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
 from .image_utils import as_rgb_array, decode_image, load_image
 from .net_visualization_pytorch import deprocess as _deprocess
@@ -308,15 +308,16 @@ def transfer(
             f"transfer: image_size must be an integer of at least {MIN_SIDE}, got {image_size!r}"
         )
     blend = [float(w) / sum(blend) for w in blend]
-    content_layer, style_layers = _check_layers(cnn, content_layer, style_layers)
-    style_weights = [number("transfer", "style_weights", w, 0) for w in style_weights]
-    if len(style_layers) != len(style_weights):
-        raise ValueError(
-            f"transfer: {len(style_layers)} style_layers but {len(style_weights)} style_weights"
-        )
-    content_weight = number("transfer", "content_weight", content_weight, 0)
-    tv_weight = number("transfer", "tv_weight", tv_weight, 0)
-    iterations = whole_number("transfer", "iterations", iterations, 1)
+    settings = style_transfer_settings(
+        len(list(cnn.children())),
+        content_layer,
+        style_layers,
+        style_weights,
+        content_weight,
+        tv_weight,
+        iterations,
+    )
+    content_layer, style_layers, style_weights, content_weight, tv_weight, iterations = settings
     if style_size is not None:
         style_size = whole_number("transfer", "style_size", style_size, MIN_SIDE)
     if feature_scale != "auto":
@@ -380,16 +381,6 @@ def transfer(
             result.image, _as_image_tensor(content_image, image_size, device, dtype)
         )
     return result
-
-
-def _check_layers(cnn, content_layer, style_layers):
-    """Layer indices must name modules of ``cnn`` (no negative indices from the end)."""
-    count = len(list(cnn.children()))
-    content_layer = whole_number("transfer", "content_layer", content_layer, 0, count - 1)
-    if isinstance(style_layers, int | np.integer):
-        style_layers = [style_layers]
-    style_layers = [whole_number("transfer", "style_layers", i, 0, count - 1) for i in style_layers]
-    return content_layer, style_layers
 
 
 def _run_adam(img, losses_of, record, steps):

@@ -168,23 +168,22 @@ def transfer(
     :func:`cs231n.classifiers.squeezenet.pretrained_squeezenet`). ``callback(t, losses)`` sees
     every iteration's loss terms. Returns a :class:`StyleResult`.
     """
-    from ._checks import number, whole_number
+    from ._checks import style_transfer_settings, whole_number
 
     if cnn is None:
         from .classifiers.squeezenet import pretrained_squeezenet
 
         cnn = pretrained_squeezenet()
-    count = len(cnn.net.layers) - 2
-    content_layer = whole_number("transfer", "content_layer", content_layer, 0, count - 1)
-    style_layers = [whole_number("transfer", "style_layers", i, 0, count - 1) for i in style_layers]
-    style_weights = [number("transfer", "style_weights", w, 0) for w in style_weights]
-    if len(style_layers) != len(style_weights):
-        raise ValueError(
-            f"transfer: {len(style_layers)} style_layers but {len(style_weights)} style_weights"
-        )
-    content_weight = number("transfer", "content_weight", content_weight, 0)
-    tv_weight = number("transfer", "tv_weight", tv_weight, 0)
-    iterations = whole_number("transfer", "iterations", iterations, 1)
+    settings = style_transfer_settings(
+        len(cnn.net.layers) - 2,  # the feature layers (extract_features')
+        content_layer,
+        style_layers,
+        style_weights,
+        content_weight,
+        tv_weight,
+        iterations,
+    )
+    content_layer, style_layers, style_weights, content_weight, tv_weight, iterations = settings
     image_size = whole_number("transfer", "image_size", image_size, MIN_SIDE)
 
     content = _as_image(content_image, image_size)
