@@ -1,4 +1,5 @@
-"""Every public name of the course's assignment-3 modules (2018-2020 editions) exists here.
+"""Every public name of the course's assignment-3 modules (2018-2020 editions, and the 2021-2024
+editions' Transformer modules) exists here.
 
 The names, parameter lists and literal defaults come from tests/data/course_api.json, written by
 tools/extract_course_api.py from the course's own starter archives. A notebook calls these
