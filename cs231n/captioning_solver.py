@@ -90,40 +90,56 @@ class CaptioningSolver:
 
     def train(self):
         """Run the optimisation for ``num_epochs`` epochs."""
-        num_train = self.data["train_captions"].shape[0]
-        iterations_per_epoch = max(num_train // self.batch_size, 1)
-        num_iterations = self.num_epochs * iterations_per_epoch
-        start = min(self.epoch * iterations_per_epoch, num_iterations)
+        run_training(self, self._learning_rate, self._decay_learning_rate)
 
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
+    def _learning_rate(self):
+        return next(iter(self.optim_configs.values()), {}).get("learning_rate")
 
-            bar = tqdm(
-                total=num_iterations, initial=start, desc="train", unit="it", dynamic_ncols=True
-            )
-        say = bar.write if bar is not None else print
-        try:
-            for t in range(start, num_iterations):
-                self._step()
-                loss = self.loss_history[-1]
-                if not np.isfinite(loss):
-                    rate = next(iter(self.optim_configs.values()), {}).get("learning_rate")
-                    raise FloatingPointError(
-                        f"training diverged: the loss is {loss} at iteration {t + 1} (epoch "
-                        f"{self.epoch + 1}); try a smaller learning rate (now {rate})"
-                    )
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}", epoch=self.epoch)
-                if self.verbose and t % self.print_every == 0:
-                    say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
-                if (t + 1) % iterations_per_epoch == 0:
-                    self.epoch += 1
-                    for config in self.optim_configs.values():
-                        config["learning_rate"] *= self.lr_decay
-                    if self.on_epoch_end is not None:
-                        self.on_epoch_end(self)
-        finally:
+    def _decay_learning_rate(self):
+        for config in self.optim_configs.values():
+            config["learning_rate"] *= self.lr_decay
+
+
+def run_training(solver, learning_rate, at_epoch_end=None):
+    """The training loop both captioning solvers share (this one and
+    :class:`cs231n.captioning_solver_transformer.CaptioningSolverTransformer`): from
+    ``solver.epoch`` to ``solver.num_epochs``, one ``solver._step()`` per minibatch, a progress
+    bar (``solver.progress``), the loss printed every ``solver.print_every`` iterations
+    (``solver.verbose``); at each epoch's end ``at_epoch_end()`` (e.g. the learning-rate decay),
+    then ``solver.on_epoch_end(solver)``. A loss that is not finite stops training with
+    FloatingPointError naming the iteration and ``learning_rate()``.
+    """
+    num_train = solver.data["train_captions"].shape[0]
+    iterations_per_epoch = max(num_train // solver.batch_size, 1)
+    num_iterations = solver.num_epochs * iterations_per_epoch
+    start = min(solver.epoch * iterations_per_epoch, num_iterations)
+
+    bar = None
+    if solver.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_iterations, initial=start, desc="train", unit="it", dynamic_ncols=True)
+    say = bar.write if bar is not None else print
+    try:
+        for t in range(start, num_iterations):
+            solver._step()
+            loss = solver.loss_history[-1]
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"training diverged: the loss is {loss} at iteration {t + 1} (epoch "
+                    f"{solver.epoch + 1}); try a smaller learning rate (now {learning_rate()})"
+                )
             if bar is not None:
-                bar.close()
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}", epoch=solver.epoch)
+            if solver.verbose and t % solver.print_every == 0:
+                say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
+            if (t + 1) % iterations_per_epoch == 0:
+                solver.epoch += 1
+                if at_epoch_end is not None:
+                    at_epoch_end()
+                if solver.on_epoch_end is not None:
+                    solver.on_epoch_end(solver)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from .captioning_solver import run_training
 from .coco_utils import all_finite, sample_coco_minibatch
 from .models import resolve_device
 
@@ -132,42 +133,8 @@ class CaptioningSolverTransformer:
 
     def train(self):
         """Run the optimisation for ``num_epochs`` epochs (from ``self.epoch``)."""
-        num_train = self.data["train_captions"].shape[0]
-        iterations_per_epoch = max(num_train // self.batch_size, 1)
-        num_iterations = self.num_epochs * iterations_per_epoch
-        start = min(self.epoch * iterations_per_epoch, num_iterations)
-
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=num_iterations, initial=start, desc="train", unit="it", dynamic_ncols=True
-            )
-        say = bar.write if bar is not None else print
         self.model.train()
-        try:
-            for t in range(start, num_iterations):
-                self._step()
-                loss = self.loss_history[-1]
-                if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"training diverged: the loss is {loss} at iteration {t + 1} (epoch "
-                        f"{self.epoch + 1}); try a smaller learning rate (now "
-                        f"{self.learning_rate})"
-                    )
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}", epoch=self.epoch)
-                if self.verbose and t % self.print_every == 0:
-                    say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
-                if (t + 1) % iterations_per_epoch == 0:
-                    self.epoch += 1
-                    if self.on_epoch_end is not None:
-                        self.on_epoch_end(self)
-        finally:
-            if bar is not None:
-                bar.close()
+        run_training(self, lambda: self.learning_rate)
 
 
 def _as_dataset(data, what):

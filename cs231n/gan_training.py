@@ -113,17 +113,7 @@ def train(
     """
     if loss not in (*LOSSES, "wgan-gp"):
         raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
-    epochs = whole_number("gan train", "epochs", epochs, 1)
-    batch_size = whole_number("gan train", "batch_size", batch_size, 1)
-    sample_every = whole_number("gan train", "sample_every", sample_every, 1)
-    _check_images(images)
-    if len(images) < batch_size:
-        # The course's loop drops the partial last batch: fewer images than one batch would
-        # train nothing and save an untrained checkpoint.
-        raise ValueError(
-            f"gan train: {len(images)} images make no full batch of {batch_size}; use a batch "
-            f"size of at most {len(images)} or more images"
-        )
+    epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
     run_dir = Path(run_dir)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     config = {
@@ -216,6 +206,23 @@ def write_samples(G, noise, path, title):
     G.eval()
     save_grid(G(noise).cpu().numpy(), path, title)
     G.train(was_training)
+
+
+def _check_run(images, epochs, batch_size, sample_every):
+    """A run's settings and images, checked before any work (both frameworks); returns
+    ``(epochs, batch_size, sample_every)`` as ints."""
+    epochs = whole_number("gan train", "epochs", epochs, 1)
+    batch_size = whole_number("gan train", "batch_size", batch_size, 1)
+    sample_every = whole_number("gan train", "sample_every", sample_every, 1)
+    _check_images(images)
+    if len(images) < batch_size:
+        # The course's loop drops the partial last batch: fewer images than one batch would
+        # train nothing and save an untrained checkpoint.
+        raise ValueError(
+            f"gan train: {len(images)} images make no full batch of {batch_size}; use a batch "
+            f"size of at most {len(images)} or more images"
+        )
+    return epochs, batch_size, sample_every
 
 
 def _check_images(images):
@@ -476,15 +483,7 @@ def train_tensorflow(
         )
     if arch not in ("fc", "dc"):
         raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
-    epochs = whole_number("gan train", "epochs", epochs, 1)
-    batch_size = whole_number("gan train", "batch_size", batch_size, 1)
-    sample_every = whole_number("gan train", "sample_every", sample_every, 1)
-    _check_images(images)
-    if len(images) < batch_size:
-        raise ValueError(
-            f"gan train: {len(images)} images make no full batch of {batch_size}; use a batch "
-            f"size of at most {len(images)} or more images"
-        )
+    epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
     if arch == "dc" and batch_size < 2:
         raise ValueError(
             'gan train: the "dc" generator has batch normalisation, which needs at least 2 '
