@@ -1,6 +1,6 @@
 """``cs231n demo`` on this machine: seconds per part, quick and full mode, fresh and warm cache.
 
-Each run is its own process calling :func:`cs231n.demo.run_demo` with ``CS231N_CACHE`` set to
+Each run is its own process calling :func:`cs231n.report.demo.run_demo` with ``CS231N_CACHE`` set to
 a new empty folder (fresh: the Shapes set and the GAN scoring classifier are built), then again
 with that folder kept (warm). Per-part seconds come from the ``<!-- summary: {...} -->`` comment
 at the end of the report; "process" is the whole process, Python and torch imports included.
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 SUMMARY = re.compile(r"<!-- summary: (.*?) -->", re.S)
-RUN = "import sys; from cs231n.demo import run_demo; run_demo(sys.argv[1], quick=sys.argv[2] == 'quick', data_root=sys.argv[3] or None)"
+RUN = "import sys; from cs231n.report.demo import run_demo; run_demo(sys.argv[1], quick=sys.argv[2] == 'quick', data_root=sys.argv[3] or None)"
 
 
 def short(title):

@@ -33,9 +33,7 @@ import time
 import numpy as np
 import torch
 
-from cs231n.classifiers.rnn import CaptioningRNN
-from cs231n.rnn_layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
-from cs231n.rnn_layers_reference import (
+from cs231n.captioning.reference import (
     StepwiseCaptioningRNN,
     UnpackedCaptioningRNN,
     lstm_backward_stepwise,
@@ -43,6 +41,8 @@ from cs231n.rnn_layers_reference import (
     rnn_backward_stepwise,
     rnn_forward_stepwise,
 )
+from cs231n.classifiers.rnn import CaptioningRNN
+from cs231n.rnn_layers import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 
 N, T, D, W, H, V = 50, 16, 512, 256, 512, 1004
 

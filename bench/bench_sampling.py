@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from cs231n.captioning_decode import beam_search, greedy
+from cs231n.captioning.decode import beam_search, greedy
 from cs231n.classifiers.rnn import CaptioningRNN
 
 V, D, W, H = 1004, 512, 256, 512

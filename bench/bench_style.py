@@ -21,7 +21,7 @@ def run_preset(name, queue):
     import numpy as np
     import torch
 
-    from cs231n.config import data_path
+    from cs231n.core.config import data_path
     from cs231n.style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
 
     torch.set_num_threads(2)
@@ -63,9 +63,9 @@ def main():
 def save_figure(path, results):
     from matplotlib.figure import Figure
 
-    from cs231n.config import data_path
+    from cs231n.core.config import data_path
+    from cs231n.core.files import save_figure as save
     from cs231n.image_utils import load_image
-    from cs231n.io_utils import save_figure as save
     from cs231n.style_transfer_pytorch import PRESETS
 
     fig = Figure(figsize=(9, 2.2 * len(results)), dpi=90)

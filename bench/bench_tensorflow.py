@@ -48,7 +48,7 @@ def _limit_threads(framework, threads):
 
 def _model(framework):
     if framework == "pytorch":
-        from cs231n.net_visualization_cli import load_model
+        from cs231n.pretrained.squeezenet import load_model
 
         return load_model(device="cpu")
     from cs231n.classifiers.squeezenet import pretrained_squeezenet
@@ -108,7 +108,7 @@ def time_class_visualization(framework, quick):
 
 def time_style(framework, quick):
     """Seconds per 200 iterations of style transfer (192 px, starry_night, tubingen.jpg)."""
-    from cs231n.config import data_path
+    from cs231n.core.config import data_path
 
     iterations = 20 if quick else 200
     content = data_path("styles", "tubingen.jpg")
@@ -132,7 +132,7 @@ def time_gan_epoch(framework, quick):
     """Seconds per epoch of the course's ``run_a_gan`` (fc vanilla GAN, batch 128)."""
     import numpy as np
 
-    from cs231n.mnist_data import load_mnist
+    from cs231n.data.mnist import load_mnist
 
     images, _ = load_mnist("fashion-mnist", "train-all")
     batches = GAN_IMAGES // GAN_BATCH  # full batches, in order

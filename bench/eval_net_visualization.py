@@ -23,12 +23,11 @@ import time
 import numpy as np
 import torch
 
-from cs231n.attribution import METHODS, attribute
 from cs231n.data_utils import load_imagenet_sample, load_imagenet_val
 from cs231n.image_utils import load_image
-from cs231n.models import squeezenet1_1
-from cs231n.net_visualization_cli import load_model
 from cs231n.net_visualization_pytorch import fool, pick_targets, preprocess
+from cs231n.pretrained.squeezenet import load_model, squeezenet1_1
+from cs231n.vision.attribution import METHODS, attribute
 
 
 def batches(items, size):

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from .captioning_solver import run_training
 from .coco_utils import all_finite, sample_coco_minibatch
-from .models import resolve_device
+from .core.torch_utils import resolve_device
 
 __all__ = [
     "CaptioningSolverTransformer",
@@ -161,7 +161,7 @@ class ClassificationSolverViT:
     (course, 2025: ``cs231n/classification_solver_vit.py``).
 
     ``train_data``/``test_data``: datasets of (image tensor, integer label) pairs, such as
-    torchvision's CIFAR10 with ``ToTensor()`` or ``cs231n.mnist_data.torch_dataset``, or
+    torchvision's CIFAR10 with ``ToTensor()`` or ``cs231n.data.mnist.torch_dataset``, or
     ``(images, labels)`` pairs of arrays. Keyword arguments (the course's): ``learning_rate``
     (1e-4), ``weight_decay`` (0.0), ``batch_size`` (64), ``num_epochs`` (2). Beyond the course:
     ``verbose`` (True: one line per epoch), ``progress`` (False: progress bars, as the course

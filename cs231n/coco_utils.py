@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import data_path
+from .core.config import data_path
 
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
 
@@ -211,7 +211,7 @@ def _check_caption_rows(captions, word_to_idx, where):
 def check_max_train(max_train) -> int:
     """``max_train`` as an int; ValueError unless it is positive and its captions fit in
     memory."""
-    from .io_utils import require_memory
+    from .core.files import require_memory
 
     if int(max_train) != max_train or max_train < 1:
         raise ValueError(f"max_train must be a positive integer, got {max_train!r}")
@@ -268,7 +268,7 @@ def write_coco_data(base_dir, data, pca_features=True):
     """
     import h5py
 
-    from .io_utils import atomic_path
+    from .core.files import atomic_path
 
     base_dir = Path(base_dir)
     base_dir.mkdir(parents=True, exist_ok=True)

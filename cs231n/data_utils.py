@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import data_path
+from .core.config import data_path
 
 
 def load_imagenet_classes(data_root=None) -> list[str] | None:
@@ -303,7 +303,7 @@ def get_CIFAR10_data(
     """CIFAR-10 split and preprocessed for the classifiers, as the course prepares it.
 
     Reads ``cifar-10-batches-py`` in the data directory (``data_root``, else ``CS231N_DATA``,
-    see cs231n.config). The first ``num_training`` training images train, the next
+    see cs231n.core.config). The first ``num_training`` training images train, the next
     ``num_validation`` validate, the first ``num_test`` test images test; with
     ``subtract_mean`` the mean training image is subtracted from all three.
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._checks import Shapes, same_shape
+from .core.checks import Shapes, same_shape
 from .im2col import (
     _crop,
     _fold_windows,

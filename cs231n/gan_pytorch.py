@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.utils.data import sampler
 
+from .core.torch_utils import resolve_device
 from .gradient_check import rel_error  # noqa: F401  (the notebook imports it from here)
-from .models import resolve_device
 
 NOISE_DIM = 96
 # The course's module constant (its loop casts batches with it); the package's functions follow

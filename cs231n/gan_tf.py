@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core.tf_utils import import_tensorflow
+from .data.mnist import load_mnist
 from .gradient_check import rel_error  # noqa: F401  (the notebook imports it from here)
-from .mnist_data import load_mnist
-from .tf_utils import import_tensorflow
 
 tf = import_tensorflow()  # ImportError naming the extra and the command when it is missing
 
@@ -281,7 +281,7 @@ class MNIST:
     in a fresh order from NumPy's global generator each time when ``shuffle`` (so
     ``np.random.seed`` makes it reproducible).
 
-    The images come from the package's IDX loader, :func:`cs231n.mnist_data.load_mnist`, not
+    The images come from the package's IDX loader, :func:`cs231n.data.mnist.load_mnist`, not
     from a ``tf.keras.datasets`` download: ``dataset`` is "fashion-mnist" (the default;
     ``$CS231N_DATA/fashion-mnist`` or Debian's dataset-fashion-mnist), "mnist"
     (``$CS231N_DATA/mnist``) or a folder of IDX files; ``split`` "train-all" is the 60000

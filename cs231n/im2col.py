@@ -25,7 +25,7 @@ import operator
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import Shapes
+from .core.checks import Shapes
 
 
 def get_im2col_indices(x_shape, field_height, field_width, padding=1, stride=1):

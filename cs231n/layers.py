@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import Shapes, require_indices, same_shape
+from .core.checks import Shapes, require_indices, same_shape
 
 
 def affine_forward(x, w, b):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._checks import class_visualization_settings
+from .core.checks import class_visualization_settings
+from .core.torch_utils import class_indices, leaves_model_unchanged
 from .image_utils import (
     SQUEEZENET_MEAN,
     SQUEEZENET_STD,
@@ -23,7 +24,6 @@ from .image_utils import (
     decode_image,
     resize_shorter_side,
 )
-from .models import class_indices, leaves_model_unchanged
 
 
 def _device(model):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tf_utils import import_tensorflow
+from .core.tf_utils import import_tensorflow
 
 tf = import_tensorflow()
 
@@ -193,7 +193,7 @@ def class_visualization(
     Returns ``(X, probability)``: the (1, size, size, 3) float32 image and the model's softmax
     probability of ``target_y`` for it.
     """
-    from ._checks import class_visualization_settings
+    from .core.checks import class_visualization_settings
     from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, preprocess_image
 
     func = "class_visualization"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import Shapes, require_indices, same_shape
+from .core.checks import Shapes, require_indices, same_shape
 from .layers import affine_backward, affine_forward  # noqa: F401  (the assignment re-exports them)
 
 

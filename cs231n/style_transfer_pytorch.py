@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._checks import number, style_transfer_settings, whole_number
+from .core.checks import number, style_transfer_settings, whole_number
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
 from .image_utils import as_rgb_array, decode_image, load_image
 from .net_visualization_pytorch import deprocess as _deprocess
@@ -151,8 +151,8 @@ _DEFAULT_CNN = {}
 def default_cnn(device=None, data_root=None):
     """The pretrained SqueezeNet's ``features``, frozen, on ``device`` (loaded once per device
     and weights file)."""
-    from .models import find_pretrained_weights, resolve_device
-    from .net_visualization_cli import load_model
+    from .core.torch_utils import resolve_device
+    from .pretrained.squeezenet import find_pretrained_weights, load_model
 
     device = resolve_device(device)
     key = (str(device), str(find_pretrained_weights(data_root)))

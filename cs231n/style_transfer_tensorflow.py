@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .core.tf_utils import import_tensorflow
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
-from .tf_utils import import_tensorflow
 
 tf = import_tensorflow()
 
@@ -168,7 +168,7 @@ def transfer(
     :func:`cs231n.classifiers.squeezenet.pretrained_squeezenet`). ``callback(t, losses)`` sees
     every iteration's loss terms. Returns a :class:`StyleResult`.
     """
-    from ._checks import style_transfer_settings, whole_number
+    from .core.checks import style_transfer_settings, whole_number
 
     if cnn is None:
         from .classifiers.squeezenet import pretrained_squeezenet

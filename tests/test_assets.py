@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from local_server import serving
 
-from cs231n import assets
-from cs231n.download import ArchiveError, DownloadError
+from cs231n.data import assets
+from cs231n.data.download import ArchiveError, DownloadError
 
 SHARED = Path(os.environ.get("CS231N_DATA", "/nonexistent"))
 

@@ -1,4 +1,4 @@
-"""Attribution methods (cs231n.attribution) on a small random-weight SqueezeNet."""
+"""Attribution methods (cs231n.vision.attribution) on a small random-weight SqueezeNet."""
 
 import copy
 
@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from cs231n.attribution import (
+from cs231n.net_visualization_pytorch import compute_saliency_maps
+from cs231n.pretrained.squeezenet import squeezenet1_1
+from cs231n.vision.attribution import (
     METHODS,
     attribute,
     grad_cam,
@@ -14,8 +16,6 @@ from cs231n.attribution import (
     smooth_grad,
     vanilla_gradient,
 )
-from cs231n.models import squeezenet1_1
-from cs231n.net_visualization_pytorch import compute_saliency_maps
 
 FAST = {"smoothgrad": {"samples": 3}, "integrated-gradients": {"steps": 4}}
 

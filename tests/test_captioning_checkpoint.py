@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from cs231n.captioning_checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
-from cs231n.captioning_experiments import train_captioner
+from cs231n.captioning.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
+from cs231n.captioning.experiments import train_captioner
 from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.coco_utils import random_caption_data
 
@@ -191,7 +191,7 @@ def test_format_1_checkpoints_still_load(tmp_path):
 def rewrite_npz(ckpt, change):
     """Edit the arrays of checkpoint ``ckpt`` (and its embedded metadata's twin, the JSON's
     digest) as a user or a bad disk could."""
-    from cs231n.captioning_checkpoint import _sha256
+    from cs231n.captioning.checkpoint import _sha256
 
     npz_path, json_path = checkpoint_paths(ckpt)
     with np.load(npz_path) as f:
@@ -298,7 +298,7 @@ def test_edited_arrays_are_one_clear_error(tmp_path, change, match):
 
 
 def test_adam_step_count_must_match_the_iterations_trained(tmp_path):
-    from cs231n.captioning_checkpoint import restore_solver
+    from cs231n.captioning.checkpoint import restore_solver
     from cs231n.captioning_solver import CaptioningSolver
 
     ckpt = trained_checkpoint(tmp_path)
@@ -382,7 +382,7 @@ def test_transformer_resume_continues_exactly(tmp_path):
     minibatches drawn from restored random states), the same weights, Adam state included."""
     import torch
 
-    from cs231n.captioning_checkpoint import load_transformer_checkpoint
+    from cs231n.captioning.checkpoint import load_transformer_checkpoint
 
     data = small_data()
     straight, solver, reports = train_transformer(data, epochs=3)
@@ -407,7 +407,7 @@ def test_transformer_resume_continues_exactly(tmp_path):
 def test_transformer_round_trip_and_model_detection(tmp_path):
     import torch
 
-    from cs231n.captioning_checkpoint import (
+    from cs231n.captioning.checkpoint import (
         checkpoint_kind,
         load_captioner,
         model_description,
@@ -437,7 +437,7 @@ def test_transformer_round_trip_and_model_detection(tmp_path):
 def test_one_name_holds_one_kind_of_checkpoint(tmp_path):
     """Training a Transformer under an LSTM's NAME (or the reverse) is refused; a NAME with
     both kinds beside it must be named with its extension."""
-    from cs231n.captioning_checkpoint import load_captioner, save_transformer_checkpoint
+    from cs231n.captioning.checkpoint import load_captioner, save_transformer_checkpoint
 
     data = small_data()
     ckpt = trained_checkpoint(tmp_path)
@@ -510,7 +510,7 @@ def _wrong_steps(saved):
     ],
 )
 def test_edited_transformer_checkpoints_are_one_clear_error(tmp_path, change, match):
-    from cs231n.captioning_checkpoint import load_transformer_checkpoint
+    from cs231n.captioning.checkpoint import load_transformer_checkpoint
 
     train_transformer(small_data(), tmp_path / "t")
     _rewrite_pt(tmp_path / "t.pt", change)
@@ -520,7 +520,7 @@ def test_edited_transformer_checkpoints_are_one_clear_error(tmp_path, change, ma
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "bit-flipped", "text"])
 def test_damaged_transformer_checkpoint_is_one_clear_error(tmp_path, damage):
-    from cs231n.captioning_checkpoint import load_captioner
+    from cs231n.captioning.checkpoint import load_captioner
 
     train_transformer(small_data(), tmp_path / "t")
     path = tmp_path / "t.pt"
@@ -541,7 +541,7 @@ def test_damaged_transformer_checkpoint_is_one_clear_error(tmp_path, damage):
 def test_interrupted_transformer_save_keeps_the_previous_file(tmp_path, monkeypatch):
     import torch
 
-    from cs231n.captioning_checkpoint import save_transformer_checkpoint
+    from cs231n.captioning.checkpoint import save_transformer_checkpoint
 
     model, _, _ = train_transformer(small_data(), tmp_path / "t")
     before = (tmp_path / "t.pt").read_bytes()

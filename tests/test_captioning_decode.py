@@ -9,7 +9,7 @@ import pytest
 import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from cs231n.captioning_decode import (
+from cs231n.captioning.decode import (
     TransformerStepDecoder,
     beam_search,
     greedy,

@@ -1,12 +1,12 @@
-"""cs231n.captioning_experiments with the captioning Transformer beside the RNN and LSTM: the
+"""cs231n.captioning.experiments with the captioning Transformer beside the RNN and LSTM: the
 course's overfitting experiment, training defaults and checks, validation and evaluation."""
 
 import pytest
 import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from cs231n import shapes_captioning
-from cs231n.captioning_experiments import (
+from cs231n.captioning import shapes as shapes_captioning
+from cs231n.captioning.experiments import (
     OVERFIT_DEFAULTS,
     TRANSFORMER_TRAIN_DEFAULTS,
     evaluate_captioner,

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from cs231n import captioning_metrics
-from cs231n.captioning_metrics import coco_metrics
+from cs231n.captioning import metrics as captioning_metrics
+from cs231n.captioning.metrics import coco_metrics
 
 pytest.importorskip("pycocoevalcap")
 

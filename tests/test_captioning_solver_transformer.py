@@ -12,8 +12,8 @@ import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
-from cs231n import shapes_captioning
-from cs231n.captioning_experiments import small_caption_data
+from cs231n.captioning import shapes as shapes_captioning
+from cs231n.captioning.experiments import small_caption_data
 from cs231n.captioning_solver_transformer import (
     CaptioningSolverTransformer,
     ClassificationSolverViT,

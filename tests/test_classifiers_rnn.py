@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from cs231n.captioning.reference import VECTORISED_LAYERS, StepwiseCaptioningRNN, assignment_loss
 from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.gradient_check import eval_numerical_gradient
-from cs231n.rnn_layers_reference import (
-    VECTORISED_LAYERS,
-    StepwiseCaptioningRNN,
-    assignment_loss,
-)
 
 TOY_VOCAB = {"<NULL>": 0, "cat": 2, "dog": 3}
 VOCAB = {"<NULL>": 0, "<START>": 1, "<END>": 2, "<UNK>": 3, "a": 4, "cat": 5, "dog": 6}

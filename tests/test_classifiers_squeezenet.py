@@ -1,5 +1,5 @@
 """The TensorFlow SqueezeNet (cs231n.classifiers.squeezenet) against the course's layout and its
-PyTorch twin (cs231n.models).
+PyTorch twin (cs231n.core.torch_utils).
 
 Without data: the course's layer names and the parameter count; random PyTorch weights converted
 and compared layer by layer and on the logits (also at image sizes where the two pooling
@@ -21,9 +21,9 @@ torch = pytest.importorskip("torch")
 
 from helpers import norm_rel_error  # noqa: E402
 
-from cs231n import models  # noqa: E402
 from cs231n.classifiers import squeezenet as sq  # noqa: E402
-from cs231n.config import data_path  # noqa: E402
+from cs231n.core.config import data_path  # noqa: E402
+from cs231n.pretrained import squeezenet as models  # noqa: E402
 
 # One thread each: TensorFlow would otherwise start a pool per core beside torch's.
 try:
@@ -142,7 +142,7 @@ def test_module_imports_no_torch_at_import_time():
 
 def test_missing_tensorflow_names_the_extra_and_the_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # makes `import tensorflow` fail
-    for name in ("cs231n.classifiers.squeezenet", "cs231n.tf_utils"):
+    for name in ("cs231n.classifiers.squeezenet", "cs231n.core.tf_utils"):
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError) as info:
         import cs231n.classifiers.squeezenet  # noqa: F401

@@ -92,7 +92,7 @@ def test_caption_train_sample_evaluate_on_builtin_data(shapes_home, tmp_path, ca
 
     # The pure-Python scorers: Java's tokenizer and METEOR take ~30 s to start here, and
     # tests/test_captioning_metrics.py tests them.
-    monkeypatch.setattr("cs231n.captioning_metrics.java_available", lambda: False)
+    monkeypatch.setattr("cs231n.captioning.metrics.java_available", lambda: False)
     result = tmp_path / "scores.json"
     assert main(["caption", "evaluate", ckpt, "--max-images", "50", "-o", str(result), *args]) == 0
     out = capsys.readouterr().out
@@ -203,7 +203,7 @@ def test_a_batch_larger_than_the_data_is_clamped_with_a_note(tmp_path, capsys):
 def test_a_second_train_on_the_same_checkpoint_is_refused_naming_the_first(tmp_path):
     import os
 
-    from cs231n.io_utils import output_lock
+    from cs231n.core.files import output_lock
 
     ckpt = tmp_path / "run" / "cap"
     with output_lock(ckpt):  # this process is the first run
@@ -223,16 +223,16 @@ def test_max_train_is_drawn_from_the_seed(monkeypatch, tmp_path, capsys):
         seen.update(kwargs)
         raise UserError("stop here")
 
-    monkeypatch.setattr("cs231n.captioning_experiments.load_caption_data", record)
+    monkeypatch.setattr("cs231n.captioning.experiments.load_caption_data", record)
     args = "caption train --max-train 500 --seed 17 --hidden-dim 8 --wordvec-dim 4"
     assert main([*args.split(), "-o", str(tmp_path / "c")]) == 2
     assert seen["seed"] == 17
 
 
 def _tiny_checkpoint(tmp_path):
-    from cs231n.captioning_checkpoint import save_checkpoint
+    from cs231n.captioning.checkpoint import save_checkpoint
+    from cs231n.captioning.shapes import vocabulary
     from cs231n.classifiers.rnn import CaptioningRNN
-    from cs231n.shapes_captioning import vocabulary
 
     model = CaptioningRNN(vocabulary()[1], input_dim=512, wordvec_dim=4, hidden_dim=5)
     save_checkpoint(tmp_path / "m", model, extra={"data": "builtin"})
@@ -268,9 +268,9 @@ def test_damaged_checkpoints_are_one_line_naming_the_file(
 def test_nan_parameters_are_refused_not_decoded_to_empty_captions(tmp_path, capsys):
     import numpy as np
 
-    from cs231n.captioning_checkpoint import save_checkpoint
+    from cs231n.captioning.checkpoint import save_checkpoint
+    from cs231n.captioning.shapes import vocabulary
     from cs231n.classifiers.rnn import CaptioningRNN
-    from cs231n.shapes_captioning import vocabulary
 
     model = CaptioningRNN(vocabulary()[1], input_dim=512, wordvec_dim=4, hidden_dim=5)
     model.params["W_vocab"][:] = np.nan
@@ -395,7 +395,7 @@ def test_an_unknown_device_is_refused_by_the_parser(capsys):
 def small_shapes(monkeypatch):
     """The caption commands' data: a small Shapes set built in memory (the full one takes
     ~15 s to generate)."""
-    from cs231n import shapes_captioning
+    from cs231n.captioning import shapes as shapes_captioning
 
     data = shapes_captioning.generate(num_train=60, num_val=12, seed=0)
     calls = []
@@ -404,8 +404,8 @@ def small_shapes(monkeypatch):
         calls.append(source)
         return data, "builtin"
 
-    monkeypatch.setattr("cs231n.captioning_experiments.load_caption_data", load)
-    monkeypatch.setattr("cs231n.captioning_metrics.java_available", lambda: False)
+    monkeypatch.setattr("cs231n.captioning.experiments.load_caption_data", load)
+    monkeypatch.setattr("cs231n.captioning.metrics.java_available", lambda: False)
     return calls
 
 

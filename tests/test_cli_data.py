@@ -3,9 +3,9 @@
 import pytest
 from test_assets import fake_mirror, isolated  # noqa: F401 (fixtures)
 
-from cs231n import assets
 from cs231n.cli import main
-from cs231n.download import DownloadError
+from cs231n.data import assets
+from cs231n.data.download import DownloadError
 
 
 def test_download_all_then_status(fake_mirror, isolated, capsys):  # noqa: F811

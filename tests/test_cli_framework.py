@@ -15,9 +15,11 @@ import pytest
 import torch
 from PIL import Image
 
-from cs231n import gan_training, models, tf_utils
 from cs231n.cli import main
-from cs231n.config import data_path
+from cs231n.core import tf_utils
+from cs231n.core.config import data_path
+from cs231n.gan import training as gan_training
+from cs231n.pretrained import squeezenet as models
 
 PNG = b"\x89PNG\r\n\x1a\n"
 needs_tensorflow = pytest.mark.skipif(
@@ -293,14 +295,14 @@ def test_generate_feeds_a_keras_generator_pytorchs_noise():
 
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
 def test_two_runs_on_one_folder(capsys, tmp_path, framework):
-    """A run holds its folder (cs231n.io_utils.output_lock): a second one is refused."""
+    """A run holds its folder (cs231n.core.files.output_lock): a second one is refused."""
     if framework == "tensorflow" and not tf_utils.tensorflow_available():
         pytest.skip("TensorFlow is not installed")
     run_dir = tmp_path / "run"
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
-            from cs231n.io_utils import output_lock
+            from cs231n.core.files import output_lock
             with output_lock({str(run_dir)!r}):
                 print("held", flush=True)
                 sys.stdin.read()
@@ -410,7 +412,7 @@ def real_models():
         if not data_path(name).is_file():
             pytest.skip(f"{data_path(name)} not present (set CS231N_DATA to the shared data)")
     from cs231n.classifiers.squeezenet import pretrained_squeezenet
-    from cs231n.net_visualization_cli import load_model
+    from cs231n.pretrained.squeezenet import load_model
 
     return load_model(device="cpu"), pretrained_squeezenet()
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from cs231n import models
 from cs231n.cli import main
+from cs231n.pretrained import squeezenet as models
 
 
 @pytest.fixture

@@ -10,13 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from cs231n import attribution, models
 from cs231n.cli import main
 from cs231n.cli.vision import MIN_SIDE, class_names, load_images, resolve_class, top_prediction
-from cs231n.config import data_path
+from cs231n.core.config import data_path
 from cs231n.image_utils import load_image
-from cs231n.net_visualization_cli import load_model
 from cs231n.net_visualization_pytorch import preprocess
+from cs231n.pretrained import squeezenet as models
+from cs231n.pretrained.squeezenet import load_model
+from cs231n.vision import attribution
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

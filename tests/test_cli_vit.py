@@ -83,7 +83,7 @@ def test_settings_that_cannot_work_are_refused_before_any_work(args, message, tm
 
 
 def test_missing_data_and_damaged_checkpoints_are_one_line(tmp_path, capsys, monkeypatch):
-    from cs231n import mnist_data
+    from cs231n.data import mnist as mnist_data
 
     monkeypatch.setitem(mnist_data.DEBIAN_DIRS, "fashion-mnist", tmp_path / "none")
     code = main(["vit", "train", "--quick", "--data-dir", str(tmp_path), "-o", str(tmp_path / "v")])

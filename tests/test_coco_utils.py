@@ -13,7 +13,7 @@ from cs231n.coco_utils import (
     sample_coco_minibatch,
     write_coco_data,
 )
-from cs231n.config import data_path
+from cs231n.core.config import data_path
 
 IDX_TO_WORD = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat", "sits"]
 

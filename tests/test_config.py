@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from cs231n import config
+from cs231n.core import config
 
 
 def test_env_var_wins(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cs231n.config import data_path
+from cs231n.core.config import data_path
 from cs231n.data_utils import (
     UnsafePickleError,
     get_CIFAR10_data,

@@ -11,10 +11,10 @@ import zipfile
 import pytest
 from local_server import serving
 
-from cs231n import demo
 from cs231n.cli import main
-from cs231n.config import data_path
-from cs231n.demo import Section, write_report
+from cs231n.core.config import data_path
+from cs231n.report import demo
+from cs231n.report.demo import Section, write_report
 
 
 def mirror_of_the_real_data(monkeypatch):
@@ -23,7 +23,7 @@ def mirror_of_the_real_data(monkeypatch):
     local copy is not the official file (the shared SqueezeNet weights, Debian's recompressed
     Fashion-MNIST, the rebuilt styles archive) the registry's pin is patched to it; the
     ImageNet images and each style image keep their real pins."""
-    from cs231n import assets
+    from cs231n.data import assets
 
     shared = data_path("squeezenet1_1.pt").parent
     debian = assets.DEBIAN_FASHION_MNIST
@@ -61,7 +61,7 @@ def test_quick_demo_writes_a_complete_report(tmp_path, capsys, monkeypatch):
     """A newcomer's first run: with the real data on this machine (as in CI), an empty data
     directory and torch hub; the demo fetches everything it needs from a mirror on 127.0.0.1,
     verified, then runs all four parts. Without the real data: whatever parts can run."""
-    from cs231n import assets
+    from cs231n.data import assets
 
     args = ["demo", "--quick", "-o", str(tmp_path / "report")]
     files = mirror_of_the_real_data(monkeypatch)
@@ -90,7 +90,7 @@ def test_quick_demo_writes_a_complete_report(tmp_path, capsys, monkeypatch):
 @pytest.fixture
 def nothing_present(tmp_path, monkeypatch):
     """An empty data directory, cache and torch hub; no Debian Fashion-MNIST; no mirror."""
-    from cs231n import assets
+    from cs231n.data import assets
 
     monkeypatch.setenv("CS231N_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
@@ -121,7 +121,7 @@ def test_offline_with_nothing_names_every_missing_asset_and_one_command(
 
 
 def test_the_demo_fetches_what_is_missing_first(nothing_present, tmp_path, monkeypatch):
-    from cs231n import assets
+    from cs231n.data import assets
 
     fetched = []
 
@@ -144,8 +144,8 @@ def test_the_demo_fetches_what_is_missing_first(nothing_present, tmp_path, monke
 
 
 def test_a_failed_fetch_stops_fetching_and_is_reported(nothing_present, tmp_path, monkeypatch):
-    from cs231n import assets
-    from cs231n.download import DownloadError
+    from cs231n.data import assets
+    from cs231n.data.download import DownloadError
 
     calls = []
 
@@ -187,11 +187,11 @@ def test_the_captioning_part_has_a_transformer_row(tmp_path, monkeypatch):
     a small Shapes set built in memory)."""
     import torch
 
-    from cs231n import shapes_captioning
+    from cs231n.captioning import shapes as shapes_captioning
 
     data = shapes_captioning.generate(num_train=40, num_val=10, seed=0)
     monkeypatch.setattr(
-        "cs231n.captioning_experiments.load_caption_data", lambda *a, **k: (data, "builtin")
+        "cs231n.captioning.experiments.load_caption_data", lambda *a, **k: (data, "builtin")
     )
     assert demo.caption_hyper("transformer", quick=False) == {
         "cell_type": "transformer",

@@ -17,8 +17,8 @@ import zipfile
 import pytest
 from local_server import FileServer, serving
 
-from cs231n import download as dl
 from cs231n.cli import main
+from cs231n.data import download as dl
 
 COCO = dl.DATASETS["coco"]
 ARCHIVE_PATH = "/coco_captioning.zip"

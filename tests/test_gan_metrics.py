@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cs231n.gan_metrics import SmallCNN, feature_statistics, frechet_distance
+from cs231n.gan.metrics import SmallCNN, feature_statistics, frechet_distance
 
 
 def rotation(d, seed):
@@ -93,7 +93,7 @@ def tree(folder):
 @pytest.fixture
 def scoring(tmp_path, monkeypatch):
     """score_generator with the cache in tmp_path/cache and a count of the trainings."""
-    from cs231n import gan_metrics
+    from cs231n.gan import metrics as gan_metrics
     from cs231n.gan_pytorch import NOISE_DIM
 
     monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
@@ -160,7 +160,7 @@ def test_classifier_cache_is_keyed_by_seed_settings_and_slice(tmp_path, scoring)
 
 
 def test_classifier_key_covers_data_and_version(monkeypatch):
-    from cs231n import gan_metrics
+    from cs231n.gan import metrics as gan_metrics
 
     images = np.zeros((5, 28, 28), np.uint8)
     labels = np.arange(5, dtype=np.uint8)
@@ -180,7 +180,7 @@ def test_classifier_key_covers_data_and_version(monkeypatch):
 
 
 def test_classifier_settings():
-    from cs231n.gan_metrics import CLASSIFIERS, classifier_settings
+    from cs231n.gan.metrics import CLASSIFIERS, classifier_settings
 
     # The full classifier is the README's (88.0% on Fashion-MNIST): its recipe stays put.
     assert classifier_settings("full") == {
@@ -201,7 +201,7 @@ def test_classifier_settings():
 
 
 def test_one_scorer_scores_several_generators(tmp_path, scoring):
-    from cs231n.gan_metrics import GeneratorScorer
+    from cs231n.gan.metrics import GeneratorScorer
     from cs231n.gan_pytorch import NOISE_DIM
 
     score, trainings, _, _ = scoring

@@ -365,7 +365,7 @@ def test_mnist_shuffle(idx_folder):
 
 
 def test_mnist_reads_the_projects_data(monkeypatch, tmp_path):
-    from cs231n.mnist_data import DEBIAN_DIRS
+    from cs231n.data.mnist import DEBIAN_DIRS
 
     if not DEBIAN_DIRS["fashion-mnist"].is_dir():
         pytest.skip("Debian's dataset-fashion-mnist is not installed")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cs231n import gan_training
 from cs231n.cli import main
+from cs231n.gan import training as gan_training
 
 
 def images(n=256, seed=0):
@@ -81,7 +81,7 @@ def test_cli_train_sample(tmp_path, capsys, monkeypatch):
 
 
 def test_tile_images_places_each_image_in_its_cell():
-    from cs231n.gan_training import tile_images
+    from cs231n.gan.training import tile_images
 
     images = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2) / 12
     canvas = tile_images(images, cols=2, pad=1)

@@ -2,7 +2,7 @@ import errno
 
 import pytest
 
-from cs231n.io_utils import atomic_path
+from cs231n.core.files import atomic_path
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path):
@@ -64,7 +64,7 @@ def test_atomic_path_names_its_temp_file_after_the_writer(tmp_path):
 
 
 def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
-    from cs231n.io_utils import STALE_TEMP_SECONDS
+    from cs231n.core.files import STALE_TEMP_SECONDS
 
     dead = _dead_pid()
     stale = tmp_path / f".ckpt.{dead}-abcd1234.npz"  # killed mid-save, long ago
@@ -89,7 +89,7 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
 
 HOLDER = """
 import sys
-from cs231n.io_utils import output_lock
+from cs231n.core.files import output_lock
 with output_lock(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.read()
@@ -100,7 +100,7 @@ def test_a_second_run_on_the_same_output_is_refused_with_the_first_ones_pid(tmp_
     import subprocess
     import sys
 
-    from cs231n.io_utils import OutputLockedError, output_lock
+    from cs231n.core.files import OutputLockedError, output_lock
 
     name = tmp_path / "caption_lstm"
     holder = subprocess.Popen(
@@ -123,7 +123,7 @@ def test_a_second_run_on_the_same_output_is_refused_with_the_first_ones_pid(tmp_
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
-    from cs231n.io_utils import lock_file, output_lock
+    from cs231n.core.files import lock_file, output_lock
 
     name = tmp_path / "out.png"
     lock_file(name).write_text(f"{_dead_pid()}\n")
@@ -135,7 +135,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
 
 
 def test_output_lock_is_reentrant_within_a_process(tmp_path):
-    from cs231n.io_utils import output_lock
+    from cs231n.core.files import output_lock
 
     with output_lock(tmp_path / "x") as outer, output_lock(tmp_path / "x") as inner:
         assert outer == inner and outer.exists()
@@ -143,7 +143,7 @@ def test_output_lock_is_reentrant_within_a_process(tmp_path):
 
 
 def test_require_memory_names_what_and_the_limit():
-    from cs231n.io_utils import memory_limit, require_memory
+    from cs231n.core.files import memory_limit, require_memory
 
     assert memory_limit() > 10**8
     require_memory(1000, "a small thing")
@@ -165,7 +165,7 @@ def test_require_memory_names_what_and_the_limit():
 def test_a_full_disk_is_named_and_the_previous_file_kept(tmp_path, monkeypatch, failure):
     import shutil
 
-    from cs231n import io_utils
+    from cs231n.core import files as io_utils
 
     target = tmp_path / "checkpoint.pt"
     target.write_bytes(b"previous")
@@ -184,7 +184,7 @@ def test_a_full_disk_is_named_and_the_previous_file_kept(tmp_path, monkeypatch, 
 
 
 def test_other_errors_are_not_blamed_on_the_disk(tmp_path):
-    from cs231n import io_utils
+    from cs231n.core import files as io_utils
 
     with pytest.raises(RuntimeError, match="boom"):
         with io_utils.atomic_path(tmp_path / "x.bin"):
@@ -192,7 +192,7 @@ def test_other_errors_are_not_blamed_on_the_disk(tmp_path):
 
 
 def test_writing_onto_a_folder_is_refused(tmp_path):
-    from cs231n import io_utils
+    from cs231n.core import files as io_utils
 
     with pytest.raises(IsADirectoryError, match="it is a folder"):
         with io_utils.atomic_path(tmp_path):

@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from cs231n.mnist_data import DEBIAN_DIRS, load_mnist, read_idx, torch_dataset
+from cs231n.data.mnist import DEBIAN_DIRS, load_mnist, read_idx, torch_dataset
 
 
 def write_idx(path, array, magic_type=0x08):
@@ -112,8 +112,9 @@ def test_fetch_mnist_from_a_local_mirror(tmp_path, monkeypatch):
 
     from local_server import serving
 
-    from cs231n import assets, mnist_data
     from cs231n.cli import main
+    from cs231n.data import assets
+    from cs231n.data import mnist as mnist_data
 
     served = fake_mnist(tmp_path / "mirror")
     files = {f"/{p.name}": p.read_bytes() for p in served.iterdir()}
@@ -140,7 +141,7 @@ def test_fetch_mnist_from_a_local_mirror(tmp_path, monkeypatch):
 
 
 def test_foreign_idx_folders_are_named(tmp_path):
-    from cs231n.mnist_data import load_mnist
+    from cs231n.data.mnist import load_mnist
 
     folder = tmp_path / "idx32"
     folder.mkdir()
@@ -158,7 +159,7 @@ def test_foreign_idx_folders_are_named(tmp_path):
 def test_a_gz_that_is_not_gzip_and_a_gzip_bomb(tmp_path, monkeypatch):
     import gzip
 
-    from cs231n import mnist_data
+    from cs231n.data import mnist as mnist_data
 
     fake = tmp_path / "train-images-idx3-ubyte.gz"
     fake.write_bytes(b"\x00\x00\x08\x03 not gzip at all")

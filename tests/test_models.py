@@ -1,4 +1,4 @@
-"""SqueezeNet 1.1 (cs231n.models): architecture, weight files and where pretrained weights are
+"""SqueezeNet 1.1 (cs231n.core.torch_utils): architecture, weight files and where pretrained weights are
 found. Everything but the ``real_*`` tests runs without data or network (random weights)."""
 
 import copy
@@ -8,15 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from cs231n import models
-from cs231n.config import data_path
-from cs231n.models import (
+from cs231n.core.config import data_path
+from cs231n.core.torch_utils import default_device
+from cs231n.pretrained import squeezenet as models
+from cs231n.pretrained.squeezenet import (
     COURSE_FILE,
     NUM_PARAMETERS,
     TORCHVISION_FILE,
     TORCHVISION_URL,
     SqueezeNet,
-    default_device,
     find_pretrained_weights,
     load_state_dict,
     squeezenet1_1,
@@ -232,7 +232,7 @@ def test_download_with_wrong_hash_is_refused(monkeypatch, tmp_path):
     right size, not the weights); nothing is left in the hub cache."""
     from local_server import serving
 
-    from cs231n.assets import ASSETS
+    from cs231n.data.assets import ASSETS
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     size = ASSETS["squeezenet"].files[0].size
@@ -315,7 +315,7 @@ def test_real_default_weights_found_through_cs231n_data(monkeypatch, tmp_path, r
 
 
 def test_resolve_device():
-    from cs231n.models import available_devices, default_device, resolve_device
+    from cs231n.core.torch_utils import available_devices, default_device, resolve_device
 
     assert resolve_device(None) == default_device()
     assert resolve_device("cpu") == torch.device("cpu")

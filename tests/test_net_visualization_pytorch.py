@@ -9,9 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from cs231n.config import data_path
+from cs231n.core.config import data_path
 from cs231n.image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
-from cs231n.models import squeezenet1_1
 from cs231n.net_visualization_pytorch import (
     FoolingResult,
     blur_image,
@@ -27,6 +26,7 @@ from cs231n.net_visualization_pytorch import (
     preprocess,
     rescale,
 )
+from cs231n.pretrained.squeezenet import squeezenet1_1
 
 MEAN = torch.tensor(SQUEEZENET_MEAN).view(1, 3, 1, 1)
 STD = torch.tensor(SQUEEZENET_STD).view(1, 3, 1, 1)
@@ -498,8 +498,8 @@ def test_real_class_visualization_tarantula(real):
 
 def _api_calls():
     """Every API function that takes a model, called on small inputs."""
-    from cs231n import attribution
     from cs231n import net_visualization_pytorch as nv
+    from cs231n.vision import attribution
 
     g = torch.Generator().manual_seed(0)
     X = torch.randn(2, 3, 32, 32, generator=g)

@@ -10,7 +10,7 @@ tf = pytest.importorskip("tensorflow")
 from cs231n import net_visualization_pytorch as tnv  # noqa: E402
 from cs231n import net_visualization_tensorflow as nv  # noqa: E402
 from cs231n.classifiers.squeezenet import squeezenet_from_torch  # noqa: E402
-from cs231n.models import SqueezeNet  # noqa: E402
+from cs231n.pretrained.squeezenet import SqueezeNet  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from torch.func import functional_call
 
 from cs231n import rnn_layers as rl
-from cs231n import rnn_layers_reference as ref
+from cs231n.captioning import reference as ref
 from cs231n.gradient_check import eval_numerical_gradient, rel_error
 
 # ----------------------------------------------------------------------------------------------

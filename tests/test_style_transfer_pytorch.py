@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cs231n.config import data_path
+from cs231n.core.config import data_path
 from cs231n.image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, load_image
-from cs231n.models import squeezenet1_1
 from cs231n.net_visualization_pytorch import deprocess, preprocess
+from cs231n.pretrained.squeezenet import squeezenet1_1
 from cs231n.style_transfer_pytorch import (
     PRESETS,
     StyleResult,

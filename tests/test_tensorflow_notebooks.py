@@ -8,7 +8,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from cs231n.config import data_path  # noqa: E402
+from cs231n.core.config import data_path  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not data_path("squeezenet1_1.pt").exists() or not data_path("imagenet_val_25.npz").exists(),

@@ -1,4 +1,4 @@
-"""cs231n.vit_experiments: the Vision Transformer on MNIST-format images (28x28x1), trained by
+"""cs231n.vit.training: the Vision Transformer on MNIST-format images (28x28x1), trained by
 ClassificationSolverViT, with checkpoints that resume exactly."""
 
 import json
@@ -9,7 +9,7 @@ import torch
 from test_mnist_data import write_idx
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
-from cs231n.vit_experiments import (
+from cs231n.vit.training import (
     MODEL_DEFAULTS,
     TRAIN_DEFAULTS,
     build_vit,

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .classifiers.rnn import CaptioningRNN
-from .io_utils import atomic_path
+from ..classifiers.rnn import CaptioningRNN
+from ..core.files import atomic_path
 
 FORMAT = "cs231n-captioning/2"
 FORMATS = ("cs231n-captioning/1", FORMAT)  # what load_checkpoint reads
@@ -226,7 +226,7 @@ def restore_solver(solver, meta, optim_state):
                     f"parameter {solver.model.params[name].shape}"
                 )
     _check_optim_state(optim_state, training, "checkpoint")
-    from . import optim
+    from .. import optim
 
     if solver.update_rule is optim.adam and training["epoch"] > 0:
         steps = len(training["loss_history"])
@@ -311,7 +311,7 @@ def _check_format(meta, where):
 
 def _check_meta(meta, where):
     """The model configuration (CaptioningRNN's keyword arguments) and the vocabulary."""
-    from .coco_utils import check_vocabulary
+    from ..coco_utils import check_vocabulary
 
     _check_format(meta, where)
     for key in ("model", "idx_to_word"):
@@ -348,8 +348,8 @@ def _check_meta(meta, where):
 
 
 def _check_model_memory(config, vocab_size, where):
-    from .captioning_experiments import model_parameter_count
-    from .io_utils import require_memory
+    from ..core.files import require_memory
+    from .experiments import model_parameter_count
 
     count = model_parameter_count(
         vocab_size,
@@ -520,8 +520,8 @@ def load_transformer_checkpoint(path):
     cannot be restored)."""
     import torch
 
-    from .classifiers.transformer import CaptioningTransformer
-    from .models import check_tensors, torch_load
+    from ..classifiers.transformer import CaptioningTransformer
+    from ..core.torch_utils import check_tensors, torch_load
 
     file = transformer_checkpoint_path(path)
     if not file.is_file():
@@ -541,14 +541,14 @@ def load_transformer_checkpoint(path):
     idx_to_word = saved["idx_to_word"]
     if not isinstance(idx_to_word, list):
         raise ValueError(f"{file}: idx_to_word must be a list of words")
-    from .coco_utils import check_vocabulary
+    from ..coco_utils import check_vocabulary
 
     word_to_idx = {w: i for i, w in enumerate(idx_to_word) if isinstance(w, str)}
     check_vocabulary(idx_to_word, word_to_idx, file)
     if not isinstance(saved["extra"], dict):
         raise ValueError(f"{file}: 'extra' must be a dictionary")
-    from .captioning_experiments import transformer_parameter_count
-    from .io_utils import require_memory
+    from ..core.files import require_memory
+    from .experiments import transformer_parameter_count
 
     count = transformer_parameter_count(len(idx_to_word), **config)
     require_memory(count * 16, f"{file}: the model it describes ({count:,} parameters)")

@@ -17,7 +17,7 @@ import contextlib
 
 import numpy as np
 
-from .rnn_layers import lstm_step_forward, rnn_step_forward
+from ..rnn_layers import lstm_step_forward, rnn_step_forward
 
 
 def greedy(model, features, max_length=30):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .captioning_solver import CaptioningSolver
-from .classifiers.rnn import CaptioningRNN
-from .coco_utils import load_coco_vocab, random_caption_data
-from .config import data_path
-from .io_utils import save_figure
+from ..captioning_solver import CaptioningSolver
+from ..classifiers.rnn import CaptioningRNN
+from ..coco_utils import load_coco_vocab, random_caption_data
+from ..core.config import data_path
+from ..core.files import save_figure
 
 MODEL_TYPES = ("rnn", "lstm", "transformer")
 
@@ -89,7 +89,7 @@ def check_training_size(data, hp, what=None):
     """Raise ValueError, before any work, when training a model with hyperparameters ``hp``
     (hidden_dim, wordvec_dim, cell_type, batch_size; for the Transformer wordvec_dim,
     num_heads, num_layers, batch_size) on ``data`` would not fit in memory."""
-    from .io_utils import require_memory
+    from ..core.files import require_memory
 
     if hp.get("cell_type") == "transformer":
         nbytes = transformer_training_memory_bytes(
@@ -126,7 +126,7 @@ def check_training_size(data, hp, what=None):
 def check_caption_data(data, where="the data"):
     """What training relies on, for a data dict that did not come from load_coco_data (which
     checks its files): a consistent vocabulary, and finite features."""
-    from .coco_utils import all_finite, check_vocabulary
+    from ..coco_utils import all_finite, check_vocabulary
 
     for key in ("idx_to_word", "word_to_idx", "train_captions", "train_features"):
         if key not in data:
@@ -202,7 +202,7 @@ def overfit_small_data(
     hp.update(hidden_dim=hidden_dim, cell_type=cell_type, batch_size=batch_size)
     check_training_size(data, hp)
     if cell_type == "transformer":
-        from .captioning_solver_transformer import CaptioningSolverTransformer
+        from ..captioning_solver_transformer import CaptioningSolverTransformer
 
         model = _new_transformer(data, hp, seed)
         solver = CaptioningSolverTransformer(
@@ -249,7 +249,7 @@ def _new_transformer(data, hp, seed):
     notebook does (torch, then NumPy's global state, which draws the minibatches)."""
     import torch
 
-    from .classifiers.transformer import CaptioningTransformer
+    from ..classifiers.transformer import CaptioningTransformer
 
     length = data["train_captions"].shape[1] - 1  # the model reads captions[:, :-1]
     if hp["max_length"] < length:
@@ -291,7 +291,7 @@ def plot_loss_curve(loss_history, path, title="Training loss history"):
 
 def coco_available(data_root=None) -> bool:
     """Whether the course's COCO files are in the data directory."""
-    from .download import missing_files
+    from ..data.download import missing_files
 
     return not missing_files("coco", data_root=data_root)
 
@@ -303,8 +303,8 @@ def load_caption_data(
     set, generated in the cache on first use) or "auto" (COCO when present, else the built-in
     set). ``shapes_size``: the built-in set's ``(num_train, num_val)`` images. ``max_train``
     captions are drawn with replacement, from ``seed`` when given (the same each time)."""
-    from . import shapes_captioning
-    from .coco_utils import load_coco_data
+    from ..coco_utils import load_coco_data
+    from . import shapes as shapes_captioning
 
     if source not in ("auto", "coco", "builtin"):
         raise ValueError(f'data source must be "auto", "coco" or "builtin", got {source!r}')
@@ -320,7 +320,7 @@ def load_caption_data(
 
 def references_by_image(data, split="val"):
     """{image index: [ground-truth caption, ...]} for the images that have captions."""
-    from .coco_utils import decode_captions
+    from ..coco_utils import decode_captions
 
     refs = {}
     texts = decode_captions(data[f"{split}_captions"], data["idx_to_word"])
@@ -337,7 +337,7 @@ def generate_captions(
     model, features, method="greedy", beam_size=3, temperature=1.0, max_length=16, seed=None
 ):
     """Word ids (N, max_length) from ``method`` "greedy", "beam" or "sample" (temperature)."""
-    from . import captioning_decode as decode
+    from . import decode
 
     if method == "greedy":
         return decode.greedy(model, features, max_length)
@@ -350,8 +350,8 @@ def generate_captions(
 
 def caption_texts(model, captions):
     """The captions (N, T) word ids of ``model`` as text, without special tokens."""
-    from .captioning_checkpoint import model_vocabulary
-    from .coco_utils import decode_captions
+    from ..coco_utils import decode_captions
+    from .checkpoint import model_vocabulary
 
     return [_strip_tokens(t) for t in decode_captions(captions, model_vocabulary(model))]
 
@@ -373,8 +373,8 @@ def evaluate_captioner(
     """
     import time
 
-    from .captioning_metrics import coco_metrics
-    from .shapes_captioning import semantic_accuracy
+    from .metrics import coco_metrics
+    from .shapes import semantic_accuracy
 
     refs = references_by_image(data, split)
     images = sorted(refs)[:max_images]
@@ -413,7 +413,7 @@ def write_caption_page(path, rows, title="Generated captions"):
 
     from PIL import Image
 
-    from .io_utils import atomic_path
+    from ..core.files import atomic_path
 
     cards = []
     for row in rows:
@@ -465,8 +465,8 @@ def transformer_loss(model, features, captions, batch_size=500):
     word position) on captions (N, T) of features (N, D), in eval mode, without gradients."""
     import torch
 
-    from .captioning_decode import decoding
-    from .captioning_solver_transformer import transformer_temporal_softmax_loss
+    from ..captioning_solver_transformer import transformer_temporal_softmax_loss
+    from .decode import decoding
 
     device = model.output.weight.device
     total = 0.0
@@ -488,8 +488,8 @@ def validation_report(model, data, max_captions=2000, max_images=300):
     model's own convention: summed over words for the RNNs, averaged over word positions for
     the Transformer, as their training losses are) and, on the built-in data set, the semantic
     accuracy of greedy captions for ``max_images`` images."""
-    from .captioning_decode import is_transformer
-    from .shapes_captioning import semantic_accuracy
+    from .decode import is_transformer
+    from .shapes import semantic_accuracy
 
     report = {}
     n = min(max_captions, data["val_captions"].shape[0])
@@ -580,8 +580,8 @@ def train_captioner(
 
     if checkpoint is None:
         return work(None, False)
-    from .captioning_checkpoint import checkpoint_name
-    from .io_utils import output_lock
+    from ..core.files import output_lock
+    from .checkpoint import checkpoint_name
 
     with output_lock(checkpoint_name(checkpoint)):  # one run per checkpoint at a time
         _check_checkpoint_kind(checkpoint, cell_type == "transformer")
@@ -591,11 +591,7 @@ def train_captioner(
 def _check_checkpoint_kind(checkpoint, transformer):
     """Refuse to write one kind of checkpoint beside the other under the same NAME (loading
     NAME would then be ambiguous, and resuming would pick the wrong model)."""
-    from .captioning_checkpoint import (
-        checkpoint_exists,
-        checkpoint_paths,
-        transformer_checkpoint_path,
-    )
+    from .checkpoint import checkpoint_exists, checkpoint_paths, transformer_checkpoint_path
 
     pt = transformer_checkpoint_path(checkpoint)
     npz, json_path = checkpoint_paths(checkpoint)
@@ -639,14 +635,14 @@ def _train_transformer(
     data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log, device
 ):
     """train_captioner's work for the Transformer, once the checkpoint is held."""
-    from .captioning_checkpoint import (
+    from ..captioning_solver_transformer import CaptioningSolverTransformer
+    from .checkpoint import (
         load_transformer_checkpoint,
         model_vocabulary,
         restore_transformer_solver,
         save_transformer_checkpoint,
         transformer_checkpoint_path,
     )
-    from .captioning_solver_transformer import CaptioningSolverTransformer
 
     training, reports = None, []
     where = transformer_checkpoint_path(checkpoint) if checkpoint is not None else None
@@ -693,12 +689,7 @@ def _train_transformer(
 
 def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log):
     """train_captioner's work, once its arguments are checked and the checkpoint is held."""
-    from .captioning_checkpoint import (
-        checkpoint_exists,
-        load_checkpoint,
-        restore_solver,
-        save_checkpoint,
-    )
+    from .checkpoint import checkpoint_exists, load_checkpoint, restore_solver, save_checkpoint
 
     state = None
     if resume and checkpoint is not None:

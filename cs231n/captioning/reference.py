@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classifiers.rnn import CaptioningRNN
-from .rnn_layers import (
+from ..classifiers.rnn import CaptioningRNN
+from ..rnn_layers import (
     affine_backward,
     affine_forward,
     lstm_backward,

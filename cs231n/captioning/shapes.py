@@ -14,7 +14,7 @@ fraction of captions that are true of their image. Everything is deterministic g
 The data set is written in the course's file format (``coco2014_captions.h5``,
 ``*2014_vgg16_fc7_pca.h5``, ``coco2014_vocab.json``, ``*2014_urls.txt``) plus ``images.npz``
 and ``scenes.json``, so :func:`cs231n.coco_utils.load_coco_data` reads it like COCO. It lives
-in the cache (:func:`cs231n.config.cache_dir`), one folder per version, sizes and seed.
+in the cache (:func:`cs231n.core.config.cache_dir`), one folder per version, sizes and seed.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .coco_utils import (
+from ..coco_utils import (
     COCO_FILES,
     SPECIAL_TOKENS,
     check_max_train,
     load_coco_data,
     write_coco_data,
 )
-from .config import cache_path
-from .io_utils import atomic_path
+from ..core.config import cache_path
+from ..core.files import atomic_path
 
 IMAGE_SIZE = 64
 COLORS = {

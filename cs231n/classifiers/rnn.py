@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import Shapes, require_float, require_indices
+from ..core.checks import Shapes, require_float, require_indices
 from ..rnn_layers import (
     affine_backward,
     affine_forward,

@@ -27,7 +27,7 @@ unnormalised class scores. The course's style-transfer code walks ``model.net.la
 The notebook's way works: ``model = SqueezeNet(); model.load_weights(SAVE_PATH)`` with
 ``SAVE_PATH`` a TensorFlow checkpoint prefix (``squeezenet.ckpt``, next to
 ``squeezenet.ckpt.index``). The pretrained checkpoint is made from the project's PyTorch
-SqueezeNet 1.1 weights (:mod:`cs231n.models`) by :func:`squeezenet_checkpoint`, which writes it
+SqueezeNet 1.1 weights (:mod:`cs231n.core.torch_utils`) by :func:`squeezenet_checkpoint`, which writes it
 in the layout of the course's own ``squeezenet.ckpt`` (a Keras 2 ``save_weights`` checkpoint:
 keys ``net/layer_with_weights-{i}/[squeeze|expand1x1|expand3x3/]kernel|bias``), so either file
 loads into either model. :func:`pretrained_squeezenet` returns the model with it loaded.
@@ -60,8 +60,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import cache_key, cache_path
-from ..tf_utils import import_tensorflow
+from ..core.config import cache_key, cache_path
+from ..core.tf_utils import import_tensorflow
 
 tf = import_tensorflow()
 
@@ -336,7 +336,7 @@ def _layout() -> tuple[dict, dict]:
 def squeezenet_from_torch(source) -> SqueezeNet:
     """A :class:`SqueezeNet` holding the weights of a PyTorch SqueezeNet 1.1.
 
-    source: a ``cs231n.models.SqueezeNet`` (or any module with torchvision's state-dict keys)
+    source: a ``cs231n.core.torch_utils.SqueezeNet`` (or any module with torchvision's state-dict keys)
     or its state dict. Convolution weights (out, in, kh, kw) become kernels (kh, kw, in, out);
     biases are copied as they are; everything is float32. With the same weights both networks
     give the same scores, to float rounding (tests/test_classifiers_squeezenet.py).
@@ -396,15 +396,15 @@ def squeezenet_checkpoint(data_root=None, weights=None) -> Path:
     """The prefix of the pretrained SqueezeNet TensorFlow checkpoint, made once per source.
 
     The source is the project's PyTorch SqueezeNet 1.1 weights: ``weights`` (a path to a state
-    dict) or, by default, what :func:`cs231n.models.find_pretrained_weights` finds (the data
+    dict) or, by default, what :func:`cs231n.core.torch_utils.find_pretrained_weights` finds (the data
     directory's ``squeezenet1_1.pt``, ...; else torchvision's file is downloaded). The
     checkpoint lives in the cache under ``squeezenet_tf/KEY/squeezenet.ckpt``, KEY from the
     SHA-256 of the source file and :data:`CHECKPOINT_VERSION`; it is written in a temporary
     folder renamed into place, and an entry that is incomplete or damaged is rebuilt.
     Importing PyTorch (to read the source) is needed only here.
     """
-    from ..download import file_sha256
-    from ..models import find_pretrained_weights, squeezenet1_1
+    from ..data.download import file_sha256
+    from ..pretrained.squeezenet import find_pretrained_weights, squeezenet1_1
 
     source = Path(weights) if weights is not None else find_pretrained_weights(data_root)
     if source is None:  # downloads torchvision's file, or says where to put one

@@ -9,7 +9,7 @@ import os
 import sys
 
 from .. import __version__
-from ..config import DATA_ENV_VAR
+from ..core.config import DATA_ENV_VAR
 from . import caption, data, demo, gan, style, vision, vit
 from .common import CommandParser, UserError, int_range
 

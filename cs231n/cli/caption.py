@@ -1,5 +1,5 @@
 """``cs231n caption overfit | train | sample | evaluate``: image captioning with RNNs and LSTMs
-(NumPy) and the Transformer (PyTorch), over cs231n.captioning_experiments."""
+(NumPy) and the Transformer (PyTorch), over cs231n.captioning.experiments."""
 
 from __future__ import annotations
 
@@ -95,11 +95,8 @@ def _model_options(args):
 
 def _check_model_size(args, vocab_size, input_dim, batch_size=1):
     """Refuse, before any work, a model (and minibatch) that cannot fit in memory."""
-    from ..captioning_experiments import (
-        training_memory_bytes,
-        transformer_training_memory_bytes,
-    )
-    from ..io_utils import require_memory
+    from ..captioning.experiments import training_memory_bytes, transformer_training_memory_bytes
+    from ..core.files import require_memory
 
     if args.model == "transformer":
         nbytes = transformer_training_memory_bytes(
@@ -138,13 +135,13 @@ def _clamp_batch_size(args, num_captions, log=print):
 
 
 def cmd_caption_overfit(args) -> int:
-    from ..captioning_experiments import (
+    from ..captioning.experiments import (
         OVERFIT_DEFAULTS,
         overfit_small_data,
         plot_loss_curve,
         small_caption_data,
     )
-    from ..io_utils import require_memory
+    from ..core.files import require_memory
 
     _resolve_model_options(args, OVERFIT_DEFAULTS[args.model])
     out = figure_output(args.output or f"caption_overfit_{args.model}.png")
@@ -182,9 +179,9 @@ def _describe_data(data, name):
 
 
 def cmd_caption_train(args) -> int:
-    from ..captioning_checkpoint import checkpoint_name, transformer_checkpoint_path
-    from ..captioning_experiments import train_defaults
-    from ..io_utils import output_lock
+    from ..captioning.checkpoint import checkpoint_name, transformer_checkpoint_path
+    from ..captioning.experiments import train_defaults
+    from ..core.files import output_lock
 
     _resolve_model_options(args, train_defaults(args.model))
     checkpoint = checkpoint_name(args.checkpoint or f"caption_{args.model}")
@@ -208,8 +205,8 @@ def cmd_caption_train(args) -> int:
 def _train(args, checkpoint):
     from tqdm.auto import tqdm
 
-    from ..captioning_checkpoint import transformer_checkpoint_path
-    from ..captioning_experiments import load_caption_data, plot_loss_curve, train_captioner
+    from ..captioning.checkpoint import transformer_checkpoint_path
+    from ..captioning.experiments import load_caption_data, plot_loss_curve, train_captioner
 
     data, name = load_caption_data(
         args.data, args.data_dir, args.max_train, log=print, seed=args.seed
@@ -221,7 +218,7 @@ def _train(args, checkpoint):
     print(_describe_data(data, name))
     label = MODEL_NAMES[args.model]
     if args.model == "transformer":
-        from ..models import resolve_device
+        from ..core.torch_utils import resolve_device
 
         print(f"Training a {label} on {resolve_device(args.device)}")
     start = time.perf_counter()
@@ -252,8 +249,8 @@ def _train(args, checkpoint):
 
 
 def _load_for_checkpoint(args):
-    from ..captioning_checkpoint import load_captioner, model_description, model_vocabulary
-    from ..captioning_experiments import load_caption_data
+    from ..captioning.checkpoint import load_captioner, model_description, model_vocabulary
+    from ..captioning.experiments import load_caption_data
 
     model, meta = load_captioner(args.checkpoint)
     source = args.data or meta["extra"].get("data", "auto")
@@ -281,13 +278,13 @@ def _decoding_methods(args):
 def cmd_caption_sample(args) -> int:
     import numpy as np
 
-    from ..captioning_experiments import (
+    from ..captioning.experiments import (
         caption_texts,
         generate_captions,
         references_by_image,
         write_caption_page,
     )
-    from ..shapes_captioning import caption_is_true
+    from ..captioning.shapes import caption_is_true
 
     out = writable_output(args.output)
     model, data, name = _load_for_checkpoint(args)
@@ -325,8 +322,8 @@ def cmd_caption_sample(args) -> int:
 def cmd_caption_evaluate(args) -> int:
     import json
 
-    from ..captioning_experiments import evaluate_captioner
-    from ..io_utils import atomic_path
+    from ..captioning.experiments import evaluate_captioner
+    from ..core.files import atomic_path
 
     model, data, name = _load_for_checkpoint(args)
     methods = [("greedy", {}), ("beam", {"beam_size": args.beam_size})]

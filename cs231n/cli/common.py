@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..assets import MIRROR_ENV_VAR
-from ..config import DATA_ENV_VAR, default_data_dir
+from ..core.config import DATA_ENV_VAR, default_data_dir
+from ..data.assets import MIRROR_ENV_VAR
 
 DEFAULT = "(default: %(default)s)"  # the help of options that need no more words
 
@@ -101,7 +101,7 @@ _positive_float = positive_float
 
 def _device_name(text):
     """--device: a device this machine has (checked before any work)."""
-    from ..models import resolve_device
+    from ..core.torch_utils import resolve_device
 
     try:
         resolve_device(text)
@@ -202,7 +202,7 @@ def check_framework(args, command, pytorch_only=()):
 def require_tensorflow(what):
     """UserError unless TensorFlow can be imported: one line saying that ``what`` (e.g.
     "cs231n saliency --framework tensorflow") needs it and how to install the extra."""
-    from .. import tf_utils
+    from ..core import tf_utils
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no start-up notices on stderr
     if not tf_utils.tensorflow_available():

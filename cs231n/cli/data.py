@@ -1,14 +1,14 @@
-"""``cs231n data download | status | path``: the data directory, over cs231n.assets and
-cs231n.config."""
+"""``cs231n data download | status | path``: the data directory, over cs231n.data.assets and
+cs231n.core.config."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from .. import assets
-from ..config import CACHE_ENV_VAR, DATA_ENV_VAR, cache_dir, data_dir, default_data_dir
-from ..download import DATASETS, asset_status
+from ..core.config import CACHE_ENV_VAR, DATA_ENV_VAR, cache_dir, data_dir, default_data_dir
+from ..data import assets
+from ..data.download import DATASETS, asset_status
 from .common import UserError, add_command, add_group
 
 

@@ -1,4 +1,4 @@
-"""``cs231n demo``: every part of the assignment in one HTML report, over cs231n.demo."""
+"""``cs231n demo``: every part of the assignment in one HTML report, over cs231n.report.demo."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .common import add_command, writable_output
 
 
 def cmd_demo(args) -> int:
-    from ..demo import run_demo
+    from ..report.demo import run_demo
 
     out = writable_output(Path(args.output) / "index.html").parent
     start = time.perf_counter()

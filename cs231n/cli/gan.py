@@ -1,5 +1,5 @@
-"""``cs231n gan train | sample | score``: GANs on MNIST-format images, over cs231n.gan_training
-and cs231n.gan_metrics."""
+"""``cs231n gan train | sample | score``: GANs on MNIST-format images, over cs231n.gan.training
+and cs231n.gan.metrics."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ MAX_GRID = 1024
 
 
 def _torch_device(name):
-    from ..models import resolve_device
+    from ..core.torch_utils import resolve_device
 
     return str(resolve_device(name))
 
 
 def cmd_gan_train(args) -> int:
-    from ..io_utils import output_lock
+    from ..core.files import output_lock
 
     tensorflow = args.framework == "tensorflow"
     check_framework(
@@ -50,7 +50,7 @@ def cmd_gan_train(args) -> int:
 
 def _check_same_framework(args, run_dir):
     """A run folder is resumed by the framework that trained it."""
-    from ..gan_training import run_framework
+    from ..gan.training import run_framework
 
     if args.restart or not (run_dir / "config.json").exists():
         return
@@ -65,8 +65,8 @@ def _check_same_framework(args, run_dir):
 def _train(args, run_dir, tensorflow):
     from tqdm.auto import tqdm
 
-    from ..gan_training import train, train_tensorflow
-    from ..mnist_data import load_mnist, torch_dataset
+    from ..data.mnist import load_mnist, torch_dataset
+    from ..gan.training import train, train_tensorflow
 
     images, _ = load_mnist(args.dataset, "train", args.data_dir)
     if args.max_images:
@@ -118,7 +118,7 @@ def _train(args, run_dir, tensorflow):
 def _load_generator(args, command):
     """The run's generator, of the framework its config.json names; TensorFlow runs are
     checked before any work (TensorFlow installed, no --device)."""
-    from ..gan_training import load_run_generator, run_framework
+    from ..gan.training import load_run_generator, run_framework
 
     framework = run_framework(args.run_dir)
     if framework == "tensorflow":
@@ -131,7 +131,7 @@ def _load_generator(args, command):
 
 
 def cmd_gan_sample(args) -> int:
-    from ..gan_training import generate, save_grid
+    from ..gan.training import generate, save_grid
 
     out = figure_output(args.output)
     G, config = _load_generator(args, "gan sample")
@@ -145,8 +145,8 @@ def cmd_gan_sample(args) -> int:
 def cmd_gan_score(args) -> int:
     import json
 
-    from ..gan_metrics import score_generator
-    from ..io_utils import atomic_path
+    from ..core.files import atomic_path
+    from ..gan.metrics import score_generator
 
     G, config = _load_generator(args, "gan score")
     scores = score_generator(G, args.dataset, args.data_dir, samples=args.samples, seed=args.seed)

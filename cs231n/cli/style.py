@@ -22,7 +22,7 @@ MAX_SCALES = 7  # 4096 px halved 6 times is 64 px: more scales would only repeat
 
 
 def _save_image(pil_image, path):
-    from ..io_utils import atomic_path
+    from ..core.files import atomic_path
 
     with atomic_path(path) as tmp:
         pil_image.save(tmp)

@@ -1,6 +1,6 @@
 """``cs231n saliency | fool | visualize-class``: network visualization with the pretrained
-SqueezeNet, over cs231n.attribution, cs231n.net_visualization_pytorch and the model and figures
-of cs231n.net_visualization_cli; here, what reads the command line's images and classes."""
+SqueezeNet, over cs231n.vision.attribution, cs231n.net_visualization_pytorch and the model and figures
+of cs231n.vision.figures; here, what reads the command line's images and classes."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _vision_setup(args):
         from ..classifiers.squeezenet import pretrained_squeezenet
 
         return pretrained_squeezenet(args.data_dir, weights=args.weights), names
-    from ..net_visualization_cli import load_model
+    from ..pretrained.squeezenet import load_model
 
     model = load_model(args.weights or "DEFAULT", args.data_dir, args.device)
     return model, names
@@ -178,14 +178,14 @@ def saliency_maps(method, model, X, targets, framework="pytorch"):
         if method != "gradient":
             raise ValueError(f"{method} is PyTorch-only; TensorFlow has the gradient method")
         return compute_saliency_maps(_nhwc(X), targets, model)
-    from ..attribution import attribute
+    from ..vision.attribution import attribute
 
     return attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
 
 
 def cmd_saliency(args) -> int:
-    from ..attribution import METHODS
-    from ..net_visualization_cli import saliency_figure
+    from ..vision.attribution import METHODS
+    from ..vision.figures import saliency_figure
 
     _check_framework(args, "saliency", [(f"--method {args.method}", args.method != "gradient")])
     out = figure_output(args.output)
@@ -276,8 +276,8 @@ def _fool_tensorflow(args, model, X, names):
 def cmd_fool(args) -> int:
     import numpy as np
 
-    from ..net_visualization_cli import fooling_figure
     from ..net_visualization_pytorch import deprocess
+    from ..vision.figures import fooling_figure
 
     _check_framework(args, "fool")
     out = figure_output(args.output)
@@ -309,7 +309,7 @@ def cmd_fool(args) -> int:
 def cmd_visualize_class(args) -> int:
     from tqdm.auto import tqdm
 
-    from ..net_visualization_cli import image_figure
+    from ..vision.figures import image_figure
 
     _check_framework(args, "visualize-class")
     out = figure_output(args.output)

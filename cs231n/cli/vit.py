@@ -1,5 +1,5 @@
 """``cs231n vit train``: the Vision Transformer on Fashion-MNIST (or MNIST), over
-cs231n.vit_experiments."""
+cs231n.vit.training."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ MAX_WIDTH = 65536  # --embed-dim and --dim-feedforward: a cap that names itself
 def _settings(args):
     """The model and training settings: each option as given, else --quick's value (with
     --quick), else the course's default."""
-    from ..vit_experiments import MODEL_DEFAULTS, QUICK, TRAIN_DEFAULTS
+    from ..vit.training import MODEL_DEFAULTS, QUICK, TRAIN_DEFAULTS
 
     quick = QUICK if args.quick else {}
     config, training = {}, {}
@@ -43,8 +43,8 @@ def _epochs(n):
 
 
 def cmd_vit_train(args) -> int:
-    from ..io_utils import output_lock, require_memory
-    from ..vit_experiments import check_config, output_paths, vit_training_memory_bytes
+    from ..core.files import output_lock, require_memory
+    from ..vit.training import check_config, output_paths, vit_training_memory_bytes
 
     config, training, max_images = _settings(args)
     try:
@@ -69,8 +69,8 @@ def cmd_vit_train(args) -> int:
 
 
 def _train(args, name, config, training, max_images):
-    from ..models import resolve_device
-    from ..vit_experiments import load_vit_data, output_paths, train_vit
+    from ..core.torch_utils import resolve_device
+    from ..vit.training import load_vit_data, output_paths, train_vit
 
     train_data, test_data = load_vit_data(args.dataset, args.data_dir, max_images)
     device = resolve_device(args.device)

@@ -11,12 +11,12 @@ styles          the course's style-transfer images (``styles/*.jpg``) and ``imag
 mnist           the four MNIST IDX files (``mnist/``)
 fashion-mnist   the four Fashion-MNIST IDX files (``fashion-mnist/``)
 coco            the course's ``coco_captioning.zip`` (about 1 GB), unpacked into
-                ``coco_captioning/`` (see :func:`cs231n.download.fetch_dataset`)
+                ``coco_captioning/`` (see :func:`cs231n.data.download.fetch_dataset`)
 ==============  ===========================================================================
 
 Every file is checked against a pinned SHA-256 (the COCO archive's is not published: only its
 size is checked, against the server's). Files land in the data directory
-(:func:`cs231n.config.data_dir`); an archive from which only some files are taken is downloaded
+(:func:`cs231n.core.config.data_dir`); an archive from which only some files are taken is downloaded
 into the cache (``downloads/``) and deleted once its files are extracted and checked. Downloads
 resume (HTTP Range) and show progress.
 
@@ -36,7 +36,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .config import cache_path, data_dir
+from ..core.config import cache_path, data_dir
+from ..core.files import atomic_path
 from .download import (
     DATASETS,
     ArchiveError,
@@ -47,7 +48,6 @@ from .download import (
     file_sha256,
     missing_files,
 )
-from .io_utils import atomic_path
 
 MIRROR_ENV_VAR = "CS231N_MIRROR"
 
@@ -80,7 +80,7 @@ class Member:
 @dataclass(frozen=True)
 class Asset:
     """One named asset. Exactly one of ``files``, ``archive`` (with ``members``) or
-    ``dataset`` (a :data:`cs231n.download.DATASETS` entry) says how it is fetched."""
+    ``dataset`` (a :data:`cs231n.data.download.DATASETS` entry) says how it is fetched."""
 
     name: str
     description: str
@@ -414,7 +414,7 @@ def fetch(
     Every file is checked against its pinned SHA-256 and size; a file of the right name with a
     wrong checksum is downloaded again. Official URLs are tried in turn (a mirror, when given,
     replaces them; ``url`` replaces them for this one asset: the archive's URL for COCO, else a
-    base URL under which each file is found by its file name; ``keep_archive``: COCO's). Raises :class:`~cs231n.download.DownloadError` when no source could provide
+    base URL under which each file is found by its file name; ``keep_archive``: COCO's). Raises :class:`~cs231n.data.download.DownloadError` when no source could provide
     a verified copy, ``PermissionError`` when the data directory cannot be written.
     """
     spec = asset(name)
@@ -497,7 +497,7 @@ def extract_members(archive, members, dest_dir) -> list[Path]:
     own fixed ``path`` (never a path taken from the archive, so nothing can land elsewhere),
     atomically, and only once its SHA-256 matches. A member is looked up by its exact name,
     else by its file name when exactly one entry has it (another edition's layout).
-    Raises :class:`~cs231n.download.ArchiveError` naming the member on any problem; files
+    Raises :class:`~cs231n.data.download.ArchiveError` naming the member on any problem; files
     already written stay (each is complete and verified)."""
     archive, dest_dir = Path(archive), Path(dest_dir)
     written = []

@@ -1,7 +1,7 @@
 """Downloading the course's data: resumable, verified downloads and safe zip extraction.
 
 ``cs231n data download coco`` is :func:`fetch_dataset`: it streams the archive into the data
-directory (:func:`cs231n.config.data_dir`) as ``NAME.part``, resumes that file with an HTTP Range
+directory (:func:`cs231n.core.config.data_dir`) as ``NAME.part``, resumes that file with an HTTP Range
 request after an interruption, checks its size (and sha256 when known), renames it into place,
 and unpacks it with :func:`extract_zip`, which refuses entries that would land outside the target
 and never leaves a half-extracted folder behind.
@@ -27,8 +27,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-from .coco_utils import COCO_FILES
-from .config import data_dir
+from ..coco_utils import COCO_FILES
+from ..core.config import data_dir
 
 USER_AGENT = "cs231n-a3 (python urllib)"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.config import data_path
 from .assets import DEBIAN_FASHION_MNIST
-from .config import data_path
 
 DEBIAN_DIRS = {"fashion-mnist": DEBIAN_FASHION_MNIST}
 FILES = {
@@ -137,7 +137,7 @@ def torch_dataset(images, labels=None):
 def fetch_mnist(dataset="fashion-mnist", data_root=None, progress=True, mirrors=None):
     """Download the four IDX files of "mnist" or "fashion-mnist" into
     ``$CS231N_DATA/<dataset>`` from the official sources (``mirrors``: base URLs tried in turn
-    instead), resumably, each checked against its pinned SHA-256 (:mod:`cs231n.assets`); files
+    instead), resumably, each checked against its pinned SHA-256 (:mod:`cs231n.data.assets`); files
     already there that check out are kept. Returns where the data set is."""
     from .assets import fetch
     from .download import DownloadError

@@ -121,7 +121,7 @@ def data_digest(*arrays) -> str:
 def classifier_key(images, labels, seed, settings) -> str:
     """The cache key of the classifier trained with ``settings`` and ``seed`` on exactly these
     images and labels (the raw arrays), by this version of the training code."""
-    from .config import cache_key
+    from ..core.config import cache_key
 
     return cache_key(
         version=CLASSIFIER_VERSION,
@@ -200,7 +200,7 @@ def fid(model, images_a, images_b):
 def _load_cached(cache, model, log):
     """``model`` with the cached weights, or None when there is no cache; a corrupt or foreign
     cache file is reported, removed and None returned (it is rebuilt, never fatal)."""
-    from .models import check_tensors, torch_load
+    from ..core.torch_utils import check_tensors, torch_load
 
     if not cache.exists():
         return None
@@ -238,9 +238,9 @@ class GeneratorScorer:
         log=print,
         classifier="full",
     ):
-        from .config import cache_path
-        from .io_utils import atomic_path
-        from .mnist_data import load_mnist
+        from ..core.config import cache_path
+        from ..core.files import atomic_path
+        from ..data.mnist import load_mnist
 
         def scaled(images, labels):
             x = torch.from_numpy(images).float().div(255).mul(2).sub(1).unsqueeze(1)
@@ -294,7 +294,7 @@ class GeneratorScorer:
     def score(self, G):
         """The classifier's test accuracy, the Fréchet distance of ``samples`` generated vs
         real test images, the real-train vs real-test floor, and the classifier's ``info``."""
-        from .gan_training import generate
+        from .training import generate
 
         fake = generate(G, self.samples, seed=self.seed).reshape(-1, 1, 28, 28)
         return {

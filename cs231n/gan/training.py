@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import gan_pytorch as gan
-from ._checks import whole_number
-from .io_utils import atomic_path, save_figure
+from .. import gan_pytorch as gan
+from ..core.checks import whole_number
+from ..core.files import atomic_path, save_figure
 
 LOSSES = {
     "gan": (gan.discriminator_loss, gan.generator_loss),
@@ -243,7 +243,7 @@ CHECKPOINT_KEYS = ("config", "D", "G", "D_opt", "G_opt", "state", "rng")
 def read_checkpoint(path, device="cpu") -> dict:
     """A run's ``checkpoint.pt``, checked: every part present and well formed, weights finite,
     the random state a valid one. Raises ValueError naming the file and what is wrong."""
-    from .models import check_tensors, torch_load
+    from ..core.torch_utils import check_tensors, torch_load
 
     saved = torch_load(path, "GAN checkpoint", map_location=device)
     if not isinstance(saved, dict) or any(k not in saved for k in CHECKPOINT_KEYS):
@@ -352,7 +352,7 @@ def build_tf_models(arch, seed=0):
     """The course's TensorFlow discriminator and generator for ``arch`` ("fc": ``discriminator``
     / ``generator``; "dc": ``dc_discriminator`` / ``dc_generator``), the same weights from the
     same ``seed``."""
-    from . import gan_tf
+    from .. import gan_tf
 
     gan_tf.tf.keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow (dc's initialisers)
     if arch == "fc":
@@ -366,7 +366,7 @@ def _tf_train_step(D, G, D_opt, G_opt, loss, batch_size, noise):
     """One iteration of the course's TensorFlow loop (``gan_tf.run_a_gan``) as a
     ``tf.function``: a discriminator step on real images (scaled to [-1, 1]) and ``batch_size``
     generated ones, then a generator step on fresh noise. Returns (d_loss, g_loss)."""
-    from . import gan_tf
+    from .. import gan_tf
 
     tf = gan_tf.tf
     d_loss_fn, g_loss_fn = {
@@ -489,7 +489,7 @@ def train_tensorflow(
             'gan train: the "dc" generator has batch normalisation, which needs at least 2 '
             "images per batch; use a batch size of 2 or more"
         )
-    from . import gan_tf
+    from .. import gan_tf
 
     tf = gan_tf.tf
     run_dir = Path(run_dir)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_utils import atomic_path
+from ..core.files import atomic_path
 
 
 class Section:
@@ -78,7 +78,7 @@ def caption_hyper(model, quick):
 
 
 def captioning(out, sec, quick, data_root, log):
-    from .captioning_experiments import (
+    from ..captioning.experiments import (
         coco_available,
         evaluate_captioner,
         load_caption_data,
@@ -143,7 +143,7 @@ def captioning(out, sec, quick, data_root, log):
         sec.image(f"caption_{cell}_loss.png", f"{model_name}: training loss")
         if cell == "lstm":
             sample = sorted(results["greedy"]["captions"])[:8]
-            from .captioning_experiments import references_by_image
+            from ..captioning.experiments import references_by_image
 
             refs = references_by_image(data, "val")
             page_rows = [
@@ -184,10 +184,11 @@ def captioning(out, sec, quick, data_root, log):
 def network_visualization(out, sec, quick, data_root, log):
     import torch
 
-    from .attribution import METHODS, attribute
-    from .data_utils import load_imagenet_val
-    from .net_visualization_cli import fooling_figure, image_figure, load_model, saliency_figure
-    from .net_visualization_pytorch import class_visualization, deprocess, fool, preprocess
+    from ..data_utils import load_imagenet_val
+    from ..net_visualization_pytorch import class_visualization, deprocess, fool, preprocess
+    from ..pretrained.squeezenet import load_model
+    from ..vision.attribution import METHODS, attribute
+    from ..vision.figures import fooling_figure, image_figure, saliency_figure
 
     model = load_model("DEFAULT", data_root, None)
     X, y, names = load_imagenet_val(num=5, data_root=data_root)
@@ -222,8 +223,8 @@ def network_visualization(out, sec, quick, data_root, log):
 
 
 def style_transfer(out, sec, quick, data_root, log):
-    from .config import data_path
-    from .style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
+    from ..core.config import data_path
+    from ..style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
 
     cnn = default_cnn(None, data_root)
     content = data_path("styles", "tubingen.jpg", data_root=data_root)
@@ -253,9 +254,9 @@ def style_transfer(out, sec, quick, data_root, log):
 def gans(out, sec, quick, data_root, log):
     import shutil
 
-    from .gan_metrics import GeneratorScorer
-    from .gan_training import load_generator, train
-    from .mnist_data import load_mnist, torch_dataset
+    from ..data.mnist import load_mnist, torch_dataset
+    from ..gan.metrics import GeneratorScorer
+    from ..gan.training import load_generator, train
 
     images, _ = load_mnist("fashion-mnist", "train", data_root)
     if quick:
@@ -336,7 +337,7 @@ def _scoring_classifier_text(info):
     return text
 
 
-# (title, function, the assets it needs: names in cs231n.assets.ASSETS)
+# (title, function, the assets it needs: names in cs231n.data.assets.ASSETS)
 PARTS = [
     ("Image captioning (RNN and LSTM in NumPy, Transformer in PyTorch)", captioning, ()),
     ("Network visualization (SqueezeNet)", network_visualization, ("squeezenet", "imagenet-val")),
@@ -352,9 +353,9 @@ def prepare_assets(data_root=None, fetch=False, mirror=None, log=print):
 
     Fetching stops at the first download that fails: on a machine without a connection the
     others would fail the same way, each after its own wait."""
-    from .assets import fetch as fetch_asset
-    from .assets import locate
-    from .download import DownloadError
+    from ..data.assets import fetch as fetch_asset
+    from ..data.assets import locate
+    from ..data.download import DownloadError
 
     missing = [n for n in DEMO_ASSETS if locate(n, data_root) is None]
     notes = []
@@ -372,7 +373,7 @@ def prepare_assets(data_root=None, fetch=False, mirror=None, log=print):
 
 def missing_assets_block(missing, data_root=None) -> str:
     """The message for assets the demo lacks: each asset, what uses it, and the one command."""
-    from .assets import ASSETS, download_command
+    from ..data.assets import ASSETS, download_command
 
     width = max(len(n) for n in missing)
     lines = ["Missing data (the parts that need it are skipped):"]
@@ -389,7 +390,7 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
     ``fetch``: download the missing assets first (:func:`prepare_assets`); without it, or when
     that fails, the parts whose assets are missing are skipped and both the log and the report
     name each missing asset and the one command that fetches them."""
-    from .assets import download_command
+    from ..data.assets import download_command
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

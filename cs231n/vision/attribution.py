@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import class_indices, leaves_model_unchanged
+from ..core.torch_utils import class_indices, leaves_model_unchanged
 
 
 def _prepare(model, X, target, func="attribution"):

@@ -6,18 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .io_utils import save_figure
-from .models import resolve_device, squeezenet1_1
-from .net_visualization_pytorch import deprocess
-
-
-def load_model(weights="DEFAULT", data_root=None, device=None):
-    """The pretrained SqueezeNet in eval mode on ``device`` with frozen parameters."""
-    device = resolve_device(device)
-    model = squeezenet1_1(weights, data_root=data_root).to(device).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+from ..core.files import save_figure
+from ..net_visualization_pytorch import deprocess
 
 
 def _figure(rows, cols, scale=2.2):

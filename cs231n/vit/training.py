@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_utils import atomic_path, save_figure
+from ..core.files import atomic_path, save_figure
 
 FORMAT = "cs231n-vit/1"
 IMAGE_SIZE, CHANNELS, NUM_CLASSES = 28, 1, 10
@@ -53,7 +53,7 @@ def load_vit_data(dataset="fashion-mnist", data_root=None, max_images=None):
     """``(train, test)`` TensorDatasets of (1, 28, 28) float images in [0, 1] and labels: the
     60000 training and 10000 test images of ``dataset`` ("fashion-mnist", "mnist" or a folder
     of IDX files), or the first ``max_images`` of each."""
-    from .mnist_data import load_mnist, torch_dataset
+    from ..data.mnist import load_mnist, torch_dataset
 
     if max_images is not None and (int(max_images) != max_images or max_images < 1):
         raise ValueError(f"max_images must be a positive integer, got {max_images!r}")
@@ -110,7 +110,7 @@ def build_vit(config, seed=None):
     (:data:`MODEL_DEFAULTS`' keys), seeded with ``seed`` when given."""
     import torch
 
-    from .classifiers.transformer import VisionTransformer
+    from ..classifiers.transformer import VisionTransformer
 
     check_config(config)
     if seed is not None:
@@ -151,7 +151,7 @@ def train_vit(
     """
     import torch
 
-    from .captioning_solver_transformer import ClassificationSolverViT
+    from ..captioning_solver_transformer import ClassificationSolverViT
 
     unknown = set(training) - set(TRAIN_DEFAULTS)
     if unknown:
@@ -166,7 +166,7 @@ def train_vit(
             "train_vit: a run with a checkpoint needs a seed (to resume its shuffling)"
         )
     hp = {**TRAIN_DEFAULTS, **training}
-    from .io_utils import require_memory
+    from ..core.files import require_memory
 
     require_memory(
         vit_training_memory_bytes(config, hp["batch_size"]),
@@ -282,7 +282,7 @@ def load_vit_checkpoint(name) -> dict:
     state that cannot be restored)."""
     import torch
 
-    from .models import check_tensors, torch_load
+    from ..core.torch_utils import check_tensors, torch_load
 
     path = checkpoint_path(name)
     saved = torch_load(path, "ViT checkpoint")
