@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.config import data_path
+from .core.files import atomic_path, require_memory
 
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
 
@@ -211,7 +212,6 @@ def _check_caption_rows(captions, word_to_idx, where):
 def check_max_train(max_train) -> int:
     """``max_train`` as an int; ValueError unless it is positive and its captions fit in
     memory."""
-    from .core.files import require_memory
 
     if int(max_train) != max_train or max_train < 1:
         raise ValueError(f"max_train must be a positive integer, got {max_train!r}")
@@ -267,8 +267,6 @@ def write_coco_data(base_dir, data, pca_features=True):
     Each file is written atomically.
     """
     import h5py
-
-    from .core.files import atomic_path
 
     base_dir = Path(base_dir)
     base_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .core.checks import class_visualization_settings
 from .core.tf_utils import import_tensorflow
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, preprocess_image
 
 tf = import_tensorflow()
 
@@ -193,8 +195,6 @@ def class_visualization(
     Returns ``(X, probability)``: the (1, size, size, 3) float32 image and the model's softmax
     probability of ``target_y`` for it.
     """
-    from .core.checks import class_visualization_settings
-    from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, preprocess_image
 
     func = "class_visualization"
     (target,) = _class_indices(func, "target_y", target_y, 1)

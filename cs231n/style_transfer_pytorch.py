@@ -21,7 +21,7 @@ import torch
 
 from .core.checks import number, style_transfer_settings, whole_number
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
-from .image_utils import as_rgb_array, decode_image, load_image
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, as_rgb_array, decode_image, load_image
 from .net_visualization_pytorch import deprocess as _deprocess
 from .net_visualization_pytorch import preprocess as _preprocess
 from .net_visualization_pytorch import rescale as rescale  # the course's name, re-exported
@@ -450,7 +450,6 @@ def _from_yiq(yiq):
 
 def _keep_colors(stylised, content):
     """The stylised image's luminance (Y) with the content image's chrominance (I, Q)."""
-    from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
 
     mean = torch.tensor(SQUEEZENET_MEAN, dtype=stylised.dtype, device=stylised.device).view(
         1, 3, 1, 1

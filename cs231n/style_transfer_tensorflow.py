@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .core.checks import style_transfer_settings, whole_number
 from .core.tf_utils import import_tensorflow
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
 
 tf = import_tensorflow()
 
@@ -111,8 +113,6 @@ class StyleResult:
         """The image as a PIL image (clamped to valid pixels, not stretched)."""
         from PIL import Image
 
-        from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
-
         pixels = np.clip(self.image[0] * SQUEEZENET_STD + SQUEEZENET_MEAN, 0, 1)
         return Image.fromarray((pixels * 255).astype(np.uint8))  # truncation, as ToPILImage
 
@@ -168,7 +168,6 @@ def transfer(
     :func:`cs231n.classifiers.squeezenet.pretrained_squeezenet`). ``callback(t, losses)`` sees
     every iteration's loss terms. Returns a :class:`StyleResult`.
     """
-    from .core.checks import style_transfer_settings, whole_number
 
     if cnn is None:
         from .classifiers.squeezenet import pretrained_squeezenet

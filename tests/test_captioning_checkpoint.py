@@ -7,7 +7,7 @@ import pytest
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from cs231n.captioning.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
-from cs231n.captioning.experiments import train_captioner
+from cs231n.captioning.training import train_captioner
 from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.coco_utils import random_caption_data
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cs231n import optim
-from cs231n.captioning.experiments import overfit_small_data
+from cs231n.captioning.training import overfit_small_data
 from cs231n.captioning_solver import CaptioningSolver
 from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.coco_utils import random_caption_data
@@ -161,7 +161,7 @@ def test_a_non_finite_loss_stops_training_naming_the_iteration(monkeypatch):
 
 
 def test_experiments_refuse_data_and_sizes_that_would_train_wrong_or_not_fit():
-    from cs231n.captioning.experiments import train_captioner
+    from cs231n.captioning.training import train_captioner
 
     data = random_caption_data(num_train=20, feature_dim=8, max_words=5, seed=3)
     bad = dict(data, word_to_idx={**data["word_to_idx"], "word0": 5, "word1": 4})

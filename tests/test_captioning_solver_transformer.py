@@ -13,7 +13,7 @@ from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixt
 from torch import nn
 
 from cs231n.captioning import shapes as shapes_captioning
-from cs231n.captioning.experiments import small_caption_data
+from cs231n.captioning.data import small_caption_data
 from cs231n.captioning_solver_transformer import (
     CaptioningSolverTransformer,
     ClassificationSolverViT,

@@ -1,4 +1,4 @@
-"""cs231n.captioning.experiments with the captioning Transformer beside the RNN and LSTM: the
+"""cs231n.captioning.training (and its data, sizing and evaluation modules) with the captioning Transformer beside the RNN and LSTM: the
 course's overfitting experiment, training defaults and checks, validation and evaluation."""
 
 import pytest
@@ -6,17 +6,15 @@ import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from cs231n.captioning import shapes as shapes_captioning
-from cs231n.captioning.experiments import (
+from cs231n.captioning.data import small_caption_data
+from cs231n.captioning.evaluation import evaluate_captioner, transformer_loss, validation_report
+from cs231n.captioning.sizing import transformer_parameter_count
+from cs231n.captioning.training import (
     OVERFIT_DEFAULTS,
     TRANSFORMER_TRAIN_DEFAULTS,
-    evaluate_captioner,
     overfit_small_data,
-    small_caption_data,
     train_captioner,
     train_defaults,
-    transformer_loss,
-    transformer_parameter_count,
-    validation_report,
 )
 from cs231n.classifiers.transformer import CaptioningTransformer
 from cs231n.coco_utils import random_caption_data

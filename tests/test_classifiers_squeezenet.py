@@ -24,6 +24,7 @@ from helpers import norm_rel_error  # noqa: E402
 from cs231n.classifiers import squeezenet as sq  # noqa: E402
 from cs231n.core.config import data_path  # noqa: E402
 from cs231n.pretrained import squeezenet as models  # noqa: E402
+from cs231n.pretrained import squeezenet_tf  # noqa: E402
 
 # One thread each: TensorFlow would otherwise start a pool per core beside torch's.
 try:
@@ -116,6 +117,18 @@ def test_course_layer_names_and_parameter_count():
     # Keras 3 needs '/'-free variable paths; the layers' names keep the course's.
     assert model.net.layers[0].kernel.path.endswith("/features_layer0/kernel")
     assert sq.SqueezeNet(num_classes=10)(np.zeros((2, 224, 224, 3), np.float32)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("num_classes", [1000, 10])
+def test_the_conversion_table_is_the_built_models_layout(num_classes):
+    """cs231n.pretrained.squeezenet_tf writes its checkpoints from a table, without the
+    model: the table's keys and shapes are the course model's variables, in order, and its
+    torchvision names are the PyTorch model's keys."""
+    model = sq.SqueezeNet(num_classes=num_classes)
+    built = {key: tuple(v.shape) for key, v in sq.checkpoint_variables(model).items()}
+    assert list(squeezenet_tf.checkpoint_shapes(num_classes).items()) == list(built.items())
+    assert set(squeezenet_tf.torch_names()) == set(squeezenet_tf.checkpoint_shapes())
+    assert set(squeezenet_tf.torch_names().values()) == set(models.SqueezeNet().state_dict())
 
 
 def test_fire_and_fire_module():

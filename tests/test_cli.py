@@ -223,7 +223,7 @@ def test_max_train_is_drawn_from_the_seed(monkeypatch, tmp_path, capsys):
         seen.update(kwargs)
         raise UserError("stop here")
 
-    monkeypatch.setattr("cs231n.captioning.experiments.load_caption_data", record)
+    monkeypatch.setattr("cs231n.captioning.data.load_caption_data", record)
     args = "caption train --max-train 500 --seed 17 --hidden-dim 8 --wordvec-dim 4"
     assert main([*args.split(), "-o", str(tmp_path / "c")]) == 2
     assert seen["seed"] == 17
@@ -404,7 +404,7 @@ def small_shapes(monkeypatch):
         calls.append(source)
         return data, "builtin"
 
-    monkeypatch.setattr("cs231n.captioning.experiments.load_caption_data", load)
+    monkeypatch.setattr("cs231n.captioning.data.load_caption_data", load)
     monkeypatch.setattr("cs231n.captioning.metrics.java_available", lambda: False)
     return calls
 

@@ -191,7 +191,7 @@ def test_the_captioning_part_has_a_transformer_row(tmp_path, monkeypatch):
 
     data = shapes_captioning.generate(num_train=40, num_val=10, seed=0)
     monkeypatch.setattr(
-        "cs231n.captioning.experiments.load_caption_data", lambda *a, **k: (data, "builtin")
+        "cs231n.captioning.data.load_caption_data", lambda *a, **k: (data, "builtin")
     )
     assert demo.caption_hyper("transformer", quick=False) == {
         "cell_type": "transformer",

@@ -96,9 +96,21 @@ GRAPH = {
 }
 
 
+def _loads_tensorflow_at_top(module: str) -> bool:
+    """Whether the module calls ``import_tensorflow()`` at its top (``tf = import_tensorflow()``,
+    the TensorFlow modules' way of importing it with a clear error when it is missing)."""
+    tree = ast.parse(MODULES[module].read_text())
+    return any(
+        isinstance(node, ast.Call) and getattr(node.func, "id", None) == "import_tensorflow"
+        for statement in tree.body
+        if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        for node in ast.walk(statement)
+    )
+
+
 def _heavy_modules() -> set[str]:
     """Package modules that import a heavy library at their top, directly or through others."""
-    heavy = set()
+    heavy = {m for m in MODULES if _loads_tensorflow_at_top(m)}
     changed = True
     while changed:
         changed = False

@@ -536,7 +536,7 @@ def test_default_dir_is_in_the_cache_keyed_by_what_determines_the_set(tmp_path, 
 
 
 def test_generated_set_goes_to_the_cache_never_to_the_data_dir(tmp_path, monkeypatch):
-    from cs231n.captioning.experiments import load_caption_data
+    from cs231n.captioning.data import load_caption_data
 
     data_dir = tmp_path / "data"
     (data_dir / "coco_captioning").mkdir(parents=True)

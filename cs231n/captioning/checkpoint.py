@@ -31,8 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import optim
 from ..classifiers.rnn import CaptioningRNN
+from ..coco_utils import check_vocabulary
 from ..core.files import atomic_path
+from .sizing import check_model_memory, model_parameter_count, transformer_parameter_count
 
 FORMAT = "cs231n-captioning/2"
 FORMATS = ("cs231n-captioning/1", FORMAT)  # what load_checkpoint reads
@@ -226,8 +229,6 @@ def restore_solver(solver, meta, optim_state):
                     f"parameter {solver.model.params[name].shape}"
                 )
     _check_optim_state(optim_state, training, "checkpoint")
-    from .. import optim
-
     if solver.update_rule is optim.adam and training["epoch"] > 0:
         steps = len(training["loss_history"])
         for name, config in optim_state.items():
@@ -311,8 +312,6 @@ def _check_format(meta, where):
 
 def _check_meta(meta, where):
     """The model configuration (CaptioningRNN's keyword arguments) and the vocabulary."""
-    from ..coco_utils import check_vocabulary
-
     _check_format(meta, where)
     for key in ("model", "idx_to_word"):
         if key not in meta:
@@ -348,9 +347,6 @@ def _check_meta(meta, where):
 
 
 def _check_model_memory(config, vocab_size, where):
-    from ..core.files import require_memory
-    from .experiments import model_parameter_count
-
     count = model_parameter_count(
         vocab_size,
         config["input_dim"],
@@ -358,7 +354,7 @@ def _check_model_memory(config, vocab_size, where):
         config["hidden_dim"],
         config["cell_type"],
     )
-    require_memory(count * 16, f"{where}: the model it describes ({count:,} parameters)")
+    check_model_memory(count, f"{where}: the model it describes")
 
 
 def _check_array(npz_path, key, array, shape):
@@ -541,17 +537,12 @@ def load_transformer_checkpoint(path):
     idx_to_word = saved["idx_to_word"]
     if not isinstance(idx_to_word, list):
         raise ValueError(f"{file}: idx_to_word must be a list of words")
-    from ..coco_utils import check_vocabulary
-
     word_to_idx = {w: i for i, w in enumerate(idx_to_word) if isinstance(w, str)}
     check_vocabulary(idx_to_word, word_to_idx, file)
     if not isinstance(saved["extra"], dict):
         raise ValueError(f"{file}: 'extra' must be a dictionary")
-    from ..core.files import require_memory
-    from .experiments import transformer_parameter_count
-
     count = transformer_parameter_count(len(idx_to_word), **config)
-    require_memory(count * 16, f"{file}: the model it describes ({count:,} parameters)")
+    check_model_memory(count, f"{file}: the model it describes")
 
     state = saved["model_state"]
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):

@@ -1,5 +1,5 @@
-"""The assignment's captioning experiments as functions (used by the CLI and the tests), for the
-three captioners: the NumPy ``CaptioningRNN`` with a vanilla RNN or an LSTM cell
+"""Overfitting and training the assignment's captioners (used by the CLI, the demo and the
+tests), for the three captioners: the NumPy ``CaptioningRNN`` with a vanilla RNN or an LSTM cell
 (``cell_type`` "rnn" or "lstm") and the PyTorch ``CaptioningTransformer`` (``cell_type``
 "transformer")."""
 
@@ -9,11 +9,23 @@ import numpy as np
 
 from ..captioning_solver import CaptioningSolver
 from ..classifiers.rnn import CaptioningRNN
-from ..coco_utils import load_coco_vocab, random_caption_data
-from ..core.config import data_path
-from ..core.files import save_figure
-
-MODEL_TYPES = ("rnn", "lstm", "transformer")
+from ..core.files import output_lock, save_figure
+from .checkpoint import (
+    checkpoint_exists,
+    checkpoint_name,
+    checkpoint_paths,
+    load_checkpoint,
+    load_transformer_checkpoint,
+    model_vocabulary,
+    restore_solver,
+    restore_transformer_solver,
+    save_checkpoint,
+    save_transformer_checkpoint,
+    transformer_checkpoint_path,
+)
+from .data import check_caption_data, small_caption_data
+from .evaluation import validation_report
+from .sizing import check_model_type, check_training_size
 
 # The course's overfitting settings (RNN_Captioning / LSTM_Captioning / Transformer_Captioning
 # notebooks): 50 captions, batch 25.
@@ -29,129 +41,6 @@ OVERFIT_DEFAULTS = {
         "max_length": 30,
     },
 }
-# The size of the Transformer's feed-forward blocks (TransformerDecoderLayer's default, which
-# CaptioningTransformer uses).
-TRANSFORMER_FFN_DIM = 2048
-
-
-def _check_model_type(cell_type):
-    if cell_type not in MODEL_TYPES:
-        raise ValueError(f'cell_type must be "rnn", "lstm" or "transformer", got {cell_type!r}')
-
-
-def transformer_parameter_count(
-    vocab_size, input_dim, wordvec_dim, num_heads=4, num_layers=2, max_length=50
-):
-    """How many numbers a CaptioningTransformer with these sizes holds (weights and biases;
-    ``num_heads`` and ``max_length`` do not change it)."""
-    V, D, W, L = (int(x) for x in (vocab_size, input_dim, wordvec_dim, num_layers))
-    F = TRANSFORMER_FFN_DIM
-    # Self- and cross-attention (4 linear maps each), the feed-forward block, 3 LayerNorms.
-    per_layer = 2 * 4 * (W * W + W) + (W * F + F + F * W + W) + 3 * 2 * W
-    return D * W + W + V * W + L * per_layer + W * V + V
-
-
-def transformer_training_memory_bytes(
-    vocab_size, input_dim, wordvec_dim, num_heads, num_layers, batch_size=100, length=17
-):
-    """A rough upper estimate of the memory training a CaptioningTransformer needs (float32):
-    parameters, gradients and Adam's two moments, and one minibatch's activations (attention
-    maps, feed-forward activations, word scores), kept for the backward pass."""
-    params = transformer_parameter_count(vocab_size, input_dim, wordvec_dim, num_heads, num_layers)
-    N, T, W = int(batch_size), int(length), int(wordvec_dim)
-    per_position = int(num_layers) * (
-        16 * W + 3 * TRANSFORMER_FFN_DIM + 3 * int(num_heads) * T
-    ) + 3 * int(vocab_size)
-    return 16 * params + 4 * N * T * per_position + 4 * N * int(input_dim)
-
-
-def model_parameter_count(vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type="rnn"):
-    """How many numbers a CaptioningRNN with these sizes holds."""
-    gates = 4 if cell_type == "lstm" else 1
-    V, D, W, H = (int(x) for x in (vocab_size, input_dim, wordvec_dim, hidden_dim))
-    return V * W + D * H + H + (W + H + 1) * gates * H + H * V + V
-
-
-def training_memory_bytes(
-    vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type="rnn", batch_size=100, length=17
-):
-    """A rough upper estimate of the memory training needs: the parameters as built (float64,
-    then float32), their gradients and Adam's two moments; and one minibatch's activations
-    (embeddings, hidden states and gates, word scores and their softmax)."""
-    params = model_parameter_count(vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type)
-    gates = 4 if cell_type == "lstm" else 1
-    per_step = wordvec_dim + (2 * gates + 4) * hidden_dim + 3 * vocab_size
-    activations = 4 * int(batch_size) * int(length) * per_step + 4 * int(batch_size) * input_dim
-    return 8 * params + 4 * params * 4 + 2 * activations
-
-
-def check_training_size(data, hp, what=None):
-    """Raise ValueError, before any work, when training a model with hyperparameters ``hp``
-    (hidden_dim, wordvec_dim, cell_type, batch_size; for the Transformer wordvec_dim,
-    num_heads, num_layers, batch_size) on ``data`` would not fit in memory."""
-    from ..core.files import require_memory
-
-    if hp.get("cell_type") == "transformer":
-        nbytes = transformer_training_memory_bytes(
-            len(data["idx_to_word"]),
-            data["train_features"].shape[1],
-            hp["wordvec_dim"],
-            hp["num_heads"],
-            hp["num_layers"],
-            hp["batch_size"],
-            data["train_captions"].shape[1],
-        )
-        what = what or (
-            f"training a Transformer with wordvec_dim={hp['wordvec_dim']}, "
-            f"num_layers={hp['num_layers']}, batch_size={hp['batch_size']}"
-        )
-        require_memory(nbytes, what)
-        return
-    nbytes = training_memory_bytes(
-        len(data["idx_to_word"]),
-        data["train_features"].shape[1],
-        hp["wordvec_dim"],
-        hp["hidden_dim"],
-        hp["cell_type"],
-        hp["batch_size"],
-        data["train_captions"].shape[1],
-    )
-    what = what or (
-        f"training with hidden_dim={hp['hidden_dim']}, wordvec_dim={hp['wordvec_dim']}, "
-        f"batch_size={hp['batch_size']}"
-    )
-    require_memory(nbytes, what)
-
-
-def check_caption_data(data, where="the data"):
-    """What training relies on, for a data dict that did not come from load_coco_data (which
-    checks its files): a consistent vocabulary, and finite features."""
-    from ..coco_utils import all_finite, check_vocabulary
-
-    for key in ("idx_to_word", "word_to_idx", "train_captions", "train_features"):
-        if key not in data:
-            raise KeyError(f"{where}: no {key!r}")
-    check_vocabulary(data["idx_to_word"], data["word_to_idx"], where)
-    for split in ("train", "val"):
-        key = f"{split}_features"
-        if key in data and not all_finite(data[key]):
-            raise ValueError(f"{where}: {key} hold NaN or infinite values")
-
-
-def small_caption_data(num_train=50, seed=231, data_root=None):
-    """50 captions in the COCO format to overfit on, and a description of where they came from.
-
-    Uses the real COCO vocabulary when ``coco2014_vocab.json`` is in the data directory; the
-    features and captions are random (the COCO HDF5 files are not needed).
-    """
-    path = data_path("coco_captioning", "coco2014_vocab.json", data_root=data_root)
-    if path.exists():
-        vocab = load_coco_vocab(path)
-        source = f"random captions over the COCO vocabulary ({path})"
-    else:
-        vocab = None
-        source = "random captions over a placeholder 1004-word vocabulary"
-    return random_caption_data(num_train=num_train, vocab=vocab, seed=seed), source
 
 
 def overfit_small_data(
@@ -185,7 +74,7 @@ def overfit_small_data(
     Returns ``(model, solver)``; ``solver.loss_history`` holds the per-iteration losses (the
     Transformer's are averaged over every word position, as the course's solver does).
     """
-    _check_model_type(cell_type)
+    check_model_type(cell_type)
     if data is None:
         data, _ = small_caption_data(seed=seed)
     given = dict(
@@ -285,170 +174,6 @@ def plot_loss_curve(loss_history, path, title="Training loss history"):
     return save_figure(fig, path)
 
 
-# ----------------------------------------------------------------------------------------------
-# Training, decoding and evaluating on a whole data set
-
-
-def coco_available(data_root=None) -> bool:
-    """Whether the course's COCO files are in the data directory."""
-    from ..data.download import missing_files
-
-    return not missing_files("coco", data_root=data_root)
-
-
-def load_caption_data(
-    source="auto", data_root=None, max_train=None, log=None, shapes_size=(4000, 500), seed=None
-):
-    """``(data, name)`` for ``source`` "coco" (the course's files), "builtin" (the Shapes data
-    set, generated in the cache on first use) or "auto" (COCO when present, else the built-in
-    set). ``shapes_size``: the built-in set's ``(num_train, num_val)`` images. ``max_train``
-    captions are drawn with replacement, from ``seed`` when given (the same each time)."""
-    from ..coco_utils import load_coco_data
-    from . import shapes as shapes_captioning
-
-    if source not in ("auto", "coco", "builtin"):
-        raise ValueError(f'data source must be "auto", "coco" or "builtin", got {source!r}')
-    if source == "coco" or (source == "auto" and coco_available(data_root)):
-        folder = data_path("coco_captioning", data_root=data_root)
-        return load_coco_data(folder, max_train, seed=seed), "coco"
-    num_train, num_val = shapes_size
-    data = shapes_captioning.load_data(
-        max_train=max_train, num_train=num_train, num_val=num_val, log=log, sample_seed=seed
-    )
-    return data, "builtin"
-
-
-def references_by_image(data, split="val"):
-    """{image index: [ground-truth caption, ...]} for the images that have captions."""
-    from ..coco_utils import decode_captions
-
-    refs = {}
-    texts = decode_captions(data[f"{split}_captions"], data["idx_to_word"])
-    for idx, text in zip(data[f"{split}_image_idxs"], texts, strict=True):
-        refs.setdefault(int(idx), []).append(_strip_tokens(text))
-    return refs
-
-
-def _strip_tokens(text):
-    return " ".join(w for w in text.split() if w not in ("<START>", "<END>", "<NULL>"))
-
-
-def generate_captions(
-    model, features, method="greedy", beam_size=3, temperature=1.0, max_length=16, seed=None
-):
-    """Word ids (N, max_length) from ``method`` "greedy", "beam" or "sample" (temperature)."""
-    from . import decode
-
-    if method == "greedy":
-        return decode.greedy(model, features, max_length)
-    if method == "beam":
-        return decode.beam_search(model, features, beam_size=beam_size, max_length=max_length)
-    if method == "sample":
-        return decode.sample_temperature(model, features, temperature, max_length, seed=seed)
-    raise ValueError(f'method must be "greedy", "beam" or "sample", got {method!r}')
-
-
-def caption_texts(model, captions):
-    """The captions (N, T) word ids of ``model`` as text, without special tokens."""
-    from ..coco_utils import decode_captions
-    from .checkpoint import model_vocabulary
-
-    return [_strip_tokens(t) for t in decode_captions(captions, model_vocabulary(model))]
-
-
-def evaluate_captioner(
-    model,
-    data,
-    split="val",
-    methods=(("greedy", {}), ("beam", {"beam_size": 3})),
-    max_images=None,
-    max_length=16,
-    batch_size=500,
-    use_java=None,
-):
-    """Metrics for each decoding method on the ``split`` images that have captions.
-
-    Returns {method label: {"metrics": {...}, "notes": [...], "semantic_accuracy": float (the
-    built-in data set only), "seconds": float, "captions": {image: text}}}.
-    """
-    import time
-
-    from .metrics import coco_metrics
-    from .shapes import semantic_accuracy
-
-    refs = references_by_image(data, split)
-    images = sorted(refs)[:max_images]
-    features = data[f"{split}_features"][images]
-    results = {}
-    for method, options in methods:
-        label = method if method != "beam" else f"beam{options.get('beam_size', 3)}"
-        start = time.perf_counter()
-        texts = []
-        for i in range(0, len(images), batch_size):
-            ids = generate_captions(
-                model, features[i : i + batch_size], method, max_length=max_length, **options
-            )
-            texts.extend(caption_texts(model, ids))
-        seconds = time.perf_counter() - start
-        candidates = dict(zip(images, texts, strict=True))
-        metrics, notes = coco_metrics(candidates, {i: refs[i] for i in images}, use_java)
-        entry = {"metrics": metrics, "notes": notes, "seconds": seconds, "captions": candidates}
-        if f"{split}_scenes" in data:
-            scenes = [data[f"{split}_scenes"][i] for i in images]
-            entry["semantic_accuracy"] = semantic_accuracy(texts, scenes)
-        results[label] = entry
-    return results
-
-
-def write_caption_page(path, rows, title="Generated captions"):
-    """A self-contained HTML page: one card per image with its generated and true captions.
-
-    rows: dicts with ``image`` (an (H, W, 3) uint8 array, embedded as PNG, or a URL string),
-    ``generated`` ({method: caption}), ``references`` ([caption, ...]) and optionally
-    ``verdicts`` ({method: bool}, shown as true/false for the built-in data set).
-    """
-    import base64
-    import html
-    import io as _io
-
-    from PIL import Image
-
-    from ..core.files import atomic_path
-
-    cards = []
-    for row in rows:
-        image = row["image"]
-        if isinstance(image, str):
-            src = html.escape(image)
-        else:
-            img = Image.fromarray(np.asarray(image, dtype=np.uint8))
-            scale = max(1, 192 // max(img.size))
-            img = img.resize((img.size[0] * scale, img.size[1] * scale), Image.NEAREST)
-            buffer = _io.BytesIO()
-            img.save(buffer, format="PNG")
-            src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-        lines = []
-        for method, text in row["generated"].items():
-            verdict = row.get("verdicts", {}).get(method)
-            mark = "" if verdict is None else (" ✓" if verdict else " ✗")
-            lines.append(f"<p><b>{html.escape(method)}:</b> {html.escape(text)}{mark}</p>")
-        refs = "".join(f"<li>{html.escape(r)}</li>" for r in row["references"])
-        cards.append(
-            f'<div class="card"><img src="{src}" alt="image"><div>{"".join(lines)}'
-            f"<p>ground truth:</p><ul>{refs}</ul></div></div>"
-        )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} .card{{display:flex;gap:1em;margin:1em 0;
-padding:1em;border:1px solid #ccc;border-radius:6px}} .card img{{width:192px;height:auto;
-image-rendering:pixelated}} p{{margin:.2em 0}} ul{{margin:.2em 0;color:#555}}</style></head>
-<body><h1>{html.escape(title)}</h1>{"".join(cards)}</body></html>
-"""
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
-
-
 TRAIN_DEFAULTS = {
     "cell_type": "lstm",
     "num_epochs": 10,
@@ -458,53 +183,6 @@ TRAIN_DEFAULTS = {
     "hidden_dim": 512,
     "wordvec_dim": 256,
 }
-
-
-def transformer_loss(model, features, captions, batch_size=500):
-    """The course's loss of a CaptioningTransformer (masked cross-entropy averaged over every
-    word position) on captions (N, T) of features (N, D), in eval mode, without gradients."""
-    import torch
-
-    from ..captioning_solver_transformer import transformer_temporal_softmax_loss
-    from .decode import decoding
-
-    device = model.output.weight.device
-    total = 0.0
-    with decoding(model):
-        for i in range(0, len(captions), batch_size):
-            chunk = torch.as_tensor(captions[i : i + batch_size], dtype=torch.long, device=device)
-            feats = torch.as_tensor(
-                np.asarray(features[i : i + batch_size], dtype=np.float32), device=device
-            )
-            scores = model(feats, chunk[:, :-1])
-            target = chunk[:, 1:]
-            loss = transformer_temporal_softmax_loss(scores, target, target != model._null)
-            total += loss.item() * len(chunk)
-    return total / len(captions)
-
-
-def validation_report(model, data, max_captions=2000, max_images=300):
-    """Quick numbers after an epoch: val loss on up to ``max_captions`` captions (in the
-    model's own convention: summed over words for the RNNs, averaged over word positions for
-    the Transformer, as their training losses are) and, on the built-in data set, the semantic
-    accuracy of greedy captions for ``max_images`` images."""
-    from .decode import is_transformer
-    from .shapes import semantic_accuracy
-
-    report = {}
-    n = min(max_captions, data["val_captions"].shape[0])
-    if n:
-        captions = data["val_captions"][:n]
-        features = data["val_features"][data["val_image_idxs"][:n]]
-        if is_transformer(model):
-            report["val_loss"] = transformer_loss(model, features, captions)
-        else:
-            report["val_loss"] = float(model.loss(features, captions)[0])
-    if "val_scenes" in data:
-        m = min(max_images, len(data["val_scenes"]))
-        texts = caption_texts(model, model.sample(data["val_features"][:m], max_length=16))
-        report["semantic_accuracy"] = semantic_accuracy(texts, data["val_scenes"][:m])
-    return report
 
 
 # `cs231n caption train --model transformer`: the course's solver defaults (Adam 1e-3, batch 100,
@@ -524,7 +202,7 @@ TRANSFORMER_TRAIN_DEFAULTS = {
 
 def train_defaults(cell_type) -> dict:
     """The hyperparameters :func:`train_captioner` uses for ``cell_type`` unless told."""
-    _check_model_type(cell_type)
+    check_model_type(cell_type)
     if cell_type == "transformer":
         return dict(TRANSFORMER_TRAIN_DEFAULTS)
     return {**TRAIN_DEFAULTS, "cell_type": cell_type}
@@ -580,8 +258,6 @@ def train_captioner(
 
     if checkpoint is None:
         return work(None, False)
-    from ..core.files import output_lock
-    from .checkpoint import checkpoint_name
 
     with output_lock(checkpoint_name(checkpoint)):  # one run per checkpoint at a time
         _check_checkpoint_kind(checkpoint, cell_type == "transformer")
@@ -591,7 +267,6 @@ def train_captioner(
 def _check_checkpoint_kind(checkpoint, transformer):
     """Refuse to write one kind of checkpoint beside the other under the same NAME (loading
     NAME would then be ambiguous, and resuming would pick the wrong model)."""
-    from .checkpoint import checkpoint_exists, checkpoint_paths, transformer_checkpoint_path
 
     pt = transformer_checkpoint_path(checkpoint)
     npz, json_path = checkpoint_paths(checkpoint)
@@ -636,13 +311,6 @@ def _train_transformer(
 ):
     """train_captioner's work for the Transformer, once the checkpoint is held."""
     from ..captioning_solver_transformer import CaptioningSolverTransformer
-    from .checkpoint import (
-        load_transformer_checkpoint,
-        model_vocabulary,
-        restore_transformer_solver,
-        save_transformer_checkpoint,
-        transformer_checkpoint_path,
-    )
 
     training, reports = None, []
     where = transformer_checkpoint_path(checkpoint) if checkpoint is not None else None
@@ -689,7 +357,6 @@ def _train_transformer(
 
 def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log):
     """train_captioner's work, once its arguments are checked and the checkpoint is held."""
-    from .checkpoint import checkpoint_exists, load_checkpoint, restore_solver, save_checkpoint
 
     state = None
     if resume and checkpoint is not None:

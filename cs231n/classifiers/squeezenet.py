@@ -27,7 +27,8 @@ unnormalised class scores. The course's style-transfer code walks ``model.net.la
 The notebook's way works: ``model = SqueezeNet(); model.load_weights(SAVE_PATH)`` with
 ``SAVE_PATH`` a TensorFlow checkpoint prefix (``squeezenet.ckpt``, next to
 ``squeezenet.ckpt.index``). The pretrained checkpoint is made from the project's PyTorch
-SqueezeNet 1.1 weights (:mod:`cs231n.core.torch_utils`) by :func:`squeezenet_checkpoint`, which writes it
+SqueezeNet 1.1 weights (:mod:`cs231n.pretrained.squeezenet`) by :func:`squeezenet_checkpoint`
+(:mod:`cs231n.pretrained.squeezenet_tf`), which writes it
 in the layout of the course's own ``squeezenet.ckpt`` (a Keras 2 ``save_weights`` checkpoint:
 keys ``net/layer_with_weights-{i}/[squeeze|expand1x1|expand3x3/]kernel|bias``), so either file
 loads into either model. :func:`pretrained_squeezenet` returns the model with it loaded.
@@ -51,26 +52,19 @@ image size (at 224x224 the course's model and this one compute the same thing):
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from ..core.config import cache_key, cache_path
 from ..core.tf_utils import import_tensorflow
+from ..pretrained import squeezenet_tf
+from ..pretrained.squeezenet_tf import VARIABLE_SUFFIX, arrays_from_torch
+from ..pretrained.squeezenet_tf import (
+    squeezenet_checkpoint as squeezenet_checkpoint,  # the notebook's SAVE_PATH in one call
+)
 
 tf = import_tensorflow()
 
 NUM_CLASSES = 1000
-
-# Bump when the converted checkpoint changes for the same source weights (layout, conversion).
-CHECKPOINT_VERSION = 1
-CHECKPOINT_NAME = "squeezenet.ckpt"  # the course's file name
-_VARIABLE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"  # object-based checkpoints' key ending
 
 
 class _CourseNamed:
@@ -266,11 +260,10 @@ class SqueezeNet(tf.keras.Model):
 
 
 def checkpoint_variables(model: SqueezeNet) -> dict:
-    """{checkpoint key: variable} of ``model`` in the layout of the course's ``squeezenet.ckpt``.
-
-    That file is Keras 2's object-based ``save_weights`` of the course's model: the i-th layer
-    with weights in ``model.net`` is ``net/layer_with_weights-{i}``, a Fire module's
-    convolutions are under their attribute names, so e.g.
+    """{checkpoint key: variable} of ``model`` in the layout of the course's ``squeezenet.ckpt``
+    (:mod:`cs231n.pretrained.squeezenet_tf` describes it): the i-th layer with weights in
+    ``model.net`` is ``net/layer_with_weights-{i}``, a Fire module's convolutions are under
+    their attribute names, so e.g.
     ``net/layer_with_weights-1/squeeze/kernel/.ATTRIBUTES/VARIABLE_VALUE``. Kernels are
     (kh, kw, in, out), biases (out,). Ten layers, 52 variables for SqueezeNet 1.1.
     """
@@ -285,156 +278,37 @@ def checkpoint_variables(model: SqueezeNet) -> dict:
             convs = {"": layer}
         for path, conv in convs.items():
             for attr in ("kernel", "bias"):
-                key = f"net/layer_with_weights-{i}/{path}{attr}{_VARIABLE_SUFFIX}"
+                key = f"net/layer_with_weights-{i}/{path}{attr}{VARIABLE_SUFFIX}"
                 variables[key] = getattr(conv, attr)
     return variables
-
-
-def _torch_names(model: SqueezeNet) -> dict:
-    """{checkpoint key: torchvision state-dict key}. The course named its layers after
-    torchvision's module indices: ``features/layer3/fire`` + ``squeeze`` + ``kernel`` is
-    ``features.3.squeeze.weight``."""
-    names = {}
-    weighted = [layer for layer in model.net.layers if layer.weights]
-    for i, layer in enumerate(weighted):
-        module = layer.name.removesuffix("/fire").replace("/layer", ".")
-        parts = ("squeeze", "expand1x1", "expand3x3") if isinstance(layer, Fire) else ("",)
-        for part in parts:
-            path = f"{part}/" if part else ""
-            torch_module = f"{module}.{part}" if part else module
-            for attr, torch_attr in (("kernel", "weight"), ("bias", "bias")):
-                key = f"net/layer_with_weights-{i}/{path}{attr}{_VARIABLE_SUFFIX}"
-                names[key] = f"{torch_module}.{torch_attr}"
-    return names
-
-
-def _arrays_from_torch(state, names: dict, shapes: dict) -> dict:
-    """{checkpoint key: float32 array} from a torchvision-keyed state dict: convolution
-    weights (out, in, kh, kw) become kernels (kh, kw, in, out), biases stay as they are."""
-    arrays = {}
-    for key, torch_key in names.items():
-        value = state[torch_key].detach().cpu().numpy().astype(np.float32)
-        if value.ndim == 4:
-            value = value.transpose(2, 3, 1, 0)
-        if value.shape != shapes[key]:
-            raise ValueError(
-                f"{torch_key} has shape {value.shape} once converted, the model needs {shapes[key]}"
-            )
-        arrays[key] = value
-    return arrays
-
-
-@functools.cache
-def _layout() -> tuple[dict, dict]:
-    """({checkpoint key: torchvision key}, {checkpoint key: shape}) of SqueezeNet 1.1 with
-    1000 classes, read off one model built once."""
-    model = SqueezeNet()
-    shapes = {key: tuple(v.shape) for key, v in checkpoint_variables(model).items()}
-    return _torch_names(model), shapes
 
 
 def squeezenet_from_torch(source) -> SqueezeNet:
     """A :class:`SqueezeNet` holding the weights of a PyTorch SqueezeNet 1.1.
 
-    source: a ``cs231n.core.torch_utils.SqueezeNet`` (or any module with torchvision's state-dict keys)
-    or its state dict. Convolution weights (out, in, kh, kw) become kernels (kh, kw, in, out);
-    biases are copied as they are; everything is float32. With the same weights both networks
-    give the same scores, to float rounding (tests/test_classifiers_squeezenet.py).
+    source: a ``cs231n.pretrained.squeezenet.SqueezeNet`` (or any module with torchvision's
+    state-dict keys) or its state dict. Convolution weights (out, in, kh, kw) become kernels
+    (kh, kw, in, out); biases are copied as they are; everything is float32. With the same
+    weights both networks give the same scores, to float rounding
+    (tests/test_classifiers_squeezenet.py).
     """
     state = source.state_dict() if hasattr(source, "state_dict") else source
     model = SqueezeNet(num_classes=int(state["classifier.1.bias"].shape[0]))
     variables = checkpoint_variables(model)
-    shapes = {key: tuple(v.shape) for key, v in variables.items()}
-    for key, value in _arrays_from_torch(state, _torch_names(model), shapes).items():
+    for key, value in arrays_from_torch(state).items():
         variables[key].assign(value)
     return model
 
 
 def write_checkpoint(weights, prefix) -> Path:
-    """Write SqueezeNet weights as a TensorFlow checkpoint at ``prefix`` (files
-    ``prefix.index`` and ``prefix.data-00000-of-00001``) in the course's layout.
+    """Write SqueezeNet weights as a TensorFlow checkpoint at ``prefix`` in the course's layout.
 
     weights: a :class:`SqueezeNet`, or {checkpoint key: array} as :func:`checkpoint_variables`
-    keys them. The file carries the object graph of the course's Keras 2 model (``net`` ->
-    ``layer_with_weights-i`` -> ``squeeze`` ... -> ``kernel``), rebuilt from plain
-    ``tf.Module`` objects, so ``load_weights`` of the course's own model reads it too.
+    keys them (see :func:`cs231n.pretrained.squeezenet_tf.write_checkpoint`).
     """
     if isinstance(weights, SqueezeNet):
         weights = {key: v.numpy() for key, v in checkpoint_variables(weights).items()}
-    root = tf.Module()
-    for key, value in weights.items():
-        *path, attr = key.removesuffix(_VARIABLE_SUFFIX).split("/")
-        node = root
-        for part in path:
-            if not hasattr(node, part):
-                setattr(node, part, tf.Module())
-            node = getattr(node, part)
-        setattr(node, attr, tf.Variable(value, name=attr))
-    prefix = Path(prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    tf.train.Checkpoint(net=root.net).write(str(prefix))
-    return prefix
-
-
-def _checkpoint_is_sound(prefix: Path) -> bool:
-    """Whether ``prefix`` is a complete SqueezeNet 1.1 checkpoint: every variable present, of
-    the right shape, readable and finite (a truncated or damaged file fails here)."""
-    if not Path(f"{prefix}.index").is_file():
-        return False
-    try:
-        reader = tf.train.load_checkpoint(str(prefix))
-        for key, shape in _layout()[1].items():
-            value = reader.get_tensor(key)
-            if value.shape != shape or not np.isfinite(value).all():
-                return False
-    except (tf.errors.OpError, IndexError, ValueError):
-        return False
-    return True
-
-
-def squeezenet_checkpoint(data_root=None, weights=None) -> Path:
-    """The prefix of the pretrained SqueezeNet TensorFlow checkpoint, made once per source.
-
-    The source is the project's PyTorch SqueezeNet 1.1 weights: ``weights`` (a path to a state
-    dict) or, by default, what :func:`cs231n.core.torch_utils.find_pretrained_weights` finds (the data
-    directory's ``squeezenet1_1.pt``, ...; else torchvision's file is downloaded). The
-    checkpoint lives in the cache under ``squeezenet_tf/KEY/squeezenet.ckpt``, KEY from the
-    SHA-256 of the source file and :data:`CHECKPOINT_VERSION`; it is written in a temporary
-    folder renamed into place, and an entry that is incomplete or damaged is rebuilt.
-    Importing PyTorch (to read the source) is needed only here.
-    """
-    from ..data.download import file_sha256
-    from ..pretrained.squeezenet import find_pretrained_weights, squeezenet1_1
-
-    source = Path(weights) if weights is not None else find_pretrained_weights(data_root)
-    if source is None:  # downloads torchvision's file, or says where to put one
-        squeezenet1_1("DEFAULT", data_root=data_root)
-        source = find_pretrained_weights(data_root)
-    sha256 = file_sha256(source)
-    folder = cache_path(
-        "squeezenet_tf", cache_key(source_sha256=sha256, version=CHECKPOINT_VERSION)
-    )
-    prefix = folder / CHECKPOINT_NAME
-    if _checkpoint_is_sound(prefix):
-        return prefix
-    shutil.rmtree(folder, ignore_errors=True)  # damaged or half-written: rebuild
-
-    state = squeezenet1_1(weights=source).state_dict()  # checks the file is SqueezeNet 1.1's
-    arrays = _arrays_from_torch(state, *_layout())
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        write_checkpoint(arrays, staging / CHECKPOINT_NAME)
-        info = {"source": str(source), "source_sha256": sha256, "version": CHECKPOINT_VERSION}
-        (staging / "source.json").write_text(json.dumps(info, indent=1) + "\n")
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process put a complete entry there first
-            if not _checkpoint_is_sound(prefix):
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return prefix
+    return squeezenet_tf.write_checkpoint(weights, prefix)
 
 
 def pretrained_squeezenet(data_root=None, weights=None) -> SqueezeNet:

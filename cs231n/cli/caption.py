@@ -1,10 +1,37 @@
 """``cs231n caption overfit | train | sample | evaluate``: image captioning with RNNs and LSTMs
-(NumPy) and the Transformer (PyTorch), over cs231n.captioning.experiments."""
+(NumPy) and the Transformer (PyTorch), over cs231n.captioning (data, training, evaluation)."""
 
 from __future__ import annotations
 
 import time
 
+# The module, not its function: tests replace the loader there.
+from ..captioning import data as caption_data
+from ..captioning.checkpoint import (
+    checkpoint_name,
+    load_captioner,
+    model_description,
+    model_vocabulary,
+    transformer_checkpoint_path,
+)
+from ..captioning.data import references_by_image, small_caption_data
+from ..captioning.evaluation import (
+    caption_texts,
+    evaluate_captioner,
+    generate_captions,
+    write_caption_page,
+)
+from ..captioning.shapes import caption_is_true
+from ..captioning.sizing import require_training_memory
+from ..captioning.training import (
+    OVERFIT_DEFAULTS,
+    overfit_small_data,
+    plot_loss_curve,
+    train_captioner,
+    train_defaults,
+)
+from ..coco_utils import check_max_train
+from ..core.files import atomic_path, output_lock, require_memory
 from .common import (
     UserError,
     _device_name,
@@ -95,31 +122,17 @@ def _model_options(args):
 
 def _check_model_size(args, vocab_size, input_dim, batch_size=1):
     """Refuse, before any work, a model (and minibatch) that cannot fit in memory."""
-    from ..captioning.experiments import training_memory_bytes, transformer_training_memory_bytes
-    from ..core.files import require_memory
-
-    if args.model == "transformer":
-        nbytes = transformer_training_memory_bytes(
-            vocab_size,
-            input_dim,
-            args.wordvec_dim,
-            args.num_heads,
-            args.num_layers,
-            batch_size,
-            CAPTION_LENGTH,
-        )
-    else:
-        nbytes = training_memory_bytes(
-            vocab_size,
-            input_dim,
-            args.wordvec_dim,
-            args.hidden_dim,
-            args.model,
-            batch_size,
-            CAPTION_LENGTH,
-        )
+    hp = {
+        "cell_type": args.model,
+        "wordvec_dim": args.wordvec_dim,
+        "hidden_dim": getattr(args, "hidden_dim", None),
+        "num_heads": getattr(args, "num_heads", None),
+        "num_layers": getattr(args, "num_layers", None),
+        "batch_size": batch_size,
+    }
+    what = f"a model with {_model_options(args)}"
     try:
-        require_memory(nbytes, f"a model with {_model_options(args)}")
+        require_training_memory(vocab_size, input_dim, hp, CAPTION_LENGTH, what)
     except ValueError as e:
         raise UserError(e) from None
 
@@ -135,13 +148,6 @@ def _clamp_batch_size(args, num_captions, log=print):
 
 
 def cmd_caption_overfit(args) -> int:
-    from ..captioning.experiments import (
-        OVERFIT_DEFAULTS,
-        overfit_small_data,
-        plot_loss_curve,
-        small_caption_data,
-    )
-    from ..core.files import require_memory
 
     _resolve_model_options(args, OVERFIT_DEFAULTS[args.model])
     out = figure_output(args.output or f"caption_overfit_{args.model}.png")
@@ -179,9 +185,6 @@ def _describe_data(data, name):
 
 
 def cmd_caption_train(args) -> int:
-    from ..captioning.checkpoint import checkpoint_name, transformer_checkpoint_path
-    from ..captioning.experiments import train_defaults
-    from ..core.files import output_lock
 
     _resolve_model_options(args, train_defaults(args.model))
     checkpoint = checkpoint_name(args.checkpoint or f"caption_{args.model}")
@@ -190,8 +193,6 @@ def cmd_caption_train(args) -> int:
     else:
         writable_output(checkpoint.with_name(checkpoint.name + ".json"))
     if args.max_train is not None:
-        from ..coco_utils import check_max_train
-
         try:
             check_max_train(args.max_train)
         except ValueError as e:
@@ -205,10 +206,7 @@ def cmd_caption_train(args) -> int:
 def _train(args, checkpoint):
     from tqdm.auto import tqdm
 
-    from ..captioning.checkpoint import transformer_checkpoint_path
-    from ..captioning.experiments import load_caption_data, plot_loss_curve, train_captioner
-
-    data, name = load_caption_data(
+    data, name = caption_data.load_caption_data(
         args.data, args.data_dir, args.max_train, log=print, seed=args.seed
     )
     _clamp_batch_size(args, data["train_captions"].shape[0])
@@ -249,8 +247,6 @@ def _train(args, checkpoint):
 
 
 def _load_for_checkpoint(args):
-    from ..captioning.checkpoint import load_captioner, model_description, model_vocabulary
-    from ..captioning.experiments import load_caption_data
 
     model, meta = load_captioner(args.checkpoint)
     source = args.data or meta["extra"].get("data", "auto")
@@ -258,7 +254,7 @@ def _load_for_checkpoint(args):
         raise UserError(
             f"{args.checkpoint}: unknown data set {source!r} in its metadata (pass --data)"
         )
-    data, name = load_caption_data(source, args.data_dir, log=print)
+    data, name = caption_data.load_caption_data(source, args.data_dir, log=print)
     if model_vocabulary(model) != list(data["idx_to_word"]):
         raise UserError(
             f"{args.checkpoint} was trained with another vocabulary than the {name} data's "
@@ -277,14 +273,6 @@ def _decoding_methods(args):
 
 def cmd_caption_sample(args) -> int:
     import numpy as np
-
-    from ..captioning.experiments import (
-        caption_texts,
-        generate_captions,
-        references_by_image,
-        write_caption_page,
-    )
-    from ..captioning.shapes import caption_is_true
 
     out = writable_output(args.output)
     model, data, name = _load_for_checkpoint(args)
@@ -321,9 +309,6 @@ def cmd_caption_sample(args) -> int:
 
 def cmd_caption_evaluate(args) -> int:
     import json
-
-    from ..captioning.experiments import evaluate_captioner
-    from ..core.files import atomic_path
 
     model, data, name = _load_for_checkpoint(args)
     methods = [("greedy", {}), ("beam", {"beam_size": args.beam_size})]

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..core import tf_utils
 from ..core.config import DATA_ENV_VAR, default_data_dir
 from ..data.assets import MIRROR_ENV_VAR
 
@@ -202,7 +203,6 @@ def check_framework(args, command, pytorch_only=()):
 def require_tensorflow(what):
     """UserError unless TensorFlow can be imported: one line saying that ``what`` (e.g.
     "cs231n saliency --framework tensorflow") needs it and how to install the extra."""
-    from ..core import tf_utils
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no start-up notices on stderr
     if not tf_utils.tensorflow_available():

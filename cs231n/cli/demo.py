@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..report.demo import run_demo
 from .common import add_command, writable_output
 
 
 def cmd_demo(args) -> int:
-    from ..report.demo import run_demo
 
     out = writable_output(Path(args.output) / "index.html").parent
     start = time.perf_counter()

@@ -7,19 +7,26 @@ The report is ``OUT/index.html`` with its images beside it in ``OUT/``.
 
 from __future__ import annotations
 
-import html
 import json
+import shutil
 import time
 import traceback
 from pathlib import Path
 
 import numpy as np
 
+from ..core import html
+from ..core.config import data_path
 from ..core.files import atomic_path
+from ..data import assets
+from ..data.download import DownloadError
+from ..data.mnist import load_mnist, torch_dataset
+from ..data_utils import load_imagenet_val
 
 
 class Section:
-    """One part of the report: text, tables and images, plus timing and status."""
+    """One part of the report: its blocks of HTML (text, tables, images, links; made by
+    cs231n.core.html), plus timing and status."""
 
     def __init__(self, title):
         self.title = title
@@ -28,27 +35,19 @@ class Section:
         self.seconds = 0.0
 
     def text(self, text):
-        self.blocks.append(f"<p>{html.escape(text)}</p>")
+        self.blocks.append(html.paragraph(text))
 
     def table(self, header, rows):
-        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>"
-            for row in rows
-        )
-        self.blocks.append(f"<table><tr>{head}</tr>{body}</table>")
+        self.blocks.append(html.table(header, rows))
 
     def image(self, name, caption):
-        self.blocks.append(
-            f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+        self.blocks.append(html.figure(name, caption))
 
+    def link(self, href, text):
+        self.blocks.append(html.paragraph(html.link(href, text)))
 
-def _fmt(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    def to_html(self) -> html.Html:
+        return html.section(self.title, self.blocks, note=f"({self.status}, {self.seconds:.0f} s)")
 
 
 # Quick mode's captioning: a small Shapes set (generated in ~2 s, cached apart from the full
@@ -78,16 +77,12 @@ def caption_hyper(model, quick):
 
 
 def captioning(out, sec, quick, data_root, log):
-    from ..captioning.experiments import (
-        coco_available,
-        evaluate_captioner,
-        load_caption_data,
-        plot_loss_curve,
-        train_captioner,
-        write_caption_page,
-    )
+    from ..captioning import data as caption_data
+    from ..captioning.data import coco_available
+    from ..captioning.evaluation import evaluate_captioner, write_caption_page
+    from ..captioning.training import plot_loss_curve, train_captioner
 
-    data, name = load_caption_data(
+    data, name = caption_data.load_caption_data(
         "auto",
         data_root,
         # quick: 3000 of COCO's captions (drawn with replacement); the quick Shapes set has 3000
@@ -143,7 +138,7 @@ def captioning(out, sec, quick, data_root, log):
         sec.image(f"caption_{cell}_loss.png", f"{model_name}: training loss")
         if cell == "lstm":
             sample = sorted(results["greedy"]["captions"])[:8]
-            from ..captioning.experiments import references_by_image
+            from ..captioning.data import references_by_image
 
             refs = references_by_image(data, "val")
             page_rows = [
@@ -157,9 +152,7 @@ def captioning(out, sec, quick, data_root, log):
                 for i in sample
             ]
             write_caption_page(out / "captions.html", page_rows, "LSTM captions (validation)")
-            sec.blocks.append(
-                '<p><a href="captions.html">Captions of 8 validation images, with the images</a></p>'
-            )
+            sec.link("captions.html", "Captions of 8 validation images, with the images")
         notes = {
             n for r in results.values() for n in r["notes"] if not (quick and "METEOR skipped" in n)
         }
@@ -184,7 +177,6 @@ def captioning(out, sec, quick, data_root, log):
 def network_visualization(out, sec, quick, data_root, log):
     import torch
 
-    from ..data_utils import load_imagenet_val
     from ..net_visualization_pytorch import class_visualization, deprocess, fool, preprocess
     from ..pretrained.squeezenet import load_model
     from ..vision.attribution import METHODS, attribute
@@ -223,7 +215,6 @@ def network_visualization(out, sec, quick, data_root, log):
 
 
 def style_transfer(out, sec, quick, data_root, log):
-    from ..core.config import data_path
     from ..style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
 
     cnn = default_cnn(None, data_root)
@@ -252,9 +243,6 @@ def style_transfer(out, sec, quick, data_root, log):
 
 
 def gans(out, sec, quick, data_root, log):
-    import shutil
-
-    from ..data.mnist import load_mnist, torch_dataset
     from ..gan.metrics import GeneratorScorer
     from ..gan.training import load_generator, train
 
@@ -353,17 +341,13 @@ def prepare_assets(data_root=None, fetch=False, mirror=None, log=print):
 
     Fetching stops at the first download that fails: on a machine without a connection the
     others would fail the same way, each after its own wait."""
-    from ..data.assets import fetch as fetch_asset
-    from ..data.assets import locate
-    from ..data.download import DownloadError
-
-    missing = [n for n in DEMO_ASSETS if locate(n, data_root) is None]
+    missing = [n for n in DEMO_ASSETS if assets.locate(n, data_root) is None]
     notes = []
     if fetch and missing:
         log(f"Fetching what the demo needs: {', '.join(missing)}")
         for name in list(missing):
             try:
-                fetch_asset(name, data_root, mirror=mirror, log=log)
+                assets.fetch(name, data_root, mirror=mirror, log=log)
             except (DownloadError, PermissionError) as e:
                 notes.append(f"{name}: {e}")
                 break
@@ -373,14 +357,13 @@ def prepare_assets(data_root=None, fetch=False, mirror=None, log=print):
 
 def missing_assets_block(missing, data_root=None) -> str:
     """The message for assets the demo lacks: each asset, what uses it, and the one command."""
-    from ..data.assets import ASSETS, download_command
-
     width = max(len(n) for n in missing)
     lines = ["Missing data (the parts that need it are skipped):"]
     lines += [
-        f"  {n:<{width}}  {ASSETS[n].description}; used by {ASSETS[n].used_by}" for n in missing
+        f"  {n:<{width}}  {assets.ASSETS[n].description}; used by {assets.ASSETS[n].used_by}"
+        for n in missing
     ]
-    lines += ["Fetch it with one command:", "  " + download_command(missing, data_root)]
+    lines += ["Fetch it with one command:", "  " + assets.download_command(missing, data_root)]
     return "\n".join(lines)
 
 
@@ -390,8 +373,6 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
     ``fetch``: download the missing assets first (:func:`prepare_assets`); without it, or when
     that fails, the parts whose assets are missing are skipped and both the log and the report
     name each missing asset and the one command that fetches them."""
-    from ..data.assets import download_command
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     missing, notes = prepare_assets(data_root, fetch, mirror, log)
@@ -407,9 +388,8 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
         lacking = [n for n in needs if n in missing]
         try:
             if lacking:
-                raise FileNotFoundError(
-                    f"missing {', '.join(lacking)} (fetch: {download_command(lacking, data_root)})"
-                )
+                command = assets.download_command(lacking, data_root)
+                raise FileNotFoundError(f"missing {', '.join(lacking)} (fetch: {command})")
             part(out, sec, quick, data_root, log)
         except (FileNotFoundError, ImportError) as e:
             sec.status = "skipped"
@@ -417,7 +397,7 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
             log(f"   skipped: {e}")
         except Exception as e:  # one broken part must not lose the others
             sec.status = "failed"
-            sec.blocks.append(f"<pre>{html.escape(traceback.format_exc())}</pre>")
+            sec.blocks.append(html.preformatted(traceback.format_exc()))
             log(f"   failed: {e!r}")
         sec.seconds = time.perf_counter() - start
         log(f"   {sec.status} in {sec.seconds:.0f} s")
@@ -426,38 +406,29 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
     return path, sections
 
 
+# Sets the page's title once it has loaded: "images-ok N", or "images-broken" and the images
+# that did not load (what a headless browser reports in the tests).
+IMAGE_CHECK = html.Html("""<script>
+window.addEventListener("load", function () {
+  var imgs = Array.from(document.images);
+  var broken = imgs.filter(function (i) { return !i.complete || i.naturalWidth === 0; });
+  document.title = broken.length ? "images-broken " + broken.map(function (i) { return i.src; }).join(" ")
+                                 : "images-ok " + imgs.length;
+});
+</script>""")
+
+
 def write_report(out, sections, quick, notice=None):
     """OUT/index.html: one section per part; ``notice`` (plain text, e.g. the missing data)
     shown first."""
-    parts = [f'<pre class="notice">{html.escape(notice)}</pre>'] if notice else []
-    for sec in sections:
-        parts.append(
-            f"<section><h2>{html.escape(sec.title)} <small>({sec.status}, {sec.seconds:.0f} s)"
-            f"</small></h2>{''.join(sec.blocks)}</section>"
-        )
+    parts = [html.preformatted(notice, class_="notice")] if notice else []
+    parts += [sec.to_html() for sec in sections]
     summary = json.dumps(
         {s.title: {"status": s.status, "seconds": round(s.seconds, 1)} for s in sections}
     )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>cs231n-a3 report</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} img{{max-width:100%}}
-figure{{display:inline-block;margin:.5em;vertical-align:top}} figcaption{{font-size:.85em;color:#444}}
-table{{border-collapse:collapse;margin:1em 0}} td,th{{border:1px solid #ccc;padding:.3em .6em}}
-small{{color:#666;font-weight:normal}}</style></head>
-<body><h1>cs231n-a3: the whole assignment{" (quick mode)" if quick else ""}</h1>
-{"".join(parts)}
-<script>
-window.addEventListener("load", function () {{
-  var imgs = Array.from(document.images);
-  var broken = imgs.filter(function (i) {{ return !i.complete || i.naturalWidth === 0; }});
-  document.title = broken.length ? "images-broken " + broken.map(function (i) {{ return i.src; }}).join(" ")
-                                 : "images-ok " + imgs.length;
-}});
-</script>
-<!-- summary: {html.escape(summary)} -->
-</body></html>
-"""
-    path = out / "index.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    page = html.page(
+        "cs231n-a3 report",
+        [html.join(parts), IMAGE_CHECK, html.comment(f"summary: {summary}")],
+        heading=f"cs231n-a3: the whole assignment{' (quick mode)' if quick else ''}",
+    )
+    return html.write_page(out / "index.html", page)

@@ -1,0 +1,190 @@
+"""The pretrained SqueezeNet 1.1 as a TensorFlow checkpoint in the layout of the course's own
+``squeezenet.ckpt``, converted exactly from the project's PyTorch weights
+(:mod:`cs231n.pretrained.squeezenet`) once per source file into the cache.
+
+The course's file is Keras 2's object-based ``save_weights`` of its SqueezeNet: the i-th layer
+with weights is ``net/layer_with_weights-{i}``, a Fire module's convolutions are under their
+attribute names, so e.g. ``net/layer_with_weights-1/squeeze/kernel/.ATTRIBUTES/VARIABLE_VALUE``.
+Kernels are (kh, kw, in, out), biases (out,); ten layers, 52 variables. The layout is written
+out here as a table (:data:`TORCH_NAMES`, :func:`checkpoint_shapes`), so this module needs
+neither the course's model class nor PyTorch until it converts; a test checks the table against
+``cs231n.classifiers.squeezenet.checkpoint_variables`` of the built model.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..core.config import cache_key, cache_path
+from ..core.tf_utils import import_tensorflow
+from ..data.download import file_sha256
+
+tf = import_tensorflow()
+
+# Bump when the converted checkpoint changes for the same source weights (layout, conversion).
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "squeezenet.ckpt"  # the course's file name
+VARIABLE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"  # object-based checkpoints' key ending
+
+# torchvision's modules with weights, in the order of the course's Keras layers; the Fire
+# modules' (inplanes, squeeze, expand1x1, expand3x3) sizes.
+CONV0 = "features.0"
+FIRES = {
+    "features.3": (64, 16, 64, 64),
+    "features.4": (128, 16, 64, 64),
+    "features.6": (128, 32, 128, 128),
+    "features.7": (256, 32, 128, 128),
+    "features.9": (256, 48, 192, 192),
+    "features.10": (384, 48, 192, 192),
+    "features.11": (384, 64, 256, 256),
+    "features.12": (512, 64, 256, 256),
+}
+CLASSIFIER = "classifier.1"
+FIRE_PARTS = ("squeeze", "expand1x1", "expand3x3")
+
+
+def _key(i: int, part: str, attr: str) -> str:
+    path = f"{part}/" if part else ""
+    return f"net/layer_with_weights-{i}/{path}{attr}{VARIABLE_SUFFIX}"
+
+
+@functools.cache
+def _layout(num_classes: int = 1000) -> tuple[dict, dict]:
+    """({checkpoint key: torchvision key}, {checkpoint key: shape}) of SqueezeNet 1.1."""
+    names, shapes = {}, {}
+
+    def conv(i, part, torch_module, kh, cin, cout):
+        for attr, torch_attr, shape in (
+            ("kernel", "weight", (kh, kh, cin, cout)),
+            ("bias", "bias", (cout,)),
+        ):
+            names[_key(i, part, attr)] = f"{torch_module}.{torch_attr}"
+            shapes[_key(i, part, attr)] = shape
+
+    conv(0, "", CONV0, 3, 3, 64)
+    for i, (module, (inp, sp, e1, e3)) in enumerate(FIRES.items(), start=1):
+        conv(i, "squeeze", f"{module}.squeeze", 1, inp, sp)
+        conv(i, "expand1x1", f"{module}.expand1x1", 1, sp, e1)
+        conv(i, "expand3x3", f"{module}.expand3x3", 3, sp, e3)
+    conv(len(FIRES) + 1, "", CLASSIFIER, 1, 512, num_classes)
+    return names, shapes
+
+
+def torch_names() -> dict:
+    """{checkpoint key: torchvision state-dict key}. The course named its layers after
+    torchvision's module indices: ``features/layer3/fire`` + ``squeeze`` + ``kernel`` is
+    ``features.3.squeeze.weight``."""
+    return dict(_layout()[0])
+
+
+def checkpoint_shapes(num_classes: int = 1000) -> dict:
+    """{checkpoint key: shape} of SqueezeNet 1.1 with ``num_classes`` classes."""
+    return dict(_layout(num_classes)[1])
+
+
+def arrays_from_torch(state, num_classes: int | None = None) -> dict:
+    """{checkpoint key: float32 array} from a torchvision-keyed state dict: convolution
+    weights (out, in, kh, kw) become kernels (kh, kw, in, out), biases stay as they are.
+    Raises ValueError naming the tensor whose shape does not fit."""
+    if num_classes is None:
+        num_classes = int(state[f"{CLASSIFIER}.bias"].shape[0])
+    names, shapes = _layout(num_classes)
+    arrays = {}
+    for key, torch_key in names.items():
+        value = state[torch_key].detach().cpu().numpy().astype(np.float32)
+        if value.ndim == 4:
+            value = value.transpose(2, 3, 1, 0)
+        if value.shape != shapes[key]:
+            raise ValueError(
+                f"{torch_key} has shape {value.shape} once converted, the model needs {shapes[key]}"
+            )
+        arrays[key] = value
+    return arrays
+
+
+def write_checkpoint(arrays: dict, prefix) -> Path:
+    """Write {checkpoint key: array} as a TensorFlow checkpoint at ``prefix`` (files
+    ``prefix.index`` and ``prefix.data-00000-of-00001``). The file carries the object graph of
+    the course's Keras 2 model (``net`` -> ``layer_with_weights-i`` -> ``squeeze`` ... ->
+    ``kernel``), rebuilt from plain ``tf.Module`` objects, so ``load_weights`` of the course's
+    own model reads it too."""
+    root = tf.Module()
+    for key, value in arrays.items():
+        *path, attr = key.removesuffix(VARIABLE_SUFFIX).split("/")
+        node = root
+        for part in path:
+            if not hasattr(node, part):
+                setattr(node, part, tf.Module())
+            node = getattr(node, part)
+        setattr(node, attr, tf.Variable(value, name=attr))
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    tf.train.Checkpoint(net=root.net).write(str(prefix))
+    return prefix
+
+
+def checkpoint_is_sound(prefix) -> bool:
+    """Whether ``prefix`` is a complete SqueezeNet 1.1 checkpoint: every variable present, of
+    the right shape, readable and finite (a truncated or damaged file fails here)."""
+    if not Path(f"{prefix}.index").is_file():
+        return False
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+        for key, shape in checkpoint_shapes().items():
+            value = reader.get_tensor(key)
+            if value.shape != shape or not np.isfinite(value).all():
+                return False
+    except (tf.errors.OpError, IndexError, ValueError):
+        return False
+    return True
+
+
+def squeezenet_checkpoint(data_root=None, weights=None) -> Path:
+    """The prefix of the pretrained SqueezeNet TensorFlow checkpoint, made once per source.
+
+    The source is the project's PyTorch SqueezeNet 1.1 weights: ``weights`` (a path to a state
+    dict) or, by default, what :func:`cs231n.pretrained.squeezenet.find_pretrained_weights`
+    finds (the data directory's ``squeezenet1_1.pt``, ...; else torchvision's file is
+    downloaded). The checkpoint lives in the cache under ``squeezenet_tf/KEY/squeezenet.ckpt``,
+    KEY from the SHA-256 of the source file and :data:`CHECKPOINT_VERSION`; it is written in a
+    temporary folder renamed into place, and an entry that is incomplete or damaged is rebuilt.
+    Importing PyTorch (to read the source) is needed only here.
+    """
+    from .squeezenet import find_pretrained_weights, squeezenet1_1
+
+    source = Path(weights) if weights is not None else find_pretrained_weights(data_root)
+    if source is None:  # downloads torchvision's file, or says where to put one
+        squeezenet1_1("DEFAULT", data_root=data_root)
+        source = find_pretrained_weights(data_root)
+    sha256 = file_sha256(source)
+    folder = cache_path(
+        "squeezenet_tf", cache_key(source_sha256=sha256, version=CHECKPOINT_VERSION)
+    )
+    prefix = folder / CHECKPOINT_NAME
+    if checkpoint_is_sound(prefix):
+        return prefix
+    shutil.rmtree(folder, ignore_errors=True)  # damaged or half-written: rebuild
+
+    state = squeezenet1_1(weights=source).state_dict()  # checks the file is SqueezeNet 1.1's
+    arrays = arrays_from_torch(state)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        write_checkpoint(arrays, staging / CHECKPOINT_NAME)
+        info = {"source": str(source), "source_sha256": sha256, "version": CHECKPOINT_VERSION}
+        (staging / "source.json").write_text(json.dumps(info, indent=1) + "\n")
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another process put a complete entry there first
+            if not checkpoint_is_sound(prefix):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return prefix
