@@ -1,6 +1,5 @@
-"""cs231n.captioning_solver_transformer: the course's Transformer captioning solver and the
-2025 ViT classification solver, on the project's caption data (random captions in the COCO
-format, the built-in Shapes data) and on small image sets."""
+"""cs231n.captioning_solver_transformer: the course's Transformer captioning solver, on the
+project's caption data (random captions in the COCO format, the built-in Shapes data)."""
 
 from __future__ import annotations
 
@@ -10,16 +9,14 @@ import numpy as np
 import pytest
 import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
-from torch import nn
 
 from cs231n.captioning import shapes as shapes_captioning
 from cs231n.captioning.data import small_caption_data
 from cs231n.captioning_solver_transformer import (
     CaptioningSolverTransformer,
-    ClassificationSolverViT,
     transformer_temporal_softmax_loss,
 )
-from cs231n.classifiers.transformer import CaptioningTransformer, VisionTransformer
+from cs231n.classifiers.transformer import CaptioningTransformer
 from cs231n.coco_utils import decode_captions, random_caption_data
 from cs231n.rnn_layers import temporal_softmax_loss
 
@@ -192,73 +189,3 @@ def test_course_overfit_experiment():
     seconds = time.perf_counter() - start
     assert len(solver.loss_history) == 200
     assert solver.loss_history[-1] < 0.03, (solver.loss_history[-1], seconds)
-
-
-# --------------------------------------------------------------------------------------------
-# ClassificationSolverViT
-
-
-def small_vit(seed=0):
-    torch.manual_seed(seed)
-    return VisionTransformer(
-        img_size=16,
-        patch_size=8,
-        embed_dim=64,
-        num_layers=2,
-        num_heads=4,
-        dim_feedforward=128,
-        dropout=0.0,
-    )
-
-
-def test_vit_solver_options_and_results():
-    torch.manual_seed(0)
-    images, labels = torch.rand(20, 3, 16, 16), torch.randint(0, 10, (20,))
-    dataset = torch.utils.data.TensorDataset(images, labels)
-    model = small_vit()
-    solver = ClassificationSolverViT(
-        dataset, (images[:8].numpy(), labels[:8].numpy()), model, verbose=False
-    )
-    assert (solver.learning_rate, solver.weight_decay) == (1e-4, 0.0)
-    assert (solver.batch_size, solver.num_epochs) == (64, 2)
-    assert isinstance(solver.optimizer, torch.optim.Adam)
-    results = solver.train(device="cpu")
-    assert results is solver.results
-    assert set(results) == {"train_loss", "train_acc@1", "test_loss", "test_acc@1", "best_test_acc"}
-    assert all(
-        len(results[k]) == 2 for k in ("train_loss", "train_acc@1", "test_loss", "test_acc@1")
-    )
-    assert results["best_test_acc"] == max(results["test_acc@1"])
-    assert all(0 <= a <= 1 for a in results["train_acc@1"] + results["test_acc@1"])
-    # The test loss is the mean cross-entropy over the test set, in eval mode.
-    with torch.no_grad():
-        model.eval()
-        loss = nn.functional.cross_entropy(model(images[:8]), labels[:8]).item()
-    assert abs(results["test_loss"][-1] - loss) < 1e-5
-    with pytest.raises(ValueError, match='Unrecognized arguments "epochs"'):
-        ClassificationSolverViT(dataset, dataset, model, epochs=3)
-    with pytest.raises(ValueError, match="3 images and 2 labels"):
-        ClassificationSolverViT((images[:3], labels[:2]), dataset, model)
-
-
-def test_vit_solver_memorises_one_batch_and_resumes(capsys):
-    """64 random images with random labels, trained and tested on themselves: the test
-    accuracy reaches 1.0; stopping and continuing gives the same results as one run."""
-    torch.manual_seed(231)
-    images, labels = torch.rand(64, 3, 16, 16), torch.randint(0, 10, (64,))
-    data = (images, labels)
-
-    def solver(epochs):
-        return ClassificationSolverViT(
-            data, data, small_vit(231), learning_rate=3e-3, num_epochs=epochs, seed=0
-        )
-
-    whole = solver(40)
-    whole.train(device="cpu")
-    assert whole.results["best_test_acc"] == 1.0, whole.results["test_acc@1"][-5:]
-    parts = solver(15)
-    parts.train(device="cpu")
-    parts.num_epochs = 40
-    parts.train(device="cpu")
-    np.testing.assert_allclose(parts.results["test_loss"], whole.results["test_loss"], rtol=1e-5)
-    assert "Epoch 40/40: train loss" in capsys.readouterr().out

@@ -185,3 +185,10 @@ def style_transfer_settings(
         number(func, "tv_weight", tv_weight, 0),
         whole_number(func, "iterations", iterations, 1),
     )
+
+
+def positive_int(owner: str, name: str, value) -> None:
+    """Raise ValueError, naming ``owner`` and the argument ``name``, unless ``value`` is a
+    positive integer (booleans are not)."""
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")

@@ -151,7 +151,7 @@ def train_vit(
     """
     import torch
 
-    from ..captioning_solver_transformer import ClassificationSolverViT
+    from ..classification_solver_vit import ClassificationSolverViT
 
     unknown = set(training) - set(TRAIN_DEFAULTS)
     if unknown:
