@@ -17,6 +17,10 @@ import numpy as np
 from .core.config import data_path
 from .core.files import atomic_path, require_memory
 
+# The files load_coco_data reads (with PCA features), as the course's archive names them: the
+# data registry's list, which `cs231n data download coco` checks.
+from .data.assets import COCO_FILES as COCO_FILES
+
 SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
 
 
@@ -97,15 +101,6 @@ def all_finite(array, chunk_rows=8192) -> bool:
 
 
 CAPTION_KEYS = ("train_captions", "train_image_idxs", "val_captions", "val_image_idxs")
-# The files load_coco_data reads (with PCA features), as the course's archive names them.
-COCO_FILES = (
-    "coco2014_captions.h5",
-    "coco2014_vocab.json",
-    "train2014_vgg16_fc7_pca.h5",
-    "val2014_vgg16_fc7_pca.h5",
-    "train2014_urls.txt",
-    "val2014_urls.txt",
-)
 
 
 def _read_h5(path, keys):

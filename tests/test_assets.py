@@ -17,7 +17,8 @@ import pytest
 from local_server import serving
 
 from cs231n.data import assets
-from cs231n.data.download import ArchiveError, DownloadError
+from cs231n.data.archives import ArchiveError
+from cs231n.data.download import DownloadError
 
 SHARED = Path(os.environ.get("CS231N_DATA", "/nonexistent"))
 
@@ -178,9 +179,9 @@ def test_archive_members_are_checked_and_a_bad_one_stops_extraction(fake_mirror,
 
 
 def test_extract_members_writes_only_the_fixed_paths(tmp_path):
-    evil = {"../../escape.jpg": b"a", "/abs/kitten.jpg": b"k", "dir/sky.jpg": b"s"}
+    other = {"dir/escape.jpg": b"a", "elsewhere/kitten.jpg": b"k", "dir/sky.jpg": b"s"}
     archive = tmp_path / "a.zip"
-    archive.write_bytes(zip_bytes(evil))
+    archive.write_bytes(zip_bytes(other))
     members = [
         assets.Member("assignment3/kitten.jpg", "images/kitten.jpg", sha(b"k")),  # by file name
         assets.Member("assignment3/sky.jpg", "images/sky.jpg", sha(b"s")),
@@ -202,8 +203,8 @@ def test_extract_members_refuses_ambiguous_missing_and_oversized(tmp_path, monke
         assets.extract_members(archive, [assets.Member("c/x.jpg", "x.jpg", sha(b"1"))], tmp_path)
     with pytest.raises(ArchiveError, match="no entry named 'y.jpg'"):
         assets.extract_members(archive, [assets.Member("y.jpg", "y.jpg", sha(b"1"))], tmp_path)
-    monkeypatch.setattr(assets, "MAX_MEMBER_BYTES", 1000)
-    with pytest.raises(ArchiveError, match="claims 5000 bytes"):
+    monkeypatch.setattr(assets, "MAX_MEMBERS_BYTES", 1000)
+    with pytest.raises(ArchiveError, match="would expand to 5000 bytes, more than 1000 "):
         assets.extract_members(archive, [assets.Member("big.bin", "big", sha(b""))], tmp_path)
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     with pytest.raises(ArchiveError, match="not a valid zip"):
@@ -261,9 +262,11 @@ def test_names_and_the_download_command():
 def test_every_pin_is_a_full_sha256():
     for spec in assets.ASSETS.values():
         pins = [f.sha256 for f in spec.files] + [m.sha256 for m in spec.members]
-        pins += [spec.archive.sha256] if spec.archive else []
+        pins += [spec.archive.sha256] if spec.archive and spec.name != "coco" else []
         for pin in pins:
             assert len(pin) == 64 and int(pin, 16) >= 0, (spec.name, pin)
+    # COCO's archive is the exception: no checksum is published (its size is checked).
+    assert assets.ASSETS["coco"].archive.sha256 is None
     # torchvision's own check: the file name carries the hash's first 8 digits.
     assert assets.ASSETS["squeezenet"].files[0].sha256.startswith("b8a52dc0")
 

@@ -79,3 +79,50 @@ def test_unknown_asset_names_the_choices(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'imagenet'" in err and "'squeezenet'" in err and "'all'" in err
+
+
+def test_path_and_status_list_the_same_assets(isolated, capsys):  # noqa: F811
+    """`data path` lists the registry file by file, `data status` asset by asset: the same
+    assets, and the same verdict on each (an asset is present when all its files are, or
+    when it is found under another name)."""
+    isolated.mkdir()
+    (isolated / "imagenet_val_25.npz").write_bytes(b"")
+    (isolated / "squeezenet1_1.pt").write_bytes(b"")  # the course's name for the weights
+    (isolated / "styles").mkdir()
+    (isolated / "styles" / "muse.jpg").write_bytes(b"")  # one of seven: styles is missing
+    (isolated / "coco_captioning").mkdir()
+    for name in assets.ASSETS["coco"].dataset.files:  # the optional files stay missing
+        (isolated / "coco_captioning" / name).write_bytes(b"")
+    data = str(isolated)
+
+    assert main(["data", "status", "--data-dir", data]) == 0
+    lines = capsys.readouterr().out.splitlines()[2:]
+    status = {
+        row[0]: row[1] == "present" for row in map(str.split, lines) if row[0] != "Everything"
+    }
+
+    assert main(["data", "path", "--data-dir", data]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    files = [line.split() for line in lines if line.startswith("  ")]
+    path = {}
+    for name, state, *rest in files:
+        if rest[1:] != ["(optional)"]:
+            path[name] = path.get(name, True) and state == "present"
+
+    assert list(status) == list(path) == list(assets.ASSETS)
+    assert status == path
+    assert status == {
+        "squeezenet": True,
+        "imagenet-val": True,
+        "styles": False,
+        "mnist": False,
+        "fashion-mnist": False,
+        "coco": True,
+    }
+    assert ["squeezenet", "present", "squeezenet1_1.pt"] in files
+    assert ["coco", "missing", "coco_captioning/train2014_vgg16_fc7.h5", "(optional)"] in files
+    missing = [line for line in lines if line.startswith("Run ")]
+    assert missing == [
+        f"Run `cs231n data download {name} --data-dir {data}` to fetch the missing {name} files."
+        for name in ("styles", "mnist", "fashion-mnist")
+    ]

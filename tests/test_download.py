@@ -1,4 +1,4 @@
-"""Downloads and extraction against a local HTTP server on 127.0.0.1 (no internet needed).
+"""Downloads, and fetching COCO, against a local HTTP server on 127.0.0.1 (no internet needed).
 
 The server (tests/local_server.py) serves an in-memory zip laid out like the course's
 ``coco_captioning.zip`` and can misbehave on demand: ignore Range headers, drop the connection
@@ -11,16 +11,18 @@ import io
 import random
 import re
 import socket
-import stat
 import zipfile
 
 import pytest
 from local_server import FileServer, serving
 
 from cs231n.cli import main
+from cs231n.data import archives, assets
 from cs231n.data import download as dl
 
-COCO = dl.DATASETS["coco"]
+COCO = assets.ASSETS["coco"]
+FOLDER, ARCHIVE = COCO.dataset.folder, COCO.archive.path
+COCO_NAMES = (*COCO.dataset.files, *COCO.dataset.optional)
 ARCHIVE_PATH = "/coco_captioning.zip"
 NOISE = random.Random(0).randbytes(300_000)
 
@@ -32,9 +34,9 @@ def make_coco_zip(flat=False, extra=()):
     sent in several chunks; ``extra`` adds ``(ZipInfo or name, bytes)`` entries at the end.
     """
     buf = io.BytesIO()
-    prefix = "" if flat else f"{COCO['folder']}/"
+    prefix = "" if flat else f"{FOLDER}/"
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in (*COCO["files"], *COCO["optional"]):
+        for name in COCO_NAMES:
             zf.writestr(prefix + name, f"placeholder {name}\n")
         # Stored, not deflated: the corruption test flips one of its bytes in place.
         zf.writestr(prefix + "noise.bin", NOISE, compress_type=zipfile.ZIP_STORED)
@@ -76,7 +78,7 @@ def fetch(*args, **kwargs):
 
 
 def assert_coco_extracted(folder):
-    for name in (*COCO["files"], *COCO["optional"]):
+    for name in COCO_NAMES:
         assert (folder / name).read_text() == f"placeholder {name}\n"
 
 
@@ -214,101 +216,38 @@ def test_connection_refused_is_a_clear_download_error(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# extract_zip()
-
-
-def symlink_entry(name):
-    info = zipfile.ZipInfo(name)
-    info.external_attr = (stat.S_IFLNK | 0o777) << 16
-    return info
-
-
-@pytest.mark.parametrize(
-    "entry, problem",
-    [
-        ("../evil", "'..' component"),
-        ("coco_captioning/../../evil", "'..' component"),
-        ("..\\evil", "'..' component"),
-        ("/abs", "absolute path"),
-        ("C:/evil", "drive letter"),
-        (symlink_entry("coco_captioning/link"), "symbolic link"),
-    ],
-)
-def test_unsafe_entries_are_refused_before_writing(tmp_path, entry, problem):
-    archive = tmp_path / "bad.zip"
-    archive.write_bytes(make_coco_zip(extra=[(entry, b"/etc/passwd")]))
-    dest = tmp_path / "out"
-    name = entry if isinstance(entry, str) else entry.filename
-    with pytest.raises(dl.ArchiveError, match="unsafe entry") as err:
-        dl.extract_zip(archive, dest)
-    assert repr(name) in str(err.value) and problem in str(err.value)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip"]  # not even dest
-
-
-def test_corrupt_archive_is_reported_and_leaves_nothing(tmp_path):
-    data = bytearray(make_coco_zip())
-    offset = data.index(NOISE[:64])
-    data[offset + 1000] ^= 0xFF
-    archive = tmp_path / "corrupt.zip"
-    archive.write_bytes(bytes(data))
-    dest = tmp_path / "out"
-    dest.mkdir()
-    with pytest.raises(dl.ArchiveError, match="is corrupt: entry 'coco_captioning/noise.bin'"):
-        dl.extract_zip(archive, dest)
-    assert list(dest.iterdir()) == []  # the good entries before it are not left behind either
-
-
-def test_not_a_zip_is_reported(tmp_path):
-    archive = tmp_path / "junk.zip"
-    archive.write_bytes(b"<html>not found</html>")
-    with pytest.raises(dl.ArchiveError, match="not a valid zip archive"):
-        dl.extract_zip(archive, tmp_path / "out")
-
-
-def test_extract_returns_files_and_replaces_existing(tmp_path):
-    archive = tmp_path / "a.zip"
-    archive.write_bytes(make_coco_zip())
-    (tmp_path / "coco_captioning").mkdir()
-    (tmp_path / "coco_captioning" / "coco2014_vocab.json").write_text("old")
-    files = dl.extract_zip(archive, tmp_path)
-    assert tmp_path / "coco_captioning" / "noise.bin" in files
-    assert_coco_extracted(tmp_path / "coco_captioning")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip", "coco_captioning"]
-
-
-# --------------------------------------------------------------------------------------------
 # fetch_dataset() and the CLI
 
 
 @pytest.mark.parametrize("flat", [False, True])
 def test_fetch_dataset_downloads_extracts_and_cleans_up(server, tmp_path, flat):
     server.files[ARCHIVE_PATH] = make_coco_zip(flat=flat)
-    folder = dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+    folder = assets.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
     assert folder == tmp_path / "coco_captioning"
     assert_coco_extracted(folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coco_captioning"]  # archive removed
-    assert dl.missing_files("coco", tmp_path) == []
+    assert assets.missing_files("coco", tmp_path) == []
 
 
 def test_fetch_dataset_keep_archive_and_noop_when_present(server, tmp_path):
-    dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False, keep_archive=True)
-    assert (tmp_path / COCO["archive"]).read_bytes() == server.body
+    assets.fetch_dataset("coco", tmp_path, url=server.url(), progress=False, keep_archive=True)
+    assert (tmp_path / ARCHIVE).read_bytes() == server.body
     server.requests.clear()
-    assert dl.fetch_dataset("coco", tmp_path, url=server.url()) == tmp_path / "coco_captioning"
+    assert assets.fetch_dataset("coco", tmp_path, url=server.url()) == tmp_path / "coco_captioning"
     assert server.requests == []
 
 
 def test_fetch_dataset_uses_an_archive_copied_by_hand(tmp_path):
-    (tmp_path / COCO["archive"]).write_bytes(make_coco_zip())
+    (tmp_path / ARCHIVE).write_bytes(make_coco_zip())
     # Nothing listens at the URL: the archive is used without contacting it.
-    dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
     assert_coco_extracted(tmp_path / "coco_captioning")
 
 
 def test_fetch_dataset_deletes_a_corrupt_download(server, tmp_path):
     server.files[ARCHIVE_PATH] = b"<html>this is not a zip</html>"
-    with pytest.raises(dl.ArchiveError, match="the download was deleted"):
-        dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+    with pytest.raises(archives.ArchiveError, match="the download was deleted"):
+        assets.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -317,13 +256,13 @@ def test_fetch_dataset_reports_missing_files(server, tmp_path):
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("coco_captioning/coco2014_vocab.json", "{}")
     server.files[ARCHIVE_PATH] = buf.getvalue()
-    with pytest.raises(dl.ArchiveError, match="did not provide coco2014_captions.h5"):
-        dl.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
+    with pytest.raises(archives.ArchiveError, match="did not provide coco2014_captions.h5"):
+        assets.fetch_dataset("coco", tmp_path, url=server.url(), progress=False)
 
 
 def test_unknown_dataset(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset 'imagenet' \\(known: coco\\)"):
-        dl.fetch_dataset("imagenet", tmp_path)
+        assets.fetch_dataset("imagenet", tmp_path)
 
 
 def test_cli_download_then_path(server, tmp_path, capsys):
@@ -338,17 +277,22 @@ def test_cli_download_then_path(server, tmp_path, capsys):
     assert main(["data", "path", "--data-dir", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == str(tmp_path)
-    assert "  present  coco_captioning/coco2014_vocab.json" in lines
-    assert "  missing  squeezenet1_1.pt" in lines
-    assert not any(line.startswith("Run `cs231n data download") for line in lines)
+    rows = [line.split() for line in lines[1:]]
+    assert ["coco", "present", "coco_captioning/coco2014_vocab.json"] in rows
+    assert ["imagenet-val", "missing", "imagenet_val_25.npz"] in rows
+    assert not any(line.startswith("Run `cs231n data download coco") for line in lines)
 
 
 def test_cli_data_path_follows_the_environment(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("CS231N_DATA", str(tmp_path))
     (tmp_path / "styles").mkdir()
+    (tmp_path / "styles" / "muse.jpg").write_bytes(b"")
     assert main(["data", "path"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == str(tmp_path) and "  present  styles/" in lines
+    rows = [line.split() for line in lines[1:]]
+    assert lines[0] == str(tmp_path) and ["styles", "present", "styles/muse.jpg"] in rows
+    assert ["styles", "missing", "styles/tubingen.jpg"] in rows
+    assert "Run `cs231n data download styles` to fetch the missing styles files." in lines
     assert lines[-1] == "Run `cs231n data download coco` to fetch the missing coco files."
 
 
@@ -369,8 +313,8 @@ def test_dataset_archive_cannot_replace_other_data_files(tmp_path):
     (tmp_path / "styles" / "tubingen.jpg").write_bytes(b"real jpeg")
     extra = [("imagenet_classes.txt", b"replaced"), ("styles/tubingen.jpg", b"replaced"),
              ("coco_captioning/extra.py", b"print('not extracted')")]  # fmt: skip
-    (tmp_path / COCO["archive"]).write_bytes(make_coco_zip(extra=extra))
-    dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    (tmp_path / ARCHIVE).write_bytes(make_coco_zip(extra=extra))
+    assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
     assert (tmp_path / "imagenet_classes.txt").read_text() == "the real classes\n"
     assert (tmp_path / "styles" / "tubingen.jpg").read_bytes() == b"real jpeg"
     assert not (tmp_path / "coco_captioning" / "extra.py").exists()
@@ -379,31 +323,32 @@ def test_dataset_archive_cannot_replace_other_data_files(tmp_path):
 
 
 def test_dataset_archive_with_a_file_twice_is_refused(tmp_path):
-    name = f"{COCO['folder']}/{COCO['files'][0]}"
+    name = f"{FOLDER}/{COCO.dataset.files[0]}"
     with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile allows it, with a warning
         archive = make_coco_zip(extra=[(name, b"broken second")])
-    (tmp_path / COCO["archive"]).write_bytes(archive)
-    with pytest.raises(dl.ArchiveError, match=f"two entries named '{COCO['files'][0]}'"):
-        dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    (tmp_path / ARCHIVE).write_bytes(archive)
+    with pytest.raises(archives.ArchiveError, match=f"two entries named '{COCO.dataset.files[0]}'"):
+        assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
     assert not (tmp_path / "coco_captioning").exists() or not any(
         (tmp_path / "coco_captioning").iterdir()
     )
 
 
 def test_dataset_archive_bomb_is_refused_before_writing(tmp_path):
-    name = f"{COCO['folder']}/{COCO['files'][0]}"
+    name = f"{FOLDER}/{COCO.dataset.files[0]}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(name, b"\0" * (50 * 2**20))  # 50 MB of zeros: about 50 KB compressed
-    (tmp_path / COCO["archive"]).write_bytes(buf.getvalue())
-    with pytest.raises(dl.ArchiveError, match="more than 200 times: refused"):
-        dl.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    (tmp_path / ARCHIVE).write_bytes(buf.getvalue())
+    with pytest.raises(archives.ArchiveError, match="more than 200 times: refused"):
+        assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
     folder = tmp_path / "coco_captioning"
     assert not folder.exists() or not any(folder.iterdir())
 
 
-def test_dataset_archive_total_size_is_capped(tmp_path):
-    archive = tmp_path / "a.zip"
-    archive.write_bytes(make_coco_zip())
-    with pytest.raises(dl.ArchiveError, match="would expand to .* bytes, more than 10 "):
-        dl.extract_expected(archive, tmp_path / "coco_captioning", COCO["files"], max_bytes=10)
+def test_dataset_archive_total_size_is_capped(tmp_path, monkeypatch):
+    (tmp_path / ARCHIVE).write_bytes(make_coco_zip())
+    monkeypatch.setattr(archives, "MAX_BYTES", 10)
+    with pytest.raises(archives.ArchiveError, match="would expand to .* bytes, more than 10 "):
+        assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+    assert not (tmp_path / FOLDER).exists()

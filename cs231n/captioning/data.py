@@ -12,7 +12,7 @@ from ..coco_utils import (
     random_caption_data,
 )
 from ..core.config import data_path
-from ..data.download import missing_files
+from ..data.assets import missing_files
 from . import shapes
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..core.config import CACHE_ENV_VAR, DATA_ENV_VAR, cache_dir, data_dir, default_data_dir
 from ..data import assets
-from ..data.download import DATASETS, asset_status
 from .common import UserError, add_command, add_group
 
 
@@ -23,11 +22,12 @@ def cmd_data_download(args) -> int:
         if where is not None and not assets.stale(name, root):
             print(f"{name}: already present in {where}")
             continue
-        archive = root / DATASETS["coco"]["archive"]
-        if name == "coco" and archive.is_file():  # unpacked without downloading
+        spec = assets.ASSETS[name]
+        archive = root / spec.archive.path if spec.dataset is not None else None
+        if archive is not None and archive.is_file():  # copied there by hand: no download
             print(f"Unpacking {archive}")
         else:
-            print(f"Fetching {name} ({assets.ASSETS[name].size}) into {root}")
+            print(f"Fetching {name} ({spec.size}) into {root}")
         try:
             where = assets.fetch(
                 name,
@@ -87,12 +87,20 @@ def cmd_data_path(args) -> int:
     print(root)
     if not root.is_dir():
         print("  (the folder does not exist yet)")
-    for name, present, optional in asset_status(root):
-        print(f"  {'present' if present else 'missing'}  {name}{' (optional)' if optional else ''}")
-    for name in DATASETS:
+    # The same assets as `cs231n data status`, file by file.
+    width = max(len(name) for name in assets.ASSETS)
+    for name in assets.ASSETS:
+        for path, present, optional in assets.file_status(name, root):
+            state = "present" if present else "missing"
+            print(f"  {name:<{width}}  {state}  {path}{' (optional)' if optional else ''}")
+    for name in assets.ASSETS:
         if assets.locate(name, root) is None:
-            print(f"Run `cs231n data download {name}` to fetch the missing {name} files.")
+            command = assets.download_command([name], args.data_dir)
+            print(f"Run `{command}` to fetch the missing {name} files.")
     return 0
+
+
+_COCO_URL = assets.ASSETS["coco"].archive.urls[0]
 
 
 def _names_help() -> str:
@@ -133,7 +141,7 @@ def add_parser(commands):
     download.add_argument(
         "--url",
         help="download one asset from URL instead: COCO's archive itself, or for the others "
-        f"a folder URL holding its files by name (default for coco: {DATASETS['coco']['url']})",
+        f"a folder URL holding its files by name (default for coco: {_COCO_URL})",
     )
     download.add_argument(
         "--keep-archive", action="store_true", help="keep COCO's zip archive after unpacking it"

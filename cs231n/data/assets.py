@@ -11,14 +11,18 @@ styles          the course's style-transfer images (``styles/*.jpg``) and ``imag
 mnist           the four MNIST IDX files (``mnist/``)
 fashion-mnist   the four Fashion-MNIST IDX files (``fashion-mnist/``)
 coco            the course's ``coco_captioning.zip`` (about 1 GB), unpacked into
-                ``coco_captioning/`` (see :func:`cs231n.data.download.fetch_dataset`)
+                ``coco_captioning/`` (see :func:`fetch_dataset`)
 ==============  ===========================================================================
 
 Every file is checked against a pinned SHA-256 (the COCO archive's is not published: only its
 size is checked, against the server's). Files land in the data directory
 (:func:`cs231n.core.config.data_dir`); an archive from which only some files are taken is downloaded
 into the cache (``downloads/``) and deleted once its files are extracted and checked. Downloads
-resume (HTTP Range) and show progress.
+resume (HTTP Range) and show progress (:mod:`cs231n.data.download`); every archive is unpacked by
+:func:`cs231n.data.archives.extract`.
+
+This registry is the only list of the project's data: ``cs231n data status``, ``data path`` and
+``data download``, the demo and the COCO loaders all read it.
 
 A mirror (``CS231N_MIRROR`` or the ``mirror`` argument) replaces every official URL by
 ``MIRROR/NAME/FILE``, where NAME is the asset's name and FILE the official URL's last part
@@ -30,29 +34,19 @@ No PyTorch: status and downloads work before anything heavy is imported.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..core.config import cache_path, data_dir
-from ..core.files import atomic_path
-from .download import (
-    DATASETS,
-    ArchiveError,
-    DownloadError,
-    IntegrityError,
-    download,
-    fetch_dataset,
-    file_sha256,
-    missing_files,
-)
+from .archives import ArchiveError, extract
+from .download import DownloadError, IntegrityError, download, file_sha256
 
 MIRROR_ENV_VAR = "CS231N_MIRROR"
 
-# Members larger than this are refused before they are read (a zip bomb cannot fill the disk).
-MAX_MEMBER_BYTES = 64 << 20
+# What the files taken from an asset's archive may expand to, in all (the seven style images:
+# 2.3 MB), so that a decompression bomb cannot fill the disk.
+MAX_MEMBERS_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -78,9 +72,20 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """An archive unpacked whole into ``folder`` of the data directory: the ``files`` it must
+    provide, and ``optional`` ones it may (listed by ``cs231n data path``, never required)."""
+
+    folder: str
+    files: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Asset:
-    """One named asset. Exactly one of ``files``, ``archive`` (with ``members``) or
-    ``dataset`` (a :data:`cs231n.data.download.DATASETS` entry) says how it is fetched."""
+    """One named asset, fetched one of three ways: its ``files`` downloaded one by one; its
+    ``members`` taken from ``archive`` (downloaded into the cache, then deleted); or ``archive``
+    unpacked into the data directory as ``dataset`` (downloaded there, or copied there by hand)."""
 
     name: str
     description: str
@@ -89,7 +94,7 @@ class Asset:
     files: tuple[RemoteFile, ...] = ()
     archive: RemoteFile | None = None
     members: tuple[Member, ...] = ()
-    dataset: str | None = None
+    dataset: Dataset | None = None
     # Other places that count as present (checked in order after the data directory).
     alternatives: tuple = field(default=(), repr=False)
     in_all: bool = True
@@ -98,9 +103,15 @@ class Asset:
     def targets(self) -> list[str]:
         """The paths, relative to the data directory, that the asset provides."""
         if self.dataset is not None:
-            spec = DATASETS[self.dataset]
-            return [f"{spec['folder']}/{f}" for f in spec["files"]]
+            return [f"{self.dataset.folder}/{f}" for f in self.dataset.files]
         return [f.path for f in self.files] + [m.path for m in self.members]
+
+    @property
+    def optional_targets(self) -> list[str]:
+        """Paths the asset may also provide: listed, never required."""
+        if self.dataset is None:
+            return []
+        return [f"{self.dataset.folder}/{f}" for f in self.dataset.optional]
 
 
 def _torch_hub_checkpoint(name: str) -> Path:
@@ -142,6 +153,19 @@ def _idx_folder(folder: Path) -> Path | None:
 
 
 _STYLES_ARCHIVE = "https://cs231n.github.io/assignments/2020/assignment3_jupyter.zip"
+
+# The files load_coco_data reads (with PCA features), as the course's archive names them
+# (cs231n.coco_utils.COCO_FILES is this tuple).
+COCO_FILES = (
+    "coco2014_captions.h5",
+    "coco2014_vocab.json",
+    "train2014_vgg16_fc7_pca.h5",
+    "val2014_vgg16_fc7_pca.h5",
+    "train2014_urls.txt",
+    "val2014_urls.txt",
+)
+# The archive's uncompressed features: unpacked when present, needed by nothing.
+COCO_OPTIONAL = ("train2014_vgg16_fc7.h5", "val2014_vgg16_fc7.h5")
 
 ASSETS: dict[str, Asset] = {
     a.name: a
@@ -302,10 +326,14 @@ ASSETS: dict[str, Asset] = {
         ),
         Asset(
             "coco",
-            DATASETS["coco"]["description"] + " (coco_captioning/)",
+            "COCO 2014 captions, vocabulary, image URLs and VGG-16 fc7 features (coco_captioning/)",
             "captioning on COCO (otherwise the built-in Shapes data)",
             "about 1 GB",
-            dataset="coco",
+            # Neither checksum nor size is published: the size is checked against the server's.
+            archive=RemoteFile(
+                "coco_captioning.zip", ("http://cs231n.stanford.edu/coco_captioning.zip",), None
+            ),
+            dataset=Dataset("coco_captioning", COCO_FILES, COCO_OPTIONAL),
             in_all=False,
         ),
     )
@@ -340,10 +368,6 @@ def locate(name: str, data_root=None) -> Path | None:
     the first alternative place that has it (e.g. Debian's Fashion-MNIST), else None."""
     spec = asset(name)
     root = data_dir(data_root)
-    if spec.dataset is not None:
-        return (
-            None if missing_files(spec.dataset, root) else root / DATASETS[spec.dataset]["folder"]
-        )
     if all((root / t).is_file() for t in spec.targets):
         return _common_folder(root, spec.targets)
     for alternative in spec.alternatives:
@@ -351,6 +375,24 @@ def locate(name: str, data_root=None) -> Path | None:
         if path is not None and path.exists():
             return path
     return None
+
+
+def missing_files(name: str, data_root=None) -> list[Path]:
+    """The asset's required files that are not in the data directory."""
+    root = data_dir(data_root)
+    return [root / t for t in asset(name).targets if not (root / t).is_file()]
+
+
+def file_status(name: str, data_root=None) -> list[tuple[str, bool, bool]]:
+    """``(path, present, optional)`` for each file of the asset, relative to the data directory;
+    when the asset is found elsewhere instead (:func:`locate`), that one place."""
+    spec, root = asset(name), data_dir(data_root)
+    rows = [(t, (root / t).is_file(), False) for t in spec.targets]
+    where = locate(name, root)
+    if where is not None and not all(present for _, present, _ in rows):
+        shown = where.relative_to(root) if where.is_relative_to(root) else where
+        return [(f"{shown}/" if where.is_dir() else str(shown), True, False)]
+    return rows + [(t, (root / t).is_file(), True) for t in spec.optional_targets]
 
 
 def _common_folder(root: Path, targets) -> Path:
@@ -424,11 +466,8 @@ def fetch(
         return where
     _check_writable(root)
     if spec.dataset is not None:
-        official = RemoteFile("", (DATASETS[spec.dataset]["url"],), None)
-        url = url or _urls(spec, official, mirror)[0]
-        return fetch_dataset(
-            spec.dataset, root, url=url, progress=progress, keep_archive=keep_archive
-        )
+        url = url or _urls(spec, spec.archive, mirror)[0]
+        return fetch_dataset(name, root, url=url, progress=progress, keep_archive=keep_archive)
     for remote in spec.files:
         dest = root / remote.path
         if not _verified(dest, remote.sha256):
@@ -493,62 +532,107 @@ def _fetch_members(spec: Asset, root: Path, urls, progress) -> None:
 
 
 def extract_members(archive, members, dest_dir) -> list[Path]:
-    """Extract ``members`` (:class:`Member`) of ``archive`` into ``dest_dir``, each written to its
-    own fixed ``path`` (never a path taken from the archive, so nothing can land elsewhere),
-    atomically, and only once its SHA-256 matches. A member is looked up by its exact name,
-    else by its file name when exactly one entry has it (another edition's layout).
-    Raises :class:`~cs231n.data.download.ArchiveError` naming the member on any problem; files
-    already written stay (each is complete and verified)."""
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    written = []
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as e:
-        raise ArchiveError(f"{archive} is not a valid zip archive ({e})") from None
-    with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        for m in members:
-            info = _find_member(archive, infos, m.member)
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise ArchiveError(
-                    f"{archive}: {info.filename!r} claims {info.file_size} bytes, more than "
-                    f"{MAX_MEMBER_BYTES} (refused)"
-                )
-            try:
-                with zf.open(info) as f:
-                    data = f.read(MAX_MEMBER_BYTES + 1)
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
-                raise ArchiveError(f"{archive}: entry {info.filename!r} is corrupt ({e})") from None
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != m.sha256:
-                raise ArchiveError(
-                    f"{archive}: {info.filename!r} has sha256 {actual}, expected {m.sha256}"
-                )
-            target = dest_dir / m.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(data)
-            written.append(target)
-    return written
+    """Extract ``members`` (:class:`Member`) of ``archive`` into ``dest_dir``, each to its own
+    fixed ``path`` (never a path taken from the archive), all or nothing, only once every
+    SHA-256 matches. A member is looked up by its exact name, else by its file name when exactly
+    one entry has it (another edition's layout). Raises :class:`ArchiveError`."""
+
+    def select(paths):
+        return {_find_member(archive, paths, m.member): m.path for m in members}
+
+    sha256 = {m.path: m.sha256 for m in members}
+    return extract(archive, dest_dir, select, sha256=sha256, max_bytes=MAX_MEMBERS_BYTES)
 
 
-def _find_member(archive, infos, member: str):
-    for info in infos:
-        if info.filename.replace("\\", "/") == member:
-            return info
-    base = PurePosixPath(member).name
-    same = [i for i in infos if PurePosixPath(i.filename.replace("\\", "/")).name == base]
+def _find_member(archive, paths, member: str) -> PurePosixPath:
+    exact = PurePosixPath(member)
+    if exact in paths:
+        return exact
+    same = [p for p in paths if p.name == exact.name]
     if len(same) == 1:
         return same[0]
     found = "no entry" if not same else f"{len(same)} entries"
-    raise ArchiveError(f"{archive}: {found} named {base!r} (expected {member!r})")
+    raise ArchiveError(f"{archive}: {found} named {exact.name!r} (expected {member!r})")
+
+
+# --------------------------------------------------------------------------------------------
+# A dataset: an archive unpacked into its own folder (COCO)
+
+
+def _dataset(name) -> Asset:
+    known = [a.name for a in ASSETS.values() if a.dataset is not None]
+    if name not in known:
+        raise ValueError(f"unknown dataset {name!r} (known: {', '.join(sorted(known))})")
+    return ASSETS[name]
+
+
+def fetch_dataset(
+    name: str, data_root=None, url: str | None = None, progress: bool = True, keep_archive=False
+) -> Path:
+    """Download and unpack a dataset into the data directory; returns its folder.
+
+    Does nothing when every required file is already there. An archive already in the data
+    directory (e.g. copied there by hand from another machine) is used instead of downloading;
+    an interrupted download resumes on the next call. ``url`` overrides the registry's URL. The
+    archive is deleted after a successful extraction unless ``keep_archive``.
+    """
+    spec = _dataset(name)
+    root = data_dir(data_root)
+    folder = root / spec.dataset.folder
+    if not missing_files(name, root):
+        return folder
+    archive = root / spec.archive.path
+    downloaded = not archive.is_file()
+    if downloaded:
+        download(
+            url or spec.archive.urls[0],
+            archive,
+            expected_size=spec.archive.size,
+            sha256=spec.archive.sha256,
+            progress=progress,
+        )
+    try:
+        extract(archive, folder, _dataset_entries(spec.dataset))
+    except ArchiveError as e:
+        if downloaded:
+            # Its bytes came from the network and cannot be used; a rerun fetches a new copy.
+            archive.unlink()
+            raise ArchiveError(f"{e} (the download was deleted; run again to retry)") from None
+        raise ArchiveError(f"{e} (delete it and run again to download a fresh copy)") from None
+    missing = missing_files(name, root)
+    if missing:
+        raise ArchiveError(
+            f"{archive} did not provide {', '.join(p.name for p in missing)} in {folder}"
+        )
+    if not keep_archive:
+        archive.unlink()
+    return folder
+
+
+def _dataset_entries(dataset: Dataset):
+    """The dataset's files in an archive: an entry counts when its path is ``FOLDER/NAME`` (the
+    course's layout) or ``NAME``; every other entry is ignored, so a dataset's archive can never
+    replace other files of the data directory."""
+    wanted = {*dataset.files, *dataset.optional}
+
+    def select(paths):
+        return {
+            p: p.name
+            for p in paths
+            if p.name in wanted and p.parts in ((p.name,), (dataset.folder, p.name))
+        }
+
+    return select
 
 
 __all__ = [
     "ALL",
     "ASSETS",
+    "ArchiveError",
     "Asset",
     "AssetStatus",
+    "COCO_FILES",
+    "Dataset",
     "DownloadError",
     "IntegrityError",
     "Member",
@@ -559,8 +643,11 @@ __all__ = [
     "expand",
     "extract_members",
     "fetch",
+    "fetch_dataset",
+    "file_status",
     "locate",
     "mirror_url",
+    "missing_files",
     "stale",
     "status",
 ]

@@ -1,10 +1,9 @@
-"""Downloading the course's data: resumable, verified downloads and safe zip extraction.
+"""Downloading over HTTP: resumable, verified, with progress.
 
-``cs231n data download coco`` is :func:`fetch_dataset`: it streams the archive into the data
-directory (:func:`cs231n.core.config.data_dir`) as ``NAME.part``, resumes that file with an HTTP Range
-request after an interruption, checks its size (and sha256 when known), renames it into place,
-and unpacks it with :func:`extract_zip`, which refuses entries that would land outside the target
-and never leaves a half-extracted folder behind.
+:func:`download` streams a URL into ``NAME.part`` beside its destination, resumes that file with
+an HTTP Range request after an interruption, checks its size (and SHA-256 when known) and only
+then renames it into place. What is downloaded, and where it goes, is the registry's business
+(:mod:`cs231n.data.assets`); unpacking archives is :mod:`cs231n.data.archives`'.
 
 Standard library and tqdm only: no PyTorch, so the download works before anything heavy is
 installed or importable.
@@ -16,40 +15,13 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
-import stat
-import tempfile
 import urllib.error
 import urllib.request
-import zipfile
-import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..coco_utils import COCO_FILES
-from ..core.config import data_dir
-
 USER_AGENT = "cs231n-a3 (python urllib)"
-
-# The files each dataset must hold once extracted; `optional` ones are listed by
-# `cs231n data path` but their absence does not trigger a download.
-DATASETS: dict[str, dict] = {
-    "coco": {
-        "description": "COCO 2014 captions, vocabulary, image URLs and VGG-16 fc7 features",
-        "url": "http://cs231n.stanford.edu/coco_captioning.zip",
-        "archive": "coco_captioning.zip",
-        "folder": "coco_captioning",
-        "files": COCO_FILES,
-        "optional": ("train2014_vgg16_fc7.h5", "val2014_vgg16_fc7.h5"),
-        # Not known offline; set them to have every download verified.
-        "sha256": None,
-        "size": None,
-    },
-}
-
-# Files the assignment looks up directly in the data directory (a trailing "/" marks a folder).
-OTHER_ASSETS = ("squeezenet1_1.pt", "imagenet_val_25.npz", "imagenet_classes.txt", "styles/")
 
 
 class DownloadError(OSError):
@@ -58,10 +30,6 @@ class DownloadError(OSError):
 
 class IntegrityError(DownloadError):
     """A downloaded file has the wrong size or checksum (the partial file is deleted)."""
-
-
-class ArchiveError(ValueError):
-    """A zip archive is corrupt, unsafe to extract, or lacks the files it should hold."""
 
 
 def part_path(dest) -> Path:
@@ -249,217 +217,3 @@ def _interrupted_message(url, dest, size, total, error) -> str:
         f"{part_path(dest)} is kept: run again to resume (if this machine is offline, download "
         f"the file elsewhere and copy it to {dest})"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Extracting
-
-
-def extract_zip(archive, dest_dir) -> list[Path]:
-    """Extract ``archive`` into ``dest_dir``; returns the extracted files' paths.
-
-    Every entry is checked before anything is written: absolute paths, drive letters, ``..``
-    components and symlinks raise :class:`ArchiveError` naming the entry. The entries are
-    unpacked into a hidden temporary folder inside ``dest_dir`` (same filesystem, so the final
-    moves are renames) and moved into place only once all of them have been read and their
-    CRC-32 checked, so a corrupt or unsafe archive leaves ``dest_dir`` as it was. Existing files
-    of the same name are replaced.
-    """
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as e:
-        raise ArchiveError(f"{archive} is not a valid zip archive ({e})") from None
-    with zf:
-        entries = [(info, _safe_entry_path(archive, info)) for info in zf.infolist()]
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
-        try:
-            files = []
-            for info, rel in entries:
-                target = staging.joinpath(*rel.parts)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    # ZipExtFile checks the CRC-32 when it reaches the end of the entry, which
-                    # is the same check testzip() makes, without a second pass over the data.
-                    with zf.open(info) as src, open(target, "wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-                    raise ArchiveError(
-                        f"{archive} is corrupt: entry {info.filename!r} cannot be read ({e})"
-                    ) from None
-                files.append(rel)
-            files = list(dict.fromkeys(files))  # a name listed twice is extracted once (the last)
-            for rel in files:
-                final = dest_dir.joinpath(*rel.parts)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging.joinpath(*rel.parts), final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return [dest_dir.joinpath(*rel.parts) for rel in files]
-
-
-def _safe_entry_path(archive, info: zipfile.ZipInfo) -> PurePosixPath:
-    """The entry's path relative to the target, or ArchiveError if it could escape it."""
-    name = info.filename
-    # Backslashes are separators for archives made on Windows; treat them so everywhere.
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if name.startswith(("/", "\\")):
-        problem = "an absolute path"
-    elif re.match(r"[A-Za-z]:", name):
-        problem = "a path with a drive letter"
-    elif ".." in parts:
-        problem = "a '..' component"
-    elif stat.S_ISLNK(info.external_attr >> 16):
-        problem = "a symbolic link"
-    elif not parts or "\0" in name:
-        problem = "an empty or invalid name"
-    else:
-        return PurePosixPath(*parts)
-    raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
-
-
-# --------------------------------------------------------------------------------------------
-# Datasets
-
-
-def _dataset(name) -> dict:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown dataset {name!r} (known: {', '.join(sorted(DATASETS))})"
-        ) from None
-
-
-def missing_files(name: str, data_root=None) -> list[Path]:
-    """The dataset's required files that are not in the data directory."""
-    spec = _dataset(name)
-    folder = data_dir(data_root) / spec["folder"]
-    return [folder / f for f in spec["files"] if not (folder / f).is_file()]
-
-
-def fetch_dataset(
-    name: str, data_root=None, url: str | None = None, progress: bool = True, keep_archive=False
-) -> Path:
-    """Download and unpack a dataset into the data directory; returns its folder.
-
-    Does nothing when every required file is already there. An archive already in the data
-    directory (e.g. copied there by hand from another machine) is used instead of downloading;
-    an interrupted download resumes on the next call. ``url`` overrides the registry's URL. The
-    archive is deleted after a successful extraction unless ``keep_archive``.
-    """
-    spec = _dataset(name)
-    root = data_dir(data_root)
-    folder = root / spec["folder"]
-    if not missing_files(name, root):
-        return folder
-    archive = root / spec["archive"]
-    downloaded = not archive.is_file()
-    if downloaded:
-        download(
-            url or spec["url"],
-            archive,
-            expected_size=spec["size"],
-            sha256=spec["sha256"],
-            progress=progress,
-        )
-    try:
-        extract_expected(archive, folder, (*spec["files"], *spec["optional"]))
-    except ArchiveError as e:
-        if downloaded:
-            # Its bytes came from the network and cannot be used; a rerun fetches a new copy.
-            archive.unlink()
-            raise ArchiveError(f"{e} (the download was deleted; run again to retry)") from None
-        raise ArchiveError(f"{e} (delete it and run again to download a fresh copy)") from None
-    missing = missing_files(name, root)
-    if missing:
-        raise ArchiveError(
-            f"{archive} did not provide {', '.join(p.name for p in missing)} in {folder}"
-        )
-    if not keep_archive:
-        archive.unlink()
-    return folder
-
-
-# Limits on what a dataset archive may expand to: the whole (the course's coco_captioning.zip
-# expands to about 2 GB) and each entry's ratio to its compressed size (HDF5 features hardly
-# compress; a ratio like 1000:1 is a decompression bomb).
-MAX_DATASET_BYTES = 16 * 2**30
-MAX_COMPRESSION_RATIO = 200
-
-
-def extract_expected(archive, folder, names, max_bytes=MAX_DATASET_BYTES) -> list[Path]:
-    """Extract the files ``names`` of a dataset from ``archive`` into ``folder``.
-
-    An entry counts when its path is ``FOLDER/NAME`` (the course's layout) or ``NAME``; every
-    other entry is ignored, so an archive can never replace other files of the data directory.
-    The archive is refused (:class:`ArchiveError`, nothing written) when any entry is unsafe
-    (absolute, ``..``, symlink...), when one of ``names`` appears twice, when the expected
-    entries would expand beyond ``max_bytes`` or an entry expands more than
-    :data:`MAX_COMPRESSION_RATIO` times its compressed size. The files are unpacked into a fresh
-    hidden folder inside ``folder`` and renamed into place once all are read and CRC-checked.
-    Returns the paths written.
-    """
-    archive, folder = Path(archive), Path(folder)
-    try:
-        zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as e:
-        raise ArchiveError(f"{archive} is not a valid zip archive ({e})") from None
-    wanted = set(names)
-    with zf:
-        chosen = {}
-        for info in zf.infolist():
-            rel = _safe_entry_path(archive, info)
-            if info.is_dir() or rel.name not in wanted:
-                continue
-            if rel.parts not in ((rel.name,), (folder.name, rel.name)):
-                continue
-            if rel.name in chosen:
-                raise ArchiveError(f"{archive} holds two entries named {rel.name!r} (refused)")
-            if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1 << 16):
-                raise ArchiveError(
-                    f"{archive}: entry {info.filename!r} expands {info.compress_size} bytes to "
-                    f"{info.file_size} (more than {MAX_COMPRESSION_RATIO} times: refused)"
-                )
-            chosen[rel.name] = info
-        total = sum(info.file_size for info in chosen.values())
-        if total > max_bytes:
-            raise ArchiveError(
-                f"{archive}: the dataset's files would expand to {total} bytes, more than "
-                f"{max_bytes} (refused)"
-            )
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=folder))
-        try:
-            for name, info in chosen.items():
-                try:
-                    # ZipExtFile stops at the entry's declared size and checks its CRC-32.
-                    with zf.open(info) as src, open(staging / name, "wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-                    raise ArchiveError(
-                        f"{archive} is corrupt: entry {info.filename!r} cannot be read ({e})"
-                    ) from None
-            for name in chosen:
-                os.replace(staging / name, folder / name)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return [folder / name for name in chosen]
-
-
-def asset_status(data_root=None) -> list[tuple[str, bool, bool]]:
-    """``(path relative to the data directory, present, optional)`` for every known data file
-    or folder (a trailing ``/`` marks a folder)."""
-    root = data_dir(data_root)
-    assets = [(name, False) for name in OTHER_ASSETS]
-    for spec in DATASETS.values():
-        assets += [(f"{spec['folder']}/{f}", False) for f in spec["files"]]
-        assets += [(f"{spec['folder']}/{f}", True) for f in spec["optional"]]
-    return [
-        (name, (root / name).is_dir() if name.endswith("/") else (root / name).is_file(), optional)
-        for name, optional in assets
-    ]

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import data_path
-from .assets import DEBIAN_FASHION_MNIST
+from .assets import DEBIAN_FASHION_MNIST, fetch
+from .download import DownloadError
 
 DEBIAN_DIRS = {"fashion-mnist": DEBIAN_FASHION_MNIST}
 FILES = {
@@ -139,9 +140,6 @@ def fetch_mnist(dataset="fashion-mnist", data_root=None, progress=True, mirrors=
     ``$CS231N_DATA/<dataset>`` from the official sources (``mirrors``: base URLs tried in turn
     instead), resumably, each checked against its pinned SHA-256 (:mod:`cs231n.data.assets`); files
     already there that check out are kept. Returns where the data set is."""
-    from .assets import fetch
-    from .download import DownloadError
-
     if dataset not in ("mnist", "fashion-mnist"):
         raise ValueError(f'dataset must be "mnist" or "fashion-mnist", got {dataset!r}')
     errors = []

@@ -1,0 +1,168 @@
+"""The one zip extractor: every archive the project unpacks goes through :func:`extract`.
+
+It is written for archives from the network, which may be corrupt or hostile. Before anything
+is written, every entry's path is checked (nothing absolute, no ``..``, no symbolic link), no
+chosen file may come twice, and what the chosen files would expand to is bounded (per entry
+against its compressed size, and in total), all from the archive's directory. The files are
+then unpacked into a fresh hidden folder beside their destination, CRC-checked (and
+SHA-256-checked where a checksum is pinned) as they are read, and renamed into place only once
+all of them are good: a refused archive leaves the destination as it was.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+# Limits on what the chosen files may expand to: in total (the course's coco_captioning.zip
+# expands to about 2 GB), and each entry against its compressed size (HDF5 features and JPEGs
+# hardly compress; a ratio like 1000:1 is a decompression bomb).
+MAX_BYTES = 16 * 2**30
+MAX_COMPRESSION_RATIO = 200
+
+# The errors zipfile raises for unreadable entry data (BadZipFile for a bad header or CRC,
+# zlib.error for bad deflate data, EOFError for a truncated archive, NotImplementedError for
+# an unknown compression method, RuntimeError for an encrypted entry).
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+
+
+class ArchiveError(ValueError):
+    """A zip archive is corrupt, unsafe to extract, or lacks the files it should hold."""
+
+
+def extract(archive, dest_dir, select=None, *, sha256=None, max_bytes=None) -> list[Path]:
+    """Extract files of ``archive`` into ``dest_dir``; returns the paths written.
+
+    ``select(paths)`` gets the archive's file entries (safe relative paths, in archive order)
+    and returns ``{entry path: destination relative to dest_dir}`` for the files to extract
+    (default: every file, at its own path). ``sha256``: ``{destination: hex digest}`` for files
+    that must match a pinned checksum. ``max_bytes``: what the chosen files may expand to, in
+    all (default: :data:`MAX_BYTES`). Files already at a destination are replaced.
+
+    Raises :class:`ArchiveError` and writes nothing when the archive is not a zip, when any
+    entry is unsafe, when two chosen entries land on the same destination (an archive holding
+    a name twice included), when a chosen entry expands more than
+    :data:`MAX_COMPRESSION_RATIO` times its compressed size, when the chosen files would expand
+    beyond the limit, or when a chosen entry is corrupt or fails its checksum.
+    """
+    archive, dest_dir = Path(archive), Path(dest_dir)
+    sha256 = sha256 or {}
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as e:
+        raise ArchiveError(f"{archive} is not a valid zip archive ({e})") from None
+    with zf:
+        # Every entry is checked, not only the chosen ones: an archive with a hostile entry
+        # is not one to trust with the others.
+        entries = [(info, _safe_entry_path(archive, info)) for info in zf.infolist()]
+        entries = [(info, rel) for info, rel in entries if not info.is_dir()]
+        if select is None:
+            plan = {rel: rel.as_posix() for _, rel in entries}
+        else:
+            plan = select([rel for _, rel in entries])
+        chosen = _check_sizes(archive, _choose(archive, entries, plan), max_bytes)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        # Same filesystem as the destinations, so moving the files into place is a rename.
+        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
+        try:
+            for dest, info in chosen.items():
+                target = staging / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                actual = _copy_entry(archive, zf, info, target)
+                expected = sha256.get(dest)
+                if expected is not None and actual != expected:
+                    raise ArchiveError(
+                        f"{archive}: {info.filename!r} has sha256 {actual}, expected {expected}"
+                    )
+            for dest in chosen:
+                final = dest_dir / dest
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / dest, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [dest_dir / dest for dest in chosen]
+
+
+def _choose(archive, entries, plan) -> dict[str, zipfile.ZipInfo]:
+    """``{destination: entry}`` for the planned entries; a destination planned twice (two
+    entries of the same name, or two mapped onto one file) is refused: which one would win
+    is up to the archive's maker."""
+    chosen = {}
+    for info, rel in entries:
+        dest = plan.get(rel)
+        if dest is None:
+            continue
+        if dest in chosen:
+            raise ArchiveError(f"{archive} holds two entries named {dest!r} (refused)")
+        chosen[dest] = info
+    return chosen
+
+
+def _check_sizes(archive, chosen, max_bytes) -> dict[str, zipfile.ZipInfo]:
+    """``chosen`` unchanged, or ArchiveError when the sizes the archive declares exceed the
+    limits. Declared sizes can be trusted: zipfile reads no more than an entry's declared size
+    and the CRC check then fails on an entry that lied."""
+    total = 0
+    for info in chosen.values():
+        if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1 << 16):
+            raise ArchiveError(
+                f"{archive}: entry {info.filename!r} expands {info.compress_size} bytes to "
+                f"{info.file_size} (more than {MAX_COMPRESSION_RATIO} times: refused)"
+            )
+        total += info.file_size
+    if total > max_bytes:
+        raise ArchiveError(
+            f"{archive}: the files to extract would expand to {total} bytes, more than "
+            f"{max_bytes} (refused)"
+        )
+    return chosen
+
+
+def _copy_entry(archive, zf, info, target: Path) -> str:
+    """Write the entry to ``target``; returns its SHA-256. ZipExtFile stops at the entry's
+    declared size and checks its CRC-32 at the end (what testzip() checks, in the same pass)."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        try:
+            with zf.open(info) as src:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except _READ_ERRORS as e:
+            raise ArchiveError(
+                f"{archive} is corrupt: entry {info.filename!r} cannot be read ({e})"
+            ) from None
+    return digest.hexdigest()
+
+
+def _safe_entry_path(archive, info: zipfile.ZipInfo) -> PurePosixPath:
+    """The entry's path relative to the target, or ArchiveError if it could escape it."""
+    name = info.filename
+    # Backslashes are separators for archives made on Windows; treat them so everywhere.
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if name.startswith(("/", "\\")):
+        problem = "an absolute path"
+    elif re.match(r"[A-Za-z]:", name):
+        problem = "a path with a drive letter"
+    elif ".." in parts:
+        problem = "a '..' component"
+    elif stat.S_ISLNK(info.external_attr >> 16):
+        problem = "a symbolic link"
+    elif not parts or "\0" in name:
+        problem = "an empty or invalid name"
+    else:
+        return PurePosixPath(*parts)
+    raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
+
+
+__all__ = ["ArchiveError", "MAX_BYTES", "MAX_COMPRESSION_RATIO", "extract"]
