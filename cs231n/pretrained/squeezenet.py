@@ -17,6 +17,8 @@ from torch import nn
 
 from ..core.config import data_path
 from ..core.torch_utils import check_tensors, resolve_device, torch_load
+from ..data.assets import ASSETS
+from ..data.download import download
 
 TORCHVISION_URL = "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth"
 TORCHVISION_FILE = "squeezenet1_1-b8a52dc0.pth"
@@ -98,8 +100,6 @@ def find_pretrained_weights(data_root=None) -> Path | None:
 def _download_pretrained() -> Path:
     """torchvision's weights into torch's hub cache, checked against the registry's pinned
     SHA-256 and size (:data:`cs231n.data.assets.ASSETS`); a mismatch leaves nothing behind."""
-    from ..data.assets import ASSETS
-    from ..data.download import download
 
     pinned = ASSETS["squeezenet"].files[0]
     target = Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILE
