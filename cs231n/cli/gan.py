@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..core.files import atomic_path, output_lock
+from ..data.mnist import load_mnist, torch_dataset
 from .common import (
     DEFAULT,
     UserError,
@@ -30,8 +32,6 @@ def _torch_device(name):
 
 
 def cmd_gan_train(args) -> int:
-    from ..core.files import output_lock
-
     tensorflow = args.framework == "tensorflow"
     check_framework(
         args,
@@ -43,7 +43,9 @@ def cmd_gan_train(args) -> int:
         ],
     )
     run_dir = writable_output(Path(args.output) / "config.json").parent
-    with output_lock(run_dir):  # one run per folder: a second one is refused, naming this one
+    # One run per folder: a second one is refused, naming this one. The trainer holds the
+    # same lock (re-entrant); taking it here refuses a second run before the data is read.
+    with output_lock(run_dir):
         _check_same_framework(args, run_dir)
         return _train(args, run_dir, tensorflow)
 
@@ -65,7 +67,6 @@ def _check_same_framework(args, run_dir):
 def _train(args, run_dir, tensorflow):
     from tqdm.auto import tqdm
 
-    from ..data.mnist import load_mnist, torch_dataset
     from ..gan.training import train, train_tensorflow
 
     images, _ = load_mnist(args.dataset, "train", args.data_dir)
@@ -145,7 +146,6 @@ def cmd_gan_sample(args) -> int:
 def cmd_gan_score(args) -> int:
     import json
 
-    from ..core.files import atomic_path
     from ..gan.metrics import score_generator
 
     G, config = _load_generator(args, "gan score")

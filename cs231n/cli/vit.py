@@ -5,6 +5,17 @@ from __future__ import annotations
 
 import time
 
+from ..core.files import output_lock, require_memory
+from ..vit.training import (
+    MODEL_DEFAULTS,
+    QUICK,
+    TRAIN_DEFAULTS,
+    check_config,
+    load_vit_data,
+    output_paths,
+    train_vit,
+    vit_training_memory_bytes,
+)
 from .common import (
     UserError,
     _positive_float,
@@ -23,8 +34,6 @@ MAX_WIDTH = 65536  # --embed-dim and --dim-feedforward: a cap that names itself
 def _settings(args):
     """The model and training settings: each option as given, else --quick's value (with
     --quick), else the course's default."""
-    from ..vit.training import MODEL_DEFAULTS, QUICK, TRAIN_DEFAULTS
-
     quick = QUICK if args.quick else {}
     config, training = {}, {}
     for key, default in MODEL_DEFAULTS.items():
@@ -43,9 +52,6 @@ def _epochs(n):
 
 
 def cmd_vit_train(args) -> int:
-    from ..core.files import output_lock, require_memory
-    from ..vit.training import check_config, output_paths, vit_training_memory_bytes
-
     config, training, max_images = _settings(args)
     try:
         check_config(config)
@@ -64,13 +70,14 @@ def cmd_vit_train(args) -> int:
     name = args.output or f"vit_{args.dataset}"
     for path in output_paths(name):
         writable_output(path)
+    # The trainer holds the same lock (re-entrant); taking it here refuses a second run on
+    # NAME before the data is read.
     with output_lock(output_paths(name)[0].with_suffix("")):
         return _train(args, name, config, training, max_images)
 
 
 def _train(args, name, config, training, max_images):
     from ..core.torch_utils import resolve_device
-    from ..vit.training import load_vit_data, output_paths, train_vit
 
     train_data, test_data = load_vit_data(args.dataset, args.data_dir, max_images)
     device = resolve_device(args.device)

@@ -12,6 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.config import cache_key, cache_path
+from ..core.files import atomic_path
+from ..data.mnist import load_mnist
+
 # Bump whenever SmallCNN or train_classifier changes how a classifier comes out: cached
 # classifiers (keyed by it) are then retrained.
 CLASSIFIER_VERSION = 1
@@ -121,8 +125,6 @@ def data_digest(*arrays) -> str:
 def classifier_key(images, labels, seed, settings) -> str:
     """The cache key of the classifier trained with ``settings`` and ``seed`` on exactly these
     images and labels (the raw arrays), by this version of the training code."""
-    from ..core.config import cache_key
-
     return cache_key(
         version=CLASSIFIER_VERSION,
         data=data_digest(images, labels),
@@ -238,10 +240,6 @@ class GeneratorScorer:
         log=print,
         classifier="full",
     ):
-        from ..core.config import cache_path
-        from ..core.files import atomic_path
-        from ..data.mnist import load_mnist
-
         def scaled(images, labels):
             x = torch.from_numpy(images).float().div(255).mul(2).sub(1).unsqueeze(1)
             return x, torch.from_numpy(labels.astype(np.int64))

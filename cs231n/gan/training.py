@@ -11,6 +11,10 @@ five critic steps per generator step); architectures "fc" and "dc" (the assignme
 same layout, with Keras weights (``D.weights.h5``, ``G.weights.h5``) and ``state.json`` in place
 of ``checkpoint.pt`` and ``"framework": "tensorflow"`` in ``config.json``;
 :func:`load_run_generator` and :func:`generate` work for runs of either framework.
+
+The run itself (the folder's lock, the resume check, atomic checkpoints, only the main process
+writing) is :class:`cs231n.core.run.Trainer`'s; :class:`GANTrainer` and :class:`TFGANTrainer`
+supply the networks, and :func:`train` and :func:`train_tensorflow` run them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import torch
 
 from .. import gan_pytorch as gan
 from ..core.checks import whole_number
-from ..core.files import atomic_path, save_figure
+from ..core.files import save_figure
+from ..core.run import Trainer
 
 LOSSES = {
     "gan": (gan.discriminator_loss, gan.generator_loss),
@@ -93,6 +98,159 @@ def save_grid(images, path, title=None, cols=8):
     return save_figure(fig, path)
 
 
+class BaseGANTrainer(Trainer):
+    """What the GAN runs of both frameworks share (:class:`cs231n.core.run.Trainer` does the
+    rest): a run folder with ``samples/``, epochs of full batches in order (the partial last
+    one dropped) with ``callback(iteration, d_loss, g_loss)`` after each batch, a grid of the
+    fixed noise batch every ``sample_every`` iterations and at the end (``final.png``),
+    ``losses.json``, and progress (``epoch``, ``iteration``, ``history``) in the checkpoint.
+
+    A subclass supplies the networks: ``step(batch)`` -> (d_loss, g_loss) as floats, and
+    ``draw_samples(path, title)``."""
+
+    def __init__(self, run_dir, config, data, sample_every, callback, resume):
+        super().__init__(run_dir, config, config["epochs"], resume=resume)
+        self.data, self.sample_every, self.callback = data, sample_every, callback
+        self.batch_size = config["batch_size"]
+        self.iteration, self.history = 0, []
+
+    def resume_refusal(self, path, saved_config, differ):
+        return (
+            f"{path}: saved settings {saved_config} differ from {self.config} "
+            "(use --restart to start over)"
+        )
+
+    def start(self):
+        if self.writes:
+            self.samples_folder.mkdir(parents=True, exist_ok=True)
+        super().start()
+
+    def train_epoch(self):
+        size = self.batch_size
+        for b in range(len(self.data) // size):
+            d_loss, g_loss = self.step(self.data[b * size : (b + 1) * size])
+            it = self.iteration
+            self.history.append((d_loss, g_loss))
+            if self.callback is not None:
+                self.callback(it, d_loss, g_loss)
+            if it % self.sample_every == 0:
+                self.write_samples(it, f"iteration {it}")
+            self.iteration += 1
+
+    def finish(self):
+        self.write_samples("final", f"after {self.epoch} epochs")
+        self.write_losses(self.history)
+
+    def write_samples(self, label, title):
+        if self.writes:
+            self.draw_samples(self.sample_path(label), title)
+
+    def progress(self) -> dict:
+        return {"epoch": self.epoch, "iteration": self.iteration, "history": self.history}
+
+    def set_progress(self, state):
+        self.epoch = state["epoch"]
+        self.iteration = state["iteration"]
+        self.history = state["history"]
+
+
+class GANTrainer(BaseGANTrainer):
+    """:func:`train`'s run: the PyTorch networks, and ``checkpoint.pt`` (networks, optimisers,
+    progress and random state) after every epoch, so that a resumed run continues exactly."""
+
+    def __init__(
+        self,
+        run_dir,
+        images,
+        loss="gan",
+        arch="fc",
+        epochs=10,
+        batch_size=128,
+        seed=0,
+        sample_every=250,
+        spectral_norm=False,
+        device="cpu",
+        callback=None,
+        resume=True,
+    ):
+        if loss not in (*LOSSES, "wgan-gp"):
+            raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
+        epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
+        config = {
+            "loss": loss,
+            "arch": arch,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "spectral_norm": spectral_norm,
+            "num_images": len(images),
+        }
+        super().__init__(run_dir, config, images, sample_every, callback, resume)
+        D, G = build_models(arch, spectral_norm, seed)
+        if batch_size < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()):
+            raise ValueError(
+                f'gan train: the "{arch}" generator has batch normalisation, which needs at '
+                "least 2 images per batch; use a batch size of 2 or more"
+            )
+        self.loss, self.device = loss, device
+        self.D, self.G = D.to(device), G.to(device)
+        if loss == "wgan-gp":
+            self.D_opt = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.0, 0.9))
+            self.G_opt = torch.optim.Adam(self.G.parameters(), lr=1e-4, betas=(0.0, 0.9))
+        else:
+            self.D_opt, self.G_opt = gan.get_optimizer(self.D), gan.get_optimizer(self.G)
+        self.d_loss_fn, self.g_loss_fn = LOSSES.get(loss, (None, None))
+        self.fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).to(device)
+        torch.manual_seed(seed)  # the training's noise; a resumed run restores its own state
+
+    def step(self, images):
+        D, G, size, device = self.D, self.G, self.batch_size, self.device
+        real = gan.preprocess_img(images.to(device))
+        fake = G(gan.sample_noise(size, gan.NOISE_DIM).to(device)).detach()
+        if self.loss == "wgan-gp":
+            d_loss = D(fake).mean() - D(real).mean() + 10 * gradient_penalty(D, real, fake)
+        else:
+            d_loss = self.d_loss_fn(D(real), D(fake.view(size, 1, 28, 28)))
+        self.D_opt.zero_grad()
+        d_loss.backward()
+        self.D_opt.step()
+        g_loss = None
+        if self.loss != "wgan-gp" or self.iteration % 5 == 0:  # WGAN-GP: 5 critic steps each
+            scores = D(G(gan.sample_noise(size, gan.NOISE_DIM).to(device)))
+            g_loss = -scores.mean() if self.loss == "wgan-gp" else self.g_loss_fn(scores)
+            self.G_opt.zero_grad()
+            g_loss.backward()
+            self.G_opt.step()
+        return d_loss.item(), g_loss.item() if g_loss is not None else float("nan")
+
+    def draw_samples(self, path, title):
+        write_samples(self.G, self.fixed_noise, path, title)
+
+    def checkpoint(self):
+        return {
+            "config": self.config,
+            "D": self.D.state_dict(),
+            "G": self.G.state_dict(),
+            "D_opt": self.D_opt.state_dict(),
+            "G_opt": self.G_opt.state_dict(),
+            "state": self.progress(),
+            "rng": torch.get_rng_state(),
+        }
+
+    def read_checkpoint(self, path):
+        return read_checkpoint(path, self.device)  # the module's checked reader
+
+    def restore(self, saved, path):
+        _load_models(path, saved, self.D, self.G)
+        try:
+            self.D_opt.load_state_dict(saved["D_opt"])
+            self.G_opt.load_state_dict(saved["G_opt"])
+        except (ValueError, KeyError, RuntimeError, TypeError) as e:
+            raise ValueError(f"{path}: optimiser state does not fit ({e})") from None
+        self.set_progress(saved["state"])
+        torch.set_rng_state(saved["rng"])
+
+
 def train(
     run_dir,
     images,
@@ -107,97 +265,17 @@ def train(
     callback=None,
     resume=True,
 ):
-    """Train on ``images`` (N, 1, 28, 28) in [0, 1]; returns the run's loss history.
+    """Train on ``images`` (N, 1, 28, 28) in [0, 1] into ``run_dir`` (:class:`GANTrainer`);
+    returns the run's loss history.
 
     callback(iteration, d_loss, g_loss) is called every iteration (progress bars).
     """
-    if loss not in (*LOSSES, "wgan-gp"):
-        raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
-    epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
-    run_dir = Path(run_dir)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    config = {
-        "loss": loss,
-        "arch": arch,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "spectral_norm": spectral_norm,
-        "num_images": len(images),
-    }
-    D, G = build_models(arch, spectral_norm, seed)
-    if batch_size < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()):
-        raise ValueError(
-            f'gan train: the "{arch}" generator has batch normalisation, which needs at least 2 '
-            "images per batch; use a batch size of 2 or more"
-        )
-    D, G = D.to(device), G.to(device)
-    if loss == "wgan-gp":
-        D_opt = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.0, 0.9))
-        G_opt = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.9))
-    else:
-        D_opt, G_opt = gan.get_optimizer(D), gan.get_optimizer(G)
-    fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).to(device)
-    torch.manual_seed(seed)
-    state = {"epoch": 0, "iteration": 0, "history": []}
-    checkpoint = run_dir / "checkpoint.pt"
-    if resume and checkpoint.exists():
-        saved = read_checkpoint(checkpoint, device)
-        fixed = {k: v for k, v in config.items() if k != "epochs"}  # more epochs: continue
-        if {k: v for k, v in saved["config"].items() if k != "epochs"} != fixed:
-            raise ValueError(
-                f"{checkpoint}: saved settings {saved['config']} differ from {config} "
-                "(use --restart to start over)"
-            )
-        _load_models(checkpoint, saved, D, G)
-        try:
-            D_opt.load_state_dict(saved["D_opt"])
-            G_opt.load_state_dict(saved["G_opt"])
-        except (ValueError, KeyError, RuntimeError, TypeError) as e:
-            raise ValueError(f"{checkpoint}: optimiser state does not fit ({e})") from None
-        state = saved["state"]
-        torch.set_rng_state(saved["rng"])
-    with atomic_path(run_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(config, indent=2))
-
-    d_loss_fn, g_loss_fn = LOSSES.get(loss, (None, None))
-    n_batches = len(images) // batch_size
-    for epoch in range(state["epoch"], epochs):
-        for b in range(n_batches):
-            real = gan.preprocess_img(images[b * batch_size : (b + 1) * batch_size].to(device))
-            fake = G(gan.sample_noise(batch_size, gan.NOISE_DIM).to(device)).detach()
-            if loss == "wgan-gp":
-                d_loss = D(fake).mean() - D(real).mean() + 10 * gradient_penalty(D, real, fake)
-            else:
-                d_loss = d_loss_fn(D(real), D(fake.view(batch_size, 1, 28, 28)))
-            D_opt.zero_grad()
-            d_loss.backward()
-            D_opt.step()
-            g_loss = None
-            if loss != "wgan-gp" or state["iteration"] % 5 == 0:
-                scores = D(G(gan.sample_noise(batch_size, gan.NOISE_DIM).to(device)))
-                g_loss = -scores.mean() if loss == "wgan-gp" else g_loss_fn(scores)
-                G_opt.zero_grad()
-                g_loss.backward()
-                G_opt.step()
-            it = state["iteration"]
-            g_value = g_loss.item() if g_loss is not None else float("nan")
-            state["history"].append((d_loss.item(), g_value))
-            if callback is not None:
-                callback(it, d_loss.item(), g_value)
-            if it % sample_every == 0:
-                write_samples(
-                    G, fixed_noise, run_dir / "samples" / f"iter_{it:06d}.png", f"iteration {it}"
-                )
-            state["iteration"] += 1
-        state["epoch"] = epoch + 1
-        save_checkpoint(checkpoint, config, D, G, D_opt, G_opt, state)
-    write_samples(
-        G, fixed_noise, run_dir / "samples" / "final.png", f"after {state['epoch']} epochs"
-    )
-    with atomic_path(run_dir / "losses.json") as tmp:
-        tmp.write_text(json.dumps(state["history"]))
-    return state["history"]
+    run = GANTrainer(
+        run_dir, images, loss, arch, epochs, batch_size, seed, sample_every, spectral_norm,
+        device, callback, resume,
+    )  # fmt: skip
+    run.train()
+    return run.history
 
 
 @torch.no_grad()
@@ -282,20 +360,6 @@ def _load_models(path, saved, D, G):
                 f"{path}: its {name} weights do not fit the {saved['config'].get('arch')!r} "
                 f"networks ({detail})"
             ) from None
-
-
-def save_checkpoint(path, config, D, G, D_opt, G_opt, state):
-    payload = {
-        "config": config,
-        "D": D.state_dict(),
-        "G": G.state_dict(),
-        "D_opt": D_opt.state_dict(),
-        "G_opt": G_opt.state_dict(),
-        "state": state,
-        "rng": torch.get_rng_state(),
-    }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
 
 
 def load_generator(run_dir, device="cpu"):
@@ -451,6 +515,93 @@ def _load_keras_weights(run_dir, models):
             ) from None
 
 
+class TFGANTrainer(BaseGANTrainer):
+    """:func:`train_tensorflow`'s run: the course's TensorFlow networks, and after every epoch
+    the Keras weights ``D.weights.h5`` and ``G.weights.h5`` (each written atomically) then
+    ``state.json`` (the settings and progress) as the checkpoint."""
+
+    checkpoint_file = TF_STATE
+
+    def __init__(
+        self,
+        run_dir,
+        images,
+        loss="gan",
+        arch="fc",
+        epochs=10,
+        batch_size=128,
+        seed=0,
+        sample_every=250,
+        callback=None,
+        resume=True,
+    ):
+        if loss not in LOSSES:
+            raise ValueError(
+                f'loss must be "gan" or "lsgan" with TensorFlow, got {loss!r} (wgan-gp is PyTorch-only)'
+            )
+        if arch not in ("fc", "dc"):
+            raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
+        epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
+        if arch == "dc" and batch_size < 2:
+            raise ValueError(
+                'gan train: the "dc" generator has batch normalisation, which needs at least 2 '
+                "images per batch; use a batch size of 2 or more"
+            )
+        from .. import gan_tf
+
+        config = {
+            "framework": "tensorflow",
+            "loss": loss,
+            "arch": arch,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "num_images": len(images),
+        }
+        x = images.reshape(len(images), 784).cpu().numpy().astype(np.float32)
+        super().__init__(run_dir, config, x, sample_every, callback, resume)
+        self.seed = seed
+        self.D, self.G = build_tf_models(arch, seed)
+        D_opt, G_opt = gan_tf.get_solvers()
+        D_opt.build(self.D.trainable_variables)  # their variables made here: one trace of the step
+        G_opt.build(self.G.trainable_variables)
+        self.fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).numpy()  # PyTorch's
+        self.noise_rng = gan_tf.tf.random.Generator.from_seed(seed)
+        self._step = _tf_train_step(
+            self.D, self.G, D_opt, G_opt, loss, batch_size,
+            lambda: self.noise_rng.uniform([batch_size, gan_tf.NOISE_DIM], -1, 1),
+        )  # fmt: skip
+
+    def train_epoch(self):
+        self.noise_rng.reset_from_seed(self.seed * 100_003 + self.epoch)  # each epoch's own noise
+        super().train_epoch()
+
+    def step(self, batch):
+        d_loss, g_loss = self._step(batch)
+        return float(d_loss), float(g_loss)
+
+    def draw_samples(self, path, title):
+        write_tf_samples(self.G, self.fixed_noise, path, title)
+
+    def save(self, milestone=None):
+        """The weights, then ``state.json``, last: whenever it is there, the weights beside it
+        are its epoch's. One checkpoint per run (no milestones)."""
+        if milestone is not None:
+            raise ValueError("a TensorFlow GAN run keeps one checkpoint: no milestones")
+        if not self.writes:
+            return None
+        for name, model in (("D", self.D), ("G", self.G)):
+            save_keras_weights(model, self.path(TF_WEIGHTS[name]))
+        return self.write_json(self.checkpoint_file, {"config": self.config, **self.progress()})
+
+    def read_checkpoint(self, path):
+        return read_tf_state(path)
+
+    def restore(self, saved, path):
+        _load_keras_weights(self.results_folder, {"D": self.D, "G": self.G})
+        self.set_progress(saved)
+
+
 def train_tensorflow(
     run_dir,
     images,
@@ -470,90 +621,18 @@ def train_tensorflow(
     ``samples/iter_NNNNNN.png`` and ``final.png``, ``losses.json``, and after every epoch the
     Keras weights ``D.weights.h5`` and ``G.weights.h5`` (each written atomically) then
     ``state.json`` (epoch, iteration, loss history). Losses "gan" and "lsgan"; WGAN-GP and
-    spectral normalisation are PyTorch-only.
+    spectral normalisation are PyTorch-only (:class:`TFGANTrainer`).
 
     Resuming is simpler than PyTorch's bit-exact resume: the weights and the progress are
     restored and each epoch's noise comes from ``(seed, epoch)`` as in a straight run, but
     Adam's moment estimates start afresh, so a resumed run continues close to, not exactly
     as, an uninterrupted one. Returns the loss history [(d_loss, g_loss), ...].
     """
-    if loss not in LOSSES:
-        raise ValueError(
-            f'loss must be "gan" or "lsgan" with TensorFlow, got {loss!r} (wgan-gp is PyTorch-only)'
-        )
-    if arch not in ("fc", "dc"):
-        raise ValueError(f'arch must be "fc" or "dc", got {arch!r}')
-    epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
-    if arch == "dc" and batch_size < 2:
-        raise ValueError(
-            'gan train: the "dc" generator has batch normalisation, which needs at least 2 '
-            "images per batch; use a batch size of 2 or more"
-        )
-    from .. import gan_tf
-
-    tf = gan_tf.tf
-    run_dir = Path(run_dir)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    config = {
-        "framework": "tensorflow",
-        "loss": loss,
-        "arch": arch,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "num_images": len(images),
-    }
-    D, G = build_tf_models(arch, seed)
-    D_opt, G_opt = gan_tf.get_solvers()
-    D_opt.build(D.trainable_variables)  # their variables made here: one trace of the step
-    G_opt.build(G.trainable_variables)
-    fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).numpy()  # PyTorch's
-    state = {"epoch": 0, "iteration": 0, "history": []}
-    state_path = run_dir / TF_STATE
-    if resume and state_path.exists():
-        saved = read_tf_state(state_path)
-        fixed = {k: v for k, v in config.items() if k != "epochs"}  # more epochs: continue
-        if {k: v for k, v in saved["config"].items() if k != "epochs"} != fixed:
-            raise ValueError(
-                f"{state_path}: saved settings {saved['config']} differ from {config} "
-                "(use --restart to start over)"
-            )
-        _load_keras_weights(run_dir, {"D": D, "G": G})
-        state = {k: saved[k] for k in ("epoch", "iteration", "history")}
-    with atomic_path(run_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(config, indent=2))
-
-    noise_rng = tf.random.Generator.from_seed(seed)
-    step = _tf_train_step(
-        D, G, D_opt, G_opt, loss, batch_size,
-        lambda: noise_rng.uniform([batch_size, gan_tf.NOISE_DIM], -1, 1),
-    )  # fmt: skip
-    x = images.reshape(len(images), 784).cpu().numpy().astype(np.float32)
-    n_batches = len(x) // batch_size
-    for epoch in range(state["epoch"], epochs):
-        noise_rng.reset_from_seed(seed * 100_003 + epoch)  # resumable: each epoch's own noise
-        for b in range(n_batches):
-            d_loss, g_loss = (float(v) for v in step(x[b * batch_size : (b + 1) * batch_size]))
-            it = state["iteration"]
-            state["history"].append((d_loss, g_loss))
-            if callback is not None:
-                callback(it, d_loss, g_loss)
-            if it % sample_every == 0:
-                write_tf_samples(
-                    G, fixed_noise, run_dir / "samples" / f"iter_{it:06d}.png", f"iteration {it}"
-                )
-            state["iteration"] += 1
-        state["epoch"] = epoch + 1
-        for name, model in (("D", D), ("G", G)):
-            save_keras_weights(model, run_dir / TF_WEIGHTS[name])
-        with atomic_path(state_path) as tmp:  # last: the weights above are this epoch's
-            tmp.write_text(json.dumps({"config": config, **state}))
-    write_tf_samples(
-        G, fixed_noise, run_dir / "samples" / "final.png", f"after {state['epoch']} epochs"
+    run = TFGANTrainer(
+        run_dir, images, loss, arch, epochs, batch_size, seed, sample_every, callback, resume
     )
-    with atomic_path(run_dir / "losses.json") as tmp:
-        tmp.write_text(json.dumps(state["history"]))
-    return state["history"]
+    run.train()
+    return run.history
 
 
 def write_tf_samples(G, noise, path, title):

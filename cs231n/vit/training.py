@@ -8,19 +8,21 @@ The course trains ``VisionTransformer`` on CIFAR-10 (32x32x3) for 2 epochs with
 
 A run saves after every epoch (atomically): ``NAME.pt`` (weights, Adam's state, results, the
 random states: ``resume`` continues exactly), ``NAME.json`` (the settings and the results,
-readable) and ``NAME_curve.png`` (loss and accuracy per epoch, training and test).
+readable) and ``NAME_curve.png`` (loss and accuracy per epoch, training and test), holding
+``NAME.lock`` meanwhile: the run is a :class:`ViTTrainer`, on :class:`cs231n.core.run.Trainer`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..core.files import atomic_path, save_figure
+from ..core.files import require_memory, save_figure
+from ..core.run import Trainer
+from ..data.mnist import load_mnist, torch_dataset
 
 FORMAT = "cs231n-vit/1"
 IMAGE_SIZE, CHANNELS, NUM_CLASSES = 28, 1, 10
@@ -53,8 +55,6 @@ def load_vit_data(dataset="fashion-mnist", data_root=None, max_images=None):
     """``(train, test)`` TensorDatasets of (1, 28, 28) float images in [0, 1] and labels: the
     60000 training and 10000 test images of ``dataset`` ("fashion-mnist", "mnist" or a folder
     of IDX files), or the first ``max_images`` of each."""
-    from ..data.mnist import load_mnist, torch_dataset
-
     if max_images is not None and (int(max_images) != max_images or max_images < 1):
         raise ValueError(f"max_images must be a positive integer, got {max_images!r}")
     splits = []
@@ -149,10 +149,6 @@ def train_vit(
     accuracies and ``best_test_acc``, ``solver.seconds`` the training time (that of the run
     resumed included).
     """
-    import torch
-
-    from ..classification_solver_vit import ClassificationSolverViT
-
     unknown = set(training) - set(TRAIN_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown training settings {sorted(unknown)}")
@@ -166,62 +162,135 @@ def train_vit(
             "train_vit: a run with a checkpoint needs a seed (to resume its shuffling)"
         )
     hp = {**TRAIN_DEFAULTS, **training}
-    from ..core.files import require_memory
-
     require_memory(
         vit_training_memory_bytes(config, hp["batch_size"]),
         f"a ViT with embed_dim={config['embed_dim']}, num_layers={config['num_layers']}, "
         f"patch_size={config['patch_size']}, batch_size={hp['batch_size']}",
     )
-    saved = None
-    if resume and checkpoint is not None and checkpoint_path(checkpoint).exists():
-        saved = load_vit_checkpoint(checkpoint)
-        # More epochs may be asked for; everything else must be as it was.
-        before = {**saved["config"], **saved["training"], "num_epochs": hp["num_epochs"]}
-        asked = {**config, **hp}
-        clash = {k: (before.get(k), v) for k, v in asked.items() if before.get(k) != v}
-        if clash:
-            raise ValueError(
-                f"{checkpoint_path(checkpoint)}: cannot resume, settings differ (saved, asked): "
-                f"{clash}"
-            )
-    model = build_vit(config, seed)
-    if saved is not None:
-        model.load_state_dict(saved["model_state"])
-    solver = ClassificationSolverViT(
-        train_data,
-        test_data,
-        model,
-        num_epochs=hp["num_epochs"],
-        batch_size=hp["batch_size"],
-        learning_rate=hp["learning_rate"],
-        weight_decay=hp["weight_decay"],
-        verbose=verbose,
-        progress=progress,
-        seed=seed,
-    )
-    start = time.perf_counter()
-    seconds_before = 0.0
-    if saved is not None:
+    run = ViTTrainer(
+        checkpoint, train_data, test_data, config, hp, seed, device, verbose, progress, extra,
+        resume,
+    )  # fmt: skip
+    run.train()
+    run.solver.seconds = run.seconds  # training time, resumed too
+    return run.model, run.solver
+
+
+class ViTTrainer(Trainer):
+    """:func:`train_vit`'s run (:class:`cs231n.core.run.Trainer`): ClassificationSolverViT runs
+    the epochs; after each, ``NAME.pt`` (everything an exact resume needs), then ``NAME.json``
+    (the settings and results, readable) and ``NAME_curve.png``. ``name`` None: a run that
+    writes nothing. The settings compared on resume are the model's and the training's (all
+    but ``num_epochs``, which may grow); the seed is recorded but not compared."""
+
+    config_file = None  # NAME.json records the settings, with the results
+    may_change = ("num_epochs",)
+
+    def __init__(
+        self, name, train_data, test_data, config, hp, seed, device, verbose, progress, extra,
+        resume,
+    ):  # fmt: skip
+        from ..classification_solver_vit import ClassificationSolverViT
+
+        stem = checkpoint_path(name).with_suffix("") if name is not None else None
+        super().__init__(
+            stem,
+            {**config, **hp},
+            hp["num_epochs"],
+            resume=resume,
+            results_folder=stem.parent if stem is not None else None,
+        )
+        self.model_config, self.hp, self.seed, self.extra = config, hp, seed, extra
+        self.device = device
+        self.model = build_vit(config, seed)
+        self.solver = ClassificationSolverViT(
+            train_data,
+            test_data,
+            self.model,
+            num_epochs=hp["num_epochs"],
+            batch_size=hp["batch_size"],
+            learning_rate=hp["learning_rate"],
+            weight_decay=hp["weight_decay"],
+            verbose=verbose,
+            progress=progress,
+            seed=seed,
+        )
+        self.seconds_before = self.seconds = 0.0
+
+    @property
+    def checkpoint_file(self):
+        return checkpoint_path(self.output).name
+
+    def fit(self):
+        # The solver runs the epochs (its lines and bars count them against num_epochs), so the
+        # checkpoint is written from its end-of-epoch hook rather than from Trainer.fit's loop.
+        start = time.perf_counter()
+
+        def end_of_epoch(solver):
+            self.epoch = solver.epoch
+            self.seconds = self.seconds_before + time.perf_counter() - start
+            self.save()
+
+        self.solver.on_epoch_end = end_of_epoch
+        self.solver.train(device=self.device)
+        self.seconds = self.seconds_before + time.perf_counter() - start
+
+    def summary(self) -> dict:
+        """What ``NAME.json`` holds (and ``NAME.pt`` with the state)."""
+        return {
+            "format": FORMAT,
+            "config": self.model_config,
+            "training": self.hp,
+            "seed": self.seed,
+            "epoch": self.solver.epoch,
+            "seconds": self.seconds,
+            "results": self.solver.results,
+            "extra": self.extra or {},
+        }
+
+    def checkpoint(self):
+        import torch
+
+        solver = self.solver
+        return {
+            **self.summary(),
+            "model_state": {k: v.detach().cpu() for k, v in solver.model.state_dict().items()},
+            "optimizer": solver.optimizer.state_dict(),
+            "generator_state": solver.generator.get_state(),
+            "torch_rng_state": torch.get_rng_state(),
+            "cuda_rng_states": (
+                torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+            ),
+        }
+
+    def save(self, milestone=None):
+        pt = super().save(milestone)
+        if pt is not None:  # the main process: the readable summary and the curve beside it
+            _, json_path, curve = output_paths(self.output)
+            self.write_json(json_path.name, self.summary(), indent=2)
+            plot_learning_curve(self.solver.results, curve)
+        return pt
+
+    def read_checkpoint(self, path):
+        return load_vit_checkpoint(path)
+
+    def saved_config(self, saved):
+        return {**saved["config"], **saved["training"]}
+
+    def restore(self, saved, path):
+        import torch
+
+        solver = self.solver
+        self.model.load_state_dict(saved["model_state"])
         solver.optimizer.load_state_dict(saved["optimizer"])
-        solver.epoch = saved["epoch"]
+        solver.epoch = self.epoch = saved["epoch"]
         solver.results = saved["results"]
         solver.generator.set_state(saved["generator_state"])
         torch.set_rng_state(saved["torch_rng_state"])
         cuda = saved.get("cuda_rng_states") or []
         if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all(cuda)
-        seconds_before = saved["seconds"]
-    if checkpoint is not None:
-
-        def end_of_epoch(solver):
-            seconds = seconds_before + time.perf_counter() - start
-            save_vit_checkpoint(checkpoint, solver, config, hp, seed, seconds, extra)
-
-        solver.on_epoch_end = end_of_epoch
-    solver.train(device=device)
-    solver.seconds = seconds_before + time.perf_counter() - start  # training time, resumed too
-    return model, solver
+        self.seconds_before = saved["seconds"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,38 +310,6 @@ def output_paths(name):
     pt = checkpoint_path(name)
     stem = pt.with_suffix("")
     return pt, stem.with_name(stem.name + ".json"), stem.with_name(stem.name + "_curve.png")
-
-
-def save_vit_checkpoint(name, solver, config, hp, seed, seconds, extra=None):
-    """Write ``NAME.pt`` (everything an exact resume needs), ``NAME.json`` (the settings and
-    results) and ``NAME_curve.png``, each atomically. Returns the three paths."""
-    import torch
-
-    pt, json_path, curve = output_paths(name)
-    summary = {
-        "format": FORMAT,
-        "config": config,
-        "training": hp,
-        "seed": seed,
-        "epoch": solver.epoch,
-        "seconds": seconds,
-        "results": solver.results,
-        "extra": extra or {},
-    }
-    payload = {
-        **summary,
-        "model_state": {k: v.detach().cpu() for k, v in solver.model.state_dict().items()},
-        "optimizer": solver.optimizer.state_dict(),
-        "generator_state": solver.generator.get_state(),
-        "torch_rng_state": torch.get_rng_state(),
-        "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
-    }
-    with atomic_path(pt) as tmp:
-        torch.save(payload, tmp)
-    with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    plot_learning_curve(solver.results, curve)
-    return pt, json_path, curve
 
 
 def load_vit_checkpoint(name) -> dict:
