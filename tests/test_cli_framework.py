@@ -420,7 +420,7 @@ def real_models():
 def _relative_difference(real_models, X, targets):
     """|TensorFlow map - PyTorch map| / max |PyTorch map|, pixel by pixel, from the functions
     ``cs231n saliency`` calls."""
-    from cs231n.cli.vision import saliency_maps
+    from cs231n.vision.frameworks import saliency_maps
 
     maps = [
         saliency_maps("gradient", model, X, targets, framework)
@@ -435,9 +435,9 @@ def test_real_saliency_maps_are_the_same_in_both_frameworks(real_models):
     max-pooling windows whose largest inputs tie exactly; the two frameworks send such a
     window's gradient to different (equally valid) inputs, so a few dozen of the 50176 pixels
     differ by up to ~2% of the map's maximum. All the others agree to float rounding."""
-    from cs231n.cli.vision import _load_inputs
+    from cs231n.vision.images import load_inputs
 
-    X, _, labels, _ = _load_inputs(["val:0"], None)
+    X, _, labels, _ = load_inputs(["val:0"], None)
     relative = _relative_difference(real_models, X, labels)
     assert np.quantile(relative, 0.999) < 1e-3  # all but 50 pixels
     assert relative.max() < 0.05

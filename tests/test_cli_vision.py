@@ -1,5 +1,5 @@
 """``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` (in-process, through
-``cs231n.cli.main``) and their helpers in cs231n.cli.vision, with a random-weight
+``cs231n.cli.main``) and the cs231n.vision helpers they use, with a random-weight
 SqueezeNet saved to a file and small synthetic images. ``real_*`` tests use the shared data."""
 
 import functools
@@ -11,13 +11,21 @@ import torch
 from PIL import Image
 
 from cs231n.cli import main
-from cs231n.cli.vision import MIN_SIDE, class_names, load_images, resolve_class, top_prediction
 from cs231n.core.config import data_path
 from cs231n.image_utils import load_image
 from cs231n.net_visualization_pytorch import preprocess
 from cs231n.pretrained import squeezenet as models
 from cs231n.pretrained.squeezenet import load_model
 from cs231n.vision import attribution
+from cs231n.vision.classes import class_names, resolve_class
+from cs231n.vision.frameworks import (
+    fool_image,
+    load_squeezenet,
+    top_prediction,
+    top_predictions,
+    visualize_class,
+)
+from cs231n.vision.images import MIN_SIDE, load_images, load_inputs
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -123,6 +131,25 @@ def test_top_prediction(weights, image_files):
     for (index, name, p), row in zip(preds, probs, strict=True):
         assert index == int(row.argmax()) and name == f"class {index}"
         assert p == pytest.approx(float(row.max()))
+
+
+def test_load_inputs_of_files(image_files):
+    X, crops, labels, shown = load_inputs([str(p) for p in image_files])
+    assert X.shape == (2, 3, 224, 224) and crops.shape == (2, 224, 224, 3)
+    assert labels == [None, None] and shown == ["a.png", "b.jpg"]
+
+
+def test_the_work_without_the_cli(weights, image_files):
+    """What the commands do, called from Python: fooling and class visualization."""
+    model = load_squeezenet("pytorch", weights=weights, device="cpu")
+    X, _ = load_images(image_files[:1])
+    result = fool_image(model, X, "least-likely", max_iterations=1)
+    assert isinstance(result.target, int) and result.iterations <= 1
+    assert result.image.shape == (1, 3, 224, 224) and result.l2 >= result.linf >= 0
+    img, probability = visualize_class(model, 3, num_iterations=1, size=64)
+    assert img.shape == (1, 3, 64, 64) and 0 <= probability <= 1
+    with pytest.raises(ValueError, match="framework must be one of"):
+        top_predictions(model, X, NAMES, framework="jax")
 
 
 def test_class_names_without_the_class_list(tmp_path):

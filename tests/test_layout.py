@@ -16,7 +16,7 @@ COURSE_API = Path(__file__).parent / "data" / "course_api.json"
 
 # Bottom to top: a module may import its own layer and the ones below it, never above.
 LAYERS = {"core": 0, "data": 1, "pretrained": 2, "course": 3, "job": 4, "report": 5, "cli": 6}
-JOBS = ("captioning", "vision", "gan", "vit")
+JOBS = ("captioning", "vision", "style", "gan", "vit")
 # Course paths at the top that the API list does not name (no public names to check there).
 OTHER_COURSE_PATHS = {
     "cs231n",
@@ -81,6 +81,8 @@ def _course_modules() -> set[str]:
 
 def layer(module: str) -> tuple[str, str | None]:
     """(layer name, job) of a package module."""
+    if module == "cs231n.__main__":  # `python -m cs231n`: the command line's other entry point
+        return "cli", None
     parts = module.split(".")
     folder = MODULES[module].name == "__init__.py" and len(parts) == 2
     if len(parts) == 1 or parts[1] == "classifiers" or (len(parts) == 2 and not folder):

@@ -1,11 +1,18 @@
-"""``cs231n style | invert``: style transfer and feature inversion, over
-cs231n.style_transfer_pytorch."""
+"""``cs231n style | invert``: style transfer and feature inversion, over cs231n.style.transfer
+(either framework's driver); here, the options, the progress bar and what is printed."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
+from ..style.transfer import (
+    check_images,
+    inversion_arguments,
+    load_cnn,
+    preset_arguments,
+    run_transfer,
+    save_images,
+)
 from .common import (
     UserError,
     _positive_float,
@@ -21,26 +28,10 @@ MIN_SIZE, MAX_SIZE = 32, 4096  # pixels; larger outputs: --scales
 MAX_SCALES = 7  # 4096 px halved 6 times is 64 px: more scales would only repeat the smallest
 
 
-def _save_image(pil_image, path):
-    from ..core.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        pil_image.save(tmp)
-    return path
-
-
-def _check_inputs(paths):
-    """Missing or unreadable images are reported before the model is loaded."""
-    from ..image_utils import load_image
-
-    for path in paths:
-        load_image(path)
-
-
 def _checked_output_and_size(args, images):
     """The checks made before the model is loaded: the output, the images, the size."""
     out = image_output(args.output)
-    _check_inputs(images)
+    check_images(images)
     return out, args.size
 
 
@@ -59,78 +50,35 @@ def _progress_bar(args):
     return bar, progress
 
 
-def _cnn(args):
-    """The pretrained SqueezeNet of ``--framework`` (PyTorch's features, or the TensorFlow
-    model on the same weights)."""
-    if args.framework == "tensorflow":
-        from ..classifiers.squeezenet import pretrained_squeezenet
-
-        return pretrained_squeezenet(args.data_dir)
-    from ..style_transfer_pytorch import default_cnn
-
-    return default_cnn(args.device, args.data_dir)
-
-
-def _transfer_pytorch(args, cnn, content, styles, size, progress, **settings):
-    from ..style_transfer_pytorch import transfer
-
-    return transfer(
-        content,
-        styles,
-        cnn=cnn,
-        callback=progress,
-        image_size=size,
-        iterations=args.iterations,
-        optimizer=args.optimizer,
-        save_every=args.save_every,
-        seed=args.seed,
-        **settings,
-    )
-
-
-def _transfer_tensorflow(args, cnn, content, styles, size, progress, **settings):
-    """The TensorFlow driver (one style image, Adam; the checks of :func:`_check_framework`
-    keep the rest out)."""
-    from ..style_transfer_tensorflow import transfer
-
-    for option in ("style_blend", "preserve_colors", "scales"):
-        settings.pop(option, None)
-    (style,) = styles
-    return transfer(
-        content,
-        style,
-        cnn=cnn,
-        callback=progress,
-        image_size=size,
-        iterations=args.iterations,
-        seed=args.seed,
-        **settings,
-    )
-
-
 def _run_transfer(args, content, styles, out, size, **settings):
-    """``transfer`` of ``--framework`` with the options both commands have and ``settings``;
-    saves the images."""
-    from ..net_visualization_pytorch import deprocess
-
-    cnn = _cnn(args)
+    """The style transfer of ``--framework`` with the options both commands have and
+    ``settings``; saves the images."""
+    cnn = load_cnn(args.framework, args.device, args.data_dir)
     bar, progress = _progress_bar(args)
-    run = _transfer_tensorflow if args.framework == "tensorflow" else _transfer_pytorch
     start = time.perf_counter()
     try:
-        result = run(args, cnn, content, styles, size, progress, **settings)
+        result = run_transfer(
+            args.framework,
+            cnn,
+            content,
+            styles,
+            optimizer=args.optimizer,
+            save_every=args.save_every,
+            callback=progress,
+            image_size=size,
+            iterations=args.iterations,
+            seed=args.seed,
+            **settings,
+        )
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    _save_image(result.pil(), out)
-    stem = out.with_suffix("")
-    intermediates = getattr(result, "intermediates", [])
-    for t, img in intermediates:
-        _save_image(deprocess(img.cpu(), should_rescale=False), Path(f"{stem}_{t:04d}{out.suffix}"))
+    intermediates = save_images(result, out)
     last = result.losses[-1]
     terms = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
     print(f"{len(result.losses)} iterations in {seconds:.1f} s; final losses: {terms}")
     if intermediates:
+        stem = out.with_suffix("")
         print(f"Intermediate images: {stem}_NNNN{out.suffix} ({len(intermediates)})")
     print(f"Image saved to {out}")
     return 0
@@ -150,18 +98,6 @@ def _check_framework(args, command, pytorch_only=()):
     )
 
 
-def _preset_arguments(framework, name):
-    """The course's settings for preset ``name`` with ``framework``'s layer indices (the
-    TensorFlow model's are PyTorch's minus one: its convolutions include their ReLU)."""
-    if framework == "tensorflow":
-        from ..style_transfer_tensorflow import PRESETS
-
-        return {k: v for k, v in PRESETS[name].items() if k != "style_image"}
-    from ..style_transfer_pytorch import preset_arguments
-
-    return preset_arguments(name)
-
-
 def cmd_style(args) -> int:
     _check_framework(
         args,
@@ -174,7 +110,7 @@ def cmd_style(args) -> int:
         ],
     )
     out, size = _checked_output_and_size(args, [args.content, *args.styles])
-    settings = _preset_arguments(args.framework, args.preset)
+    settings = preset_arguments(args.framework, args.preset)
     settings.pop("init_random", None)
     if args.style_size is not None:
         settings["style_size"] = args.style_size
@@ -205,9 +141,7 @@ def cmd_style(args) -> int:
 def cmd_invert(args) -> int:
     _check_framework(args, "invert", [("--layer 0", args.layer == 0)])
     out, size = _checked_output_and_size(args, [args.image])
-    settings = _preset_arguments(args.framework, "feature_inversion")
-    # --layer counts PyTorch's features; the TensorFlow model's fused ReLUs make it one less.
-    settings["content_layer"] = args.layer - 1 if args.framework == "tensorflow" else args.layer
+    settings = inversion_arguments(args.framework, args.layer)
     print(f"Reconstructing {args.image} from SqueezeNet layer {args.layer} features, from noise")
     return _run_transfer(args, args.image, [args.image], out, size, **settings)
 

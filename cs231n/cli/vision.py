@@ -1,14 +1,13 @@
 """``cs231n saliency | fool | visualize-class``: network visualization with the pretrained
-SqueezeNet, over cs231n.vision.attribution, cs231n.net_visualization_pytorch and the model and figures
-of cs231n.vision.figures; here, what reads the command line's images and classes."""
+SqueezeNet, over cs231n.vision (the images, the classes, the work in either framework, the
+figures); here, the options and what is printed."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
+from ..vision.classes import class_names, resolve_class
 from .common import (
-    UserError,
     _positive_float,
     add_command,
     check_framework,
@@ -17,181 +16,30 @@ from .common import (
     int_range,
 )
 
-MIN_SIDE = 32  # SqueezeNet's smallest useful input; smaller images get a clear error
-
-
-def class_names(data_root=None):
-    from ..data_utils import load_imagenet_classes
-
-    names = load_imagenet_classes(data_root)
-    return names if names is not None else [f"class {i}" for i in range(1000)]
-
-
-def resolve_class(text, names):
-    """A class index from an index ("76") or a name ("tarantula", "stingray", "great white
-    shark"): exact match on any of a class's comma-separated names, else a unique substring."""
-    text = str(text).strip()
-    if text.lstrip("-").isdigit():
-        index = int(text)
-        if not 0 <= index < len(names):
-            raise ValueError(f"class index {index} outside [0, {len(names)})")
-        return index
-    wanted = text.lower()
-    exact = [i for i, n in enumerate(names) if wanted in (s.strip().lower() for s in n.split(","))]
-    if len(exact) == 1:
-        return exact[0]
-    partial = [i for i, n in enumerate(names) if wanted in n.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    found = exact or partial
-    if not found:
-        raise ValueError(f"no ImageNet class matches {text!r}")
-    listing = "; ".join(f"{i}: {names[i]}" for i in found[:8])
-    raise ValueError(f"{text!r} matches {len(found)} classes ({listing}); give the index")
-
-
-def load_images(paths, size=224):
-    """Images as a (N, 3, size, size) batch (shorter side scaled to ``size``, centre crop) and
-    the (size, size, 3) uint8 crops for the figures."""
-    import numpy as np
-    import torch
-
-    from ..image_utils import load_image, resize_shorter_side
-    from ..net_visualization_pytorch import preprocess
-
-    crops = []
-    for path in paths:
-        img = load_image(path)
-        if min(img.shape[:2]) < MIN_SIDE:
-            raise ValueError(
-                f"{path}: {img.shape[1]}x{img.shape[0]} pixels is too small (at least {MIN_SIDE})"
-            )
-        if max(img.shape[:2]) > 20000:
-            raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is too large")
-        img = np.asarray(resize_shorter_side(img, size))
-        h, w = img.shape[:2]
-        top, left = (h - size) // 2, (w - size) // 2
-        crops.append(img[top : top + size, left : left + size])
-    batch = torch.cat([preprocess(c, size=None) for c in crops])
-    return batch, np.stack(crops)
-
-
-def top_prediction(model, x, names):
-    import torch
-
-    with torch.no_grad():
-        probs = torch.softmax(model(x.to(next(model.parameters()).device)), dim=1).cpu()
-    p, idx = probs.max(dim=1)
-    return [(int(i), names[int(i)], float(q)) for i, q in zip(idx, p, strict=True)]
-
 
 def _vision_setup(args):
-    """The pretrained SqueezeNet of ``--framework`` (PyTorch's, or the TensorFlow model on the
-    same weights) and the class names."""
+    """The pretrained SqueezeNet of ``--framework`` and the class names."""
+    from ..vision.frameworks import load_squeezenet
+
     names = class_names(args.data_dir)
-    if args.framework == "tensorflow":
-        from ..classifiers.squeezenet import pretrained_squeezenet
-
-        return pretrained_squeezenet(args.data_dir, weights=args.weights), names
-    from ..pretrained.squeezenet import load_model
-
-    model = load_model(args.weights or "DEFAULT", args.data_dir, args.device)
-    return model, names
+    return load_squeezenet(args.framework, args.data_dir, args.weights, args.device), names
 
 
 def _check_framework(args, command, pytorch_only=()):
     check_framework(args, command, [("--device", args.device is not None), *pytorch_only])
 
 
-def _nhwc(X):
-    """A (N, 3, H, W) torch batch as the (N, H, W, 3) float32 array the TensorFlow model takes."""
-    return X.permute(0, 2, 3, 1).contiguous().numpy()
-
-
-def _nchw(X):
-    """A (N, H, W, 3) array back as the (N, 3, H, W) torch batch of the figures' helpers."""
-    import numpy as np
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(np.transpose(X, (0, 3, 1, 2))))
-
-
-def _tf_scores(model, X):
-    """The TensorFlow model's class scores for NHWC images, a NumPy array."""
-    return model(X, training=False).numpy()
-
-
-def _top_predictions(model, X, names, framework):
-    """:func:`top_prediction` of either framework's model for the (N, 3, H, W) batch X."""
-    if framework != "tensorflow":
-        return top_prediction(model, X, names)
-    import numpy as np
-
-    scores = _tf_scores(model, _nhwc(X))
-    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    idx = probs.argmax(axis=1)
-    return [(int(i), names[int(i)], float(probs[k, i])) for k, i in enumerate(idx)]
-
-
-def _load_inputs(specs, data_root):
-    """Images from files or ``val:K`` (image K of the course's imagenet_val_25.npz). Returns the
-    batch, the uint8 crops, labels (None for files) and display names."""
-    import numpy as np
-    import torch
-
-    from ..net_visualization_pytorch import preprocess
-
-    batch_parts, crops, labels, shown = [], [], [], []
-    if any(s.startswith("val:") for s in specs):
-        from ..data_utils import load_imagenet_val
-
-        X, y, _ = load_imagenet_val(data_root=data_root)
-    for spec in specs:
-        if spec.startswith("val:"):
-            k = int(spec[4:])
-            if not 0 <= k < len(X):
-                raise UserError(f"{spec}: imagenet_val_25 has images 0..{len(X) - 1}")
-            batch_parts.append(preprocess(X[k], size=None))
-            crops.append(X[k])
-            labels.append(int(y[k]))
-            shown.append(spec)
-        else:
-            b, c = load_images([spec])
-            batch_parts.append(b)
-            crops.append(c[0])
-            labels.append(None)
-            shown.append(Path(spec).name)
-    return torch.cat(batch_parts), np.stack(crops), labels, shown
-
-
-def saliency_maps(method, model, X, targets, framework="pytorch"):
-    """The attribution maps (N, H, W) of ``method`` for the batch X (N, 3, H, W, normalised)
-    and class indices ``targets``, as a NumPy array: what ``cs231n saliency`` draws. With
-    ``framework="tensorflow"``, ``model`` is the TensorFlow SqueezeNet and the method the
-    assignment's vanilla gradient (``compute_saliency_maps``)."""
-    import torch
-
-    if framework == "tensorflow":
-        from ..net_visualization_tensorflow import compute_saliency_maps
-
-        if method != "gradient":
-            raise ValueError(f"{method} is PyTorch-only; TensorFlow has the gradient method")
-        return compute_saliency_maps(_nhwc(X), targets, model)
-    from ..vision.attribution import attribute
-
-    return attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
-
-
 def cmd_saliency(args) -> int:
     from ..vision.attribution import METHODS
     from ..vision.figures import saliency_figure
+    from ..vision.frameworks import saliency_maps, top_predictions
+    from ..vision.images import load_inputs
 
     _check_framework(args, "saliency", [(f"--method {args.method}", args.method != "gradient")])
     out = figure_output(args.output)
     model, names = _vision_setup(args)
-    X, crops, labels, shown = _load_inputs(args.images, args.data_dir)
-    predictions = _top_predictions(model, X, names, args.framework)
+    X, crops, labels, shown = load_inputs(args.images, args.data_dir)
+    predictions = top_predictions(model, X, names, args.framework)
     if args.target is not None:
         targets = [resolve_class(args.target, names)] * len(shown)
     else:  # the true label when known, else the predicted class
@@ -218,81 +66,37 @@ def cmd_saliency(args) -> int:
     return 0
 
 
-def _fool_pytorch(args, model, X, names):
-    """``cs231n fool`` in PyTorch: (target, fooling image (1, 3, H, W), fooled, iterations,
-    L2, Linf)."""
-    import torch
-
-    from ..net_visualization_pytorch import fool, pick_targets
-
-    generator = torch.Generator().manual_seed(args.seed)
-    if args.target in ("random", "least-likely"):
-        target = pick_targets(model, X, args.target, generator)
-    else:
-        target = torch.tensor([resolve_class(args.target, names)])
-    result = fool(model, X, target, max_iterations=args.max_iterations, objective=args.objective)
-    return (
-        int(result.targets[0]),
-        result.images[:1].cpu(),
-        bool(result.success[0]),
-        int(result.iterations[0]),
-        float(result.l2[0]),
-        float(result.linf[0]),
-    )
-
-
-def _pick_target(scores, mode, seed):
-    """:func:`cs231n.net_visualization_pytorch.pick_targets` for one image's class scores
-    (a (1, C) NumPy array), the same draw from the same seed."""
-    import torch
-
-    scores = torch.from_numpy(scores)
-    if mode == "least-likely":
-        return int(scores.argmin(dim=1)[0])
-    generator = torch.Generator().manual_seed(seed)
-    offset = torch.randint(1, scores.shape[1], (1,), generator=generator)
-    return int((scores.argmax(dim=1) + offset)[0] % scores.shape[1])
-
-
-def _fool_tensorflow(args, model, X, names):
-    """``cs231n fool`` in TensorFlow: what :func:`_fool_pytorch` returns."""
-    import numpy as np
-
-    from ..net_visualization_tensorflow import fool
-
-    x = _nhwc(X)
-    if args.target in ("random", "least-likely"):
-        target = _pick_target(_tf_scores(model, x), args.target, args.seed)
-    else:
-        target = resolve_class(args.target, names)
-    fooled_image, iterations, fooled = fool(
-        model, x, [target], max_iterations=args.max_iterations, objective=args.objective
-    )
-    delta = (fooled_image - x).ravel()
-    l2, linf = float(np.linalg.norm(delta)), float(np.abs(delta).max())
-    return target, _nchw(fooled_image), bool(fooled), int(iterations), l2, linf
-
-
 def cmd_fool(args) -> int:
     import numpy as np
 
     from ..net_visualization_pytorch import deprocess
     from ..vision.figures import fooling_figure
+    from ..vision.frameworks import TARGET_MODES, fool_image, top_predictions
+    from ..vision.images import load_inputs
 
     _check_framework(args, "fool")
     out = figure_output(args.output)
     model, names = _vision_setup(args)
-    X, crops, _, shown = _load_inputs([args.image], args.data_dir)
-    run = _fool_tensorflow if args.framework == "tensorflow" else _fool_pytorch
-    t, image, success, iterations, l2, linf = run(args, model, X, names)
-    before, after = (_top_predictions(model, x, names, args.framework)[0] for x in (X, image))
-    status = "fooled" if success else "NOT fooled"
+    X, crops, _, shown = load_inputs([args.image], args.data_dir)
+    target = args.target if args.target in TARGET_MODES else resolve_class(args.target, names)
+    result = fool_image(
+        model,
+        X,
+        target,
+        args.framework,
+        max_iterations=args.max_iterations,
+        objective=args.objective,
+        seed=args.seed,
+    )
+    t = result.target
+    before, after = (top_predictions(model, x, names, args.framework)[0] for x in (X, result.image))
+    status = "fooled" if result.fooled else "NOT fooled"
     print(f"{shown[0]}: predicted {before[1]} ({before[2]:.1%}); target {t} ({names[t]})")
     print(
-        f"{status} after {iterations} iterations: now {after[1]} ({after[2]:.1%}); "
-        f"perturbation L2 {l2:.3f}, Linf {linf:.3f} (normalised pixels)"
+        f"{status} after {result.iterations} iterations: now {after[1]} ({after[2]:.1%}); "
+        f"perturbation L2 {result.l2:.3f}, Linf {result.linf:.3f} (normalised pixels)"
     )
-    fooled = np.asarray(deprocess(image, should_rescale=False))
+    fooled = np.asarray(deprocess(result.image, should_rescale=False))
     fooling_figure(
         out,
         crops[0],
@@ -303,38 +107,31 @@ def cmd_fool(args) -> int:
         ],
     )
     print(f"Figure saved to {out}")
-    return 0 if success else 1
+    return 0 if result.fooled else 1
 
 
 def cmd_visualize_class(args) -> int:
     from tqdm.auto import tqdm
 
     from ..vision.figures import image_figure
+    from ..vision.frameworks import visualize_class
 
     _check_framework(args, "visualize-class")
     out = figure_output(args.output)
     model, names = _vision_setup(args)
     target = resolve_class(args.target, names)
     bar = tqdm(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
-    settings = dict(
-        l2_reg=args.l2_reg,
-        learning_rate=args.learning_rate,
-        num_iterations=args.iterations,
-        callback=lambda t, img: bar.update(1),
-    )
     try:
-        if args.framework == "tensorflow":
-            from ..net_visualization_tensorflow import class_visualization
-
-            img, probability = class_visualization(target, model, seed=args.seed, **settings)
-            img = _nchw(img)
-        else:
-            import torch
-
-            from ..net_visualization_pytorch import class_visualization
-
-            generator = torch.Generator().manual_seed(args.seed)
-            img, probability = class_visualization(target, model, generator=generator, **settings)
+        img, probability = visualize_class(
+            model,
+            target,
+            args.framework,
+            seed=args.seed,
+            l2_reg=args.l2_reg,
+            learning_rate=args.learning_rate,
+            num_iterations=args.iterations,
+            callback=lambda t, img: bar.update(1),
+        )
     finally:
         bar.close()
     print(

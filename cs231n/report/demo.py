@@ -15,6 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+# The captioning data is read as caption_data.load_caption_data (not imported by name) so
+# that tests can replace it.
+from ..captioning import data as caption_data
+from ..captioning.data import coco_available, references_by_image
+from ..captioning.evaluation import evaluate_captioner, write_caption_page
+from ..captioning.training import plot_loss_curve, train_captioner
 from ..core import html
 from ..core.config import data_path
 from ..core.files import atomic_path
@@ -77,11 +83,6 @@ def caption_hyper(model, quick):
 
 
 def captioning(out, sec, quick, data_root, log):
-    from ..captioning import data as caption_data
-    from ..captioning.data import coco_available
-    from ..captioning.evaluation import evaluate_captioner, write_caption_page
-    from ..captioning.training import plot_loss_curve, train_captioner
-
     data, name = caption_data.load_caption_data(
         "auto",
         data_root,
@@ -138,8 +139,6 @@ def captioning(out, sec, quick, data_root, log):
         sec.image(f"caption_{cell}_loss.png", f"{model_name}: training loss")
         if cell == "lstm":
             sample = sorted(results["greedy"]["captions"])[:8]
-            from ..captioning.data import references_by_image
-
             refs = references_by_image(data, "val")
             page_rows = [
                 {

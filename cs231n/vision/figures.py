@@ -1,6 +1,6 @@
 """The pretrained SqueezeNet and the notebook-style figures of network visualization, shared by
-``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` (cs231n.cli.vision, which
-reads the command line's images and classes), the demo and style transfer."""
+``cs231n saliency``, ``cs231n fool`` and ``cs231n visualize-class`` (over cs231n.vision.images,
+.classes and .frameworks), the demo and style transfer."""
 
 from __future__ import annotations
 
