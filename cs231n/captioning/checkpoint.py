@@ -473,14 +473,13 @@ def model_vocabulary(model) -> list:
     return [w for w, _ in words]
 
 
-def save_transformer_checkpoint(path, model, solver=None, extra=None) -> Path:
-    """Save a CaptioningTransformer as ``NAME.pt`` (atomically: the file is whole or the
-    previous one stays). With ``solver`` (a ``CaptioningSolverTransformer``), also what an
-    exact resume needs: Adam's state, the epoch, the loss history, and the torch, CUDA and
-    NumPy random states. ``extra`` (plain data) is stored as is. Returns the path."""
+def transformer_checkpoint_payload(model, solver=None, extra=None) -> dict:
+    """What ``NAME.pt`` holds for a CaptioningTransformer: its configuration, vocabulary and
+    weights; with ``solver`` (a ``CaptioningSolverTransformer``), also what an exact resume
+    needs: Adam's state, the epoch, the loss history, and the torch, CUDA and NumPy random
+    states. ``extra`` (plain data) is stored as is."""
     import torch
 
-    out = transformer_checkpoint_path(path)
     payload = {
         "format": TRANSFORMER_FORMAT,
         "model": transformer_config(model),
@@ -499,6 +498,16 @@ def save_transformer_checkpoint(path, model, solver=None, extra=None) -> Path:
             ),
             "numpy_random_state": _encode_state(np.random.get_state()),
         }
+    return payload
+
+
+def save_transformer_checkpoint(path, model, solver=None, extra=None) -> Path:
+    """Save a CaptioningTransformer as ``NAME.pt`` (atomically: the file is whole or the
+    previous one stays); see :func:`transformer_checkpoint_payload`. Returns the path."""
+    import torch
+
+    out = transformer_checkpoint_path(path)
+    payload = transformer_checkpoint_payload(model, solver, extra)
     with atomic_path(out) as tmp:
         torch.save(payload, tmp)
     return out

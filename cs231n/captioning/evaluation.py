@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from ..coco_utils import decode_captions
-from ..core.files import atomic_path
+from ..core import html
 from . import decode
 from .checkpoint import model_vocabulary
 from .data import references_by_image, strip_tokens
@@ -84,9 +84,7 @@ def write_caption_page(path, rows, title="Generated captions"):
     ``generated`` ({method: caption}), ``references`` ([caption, ...]) and optionally
     ``verdicts`` ({method: bool}, shown as true/false for the built-in data set).
     """
-    import base64
-    import html
-    import io as _io
+    import io
 
     from PIL import Image
 
@@ -94,34 +92,24 @@ def write_caption_page(path, rows, title="Generated captions"):
     for row in rows:
         image = row["image"]
         if isinstance(image, str):
-            src = html.escape(image)
-        else:
+            src = image
+        else:  # embedded, enlarged without blurring: the built-in set's images are 32 px
             img = Image.fromarray(np.asarray(image, dtype=np.uint8))
             scale = max(1, 192 // max(img.size))
             img = img.resize((img.size[0] * scale, img.size[1] * scale), Image.NEAREST)
-            buffer = _io.BytesIO()
+            buffer = io.BytesIO()
             img.save(buffer, format="PNG")
-            src = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+            src = html.data_url(buffer.getvalue())
         lines = []
         for method, text in row["generated"].items():
             verdict = row.get("verdicts", {}).get(method)
             mark = "" if verdict is None else (" ✓" if verdict else " ✗")
-            lines.append(f"<p><b>{html.escape(method)}:</b> {html.escape(text)}{mark}</p>")
-        refs = "".join(f"<li>{html.escape(r)}</li>" for r in row["references"])
-        cards.append(
-            f'<div class="card"><img src="{src}" alt="image"><div>{"".join(lines)}'
-            f"<p>ground truth:</p><ul>{refs}</ul></div></div>"
+            lines.append(html.paragraph(html.bold(f"{method}:"), f" {text}{mark}"))
+        captions = html.element(
+            "div", *lines, html.paragraph("ground truth:"), html.bullet_list(row["references"])
         )
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} .card{{display:flex;gap:1em;margin:1em 0;
-padding:1em;border:1px solid #ccc;border-radius:6px}} .card img{{width:192px;height:auto;
-image-rendering:pixelated}} p{{margin:.2em 0}} ul{{margin:.2em 0;color:#555}}</style></head>
-<body><h1>{html.escape(title)}</h1>{"".join(cards)}</body></html>
-"""
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+        cards.append(html.element("div", html.image(src, "image"), captions, class_="card"))
+    return html.write_page(path, html.page(title, [html.join(cards)]))
 
 
 def transformer_loss(model, features, captions, batch_size=500):

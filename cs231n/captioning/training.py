@@ -10,7 +10,9 @@ import numpy as np
 from ..captioning_solver import CaptioningSolver
 from ..classifiers.rnn import CaptioningRNN
 from ..core.files import output_lock, save_figure
+from ..core.run import Trainer
 from .checkpoint import (
+    TRANSFORMER_CONFIG,
     checkpoint_exists,
     checkpoint_name,
     checkpoint_paths,
@@ -20,8 +22,8 @@ from .checkpoint import (
     restore_solver,
     restore_transformer_solver,
     save_checkpoint,
-    save_transformer_checkpoint,
     transformer_checkpoint_path,
+    transformer_checkpoint_payload,
 )
 from .data import check_caption_data, small_caption_data
 from .evaluation import validation_report
@@ -306,53 +308,94 @@ def _report_logger(model, data, reports, save, verbose, log):
     return end_of_epoch
 
 
+class CaptioningTransformerTrainer(Trainer):
+    """The Transformer captioning run of :func:`train_captioner` on the project's run protocol
+    (:class:`cs231n.core.run.Trainer`): the checkpoint ``NAME.pt`` beside ``NAME`` after every
+    epoch, an exact resume (refused when the model's settings or the vocabulary differ), one
+    validation report per epoch. ``checkpoint`` None: a run that writes nothing."""
+
+    config_file = None  # NAME.pt records the settings
+    may_change = ()  # more epochs come from --epochs on the same settings: none may differ
+
+    def __init__(
+        self, data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log,
+        device,
+    ):  # fmt: skip
+        stem = checkpoint_name(checkpoint) if checkpoint is not None else None
+        asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
+        super().__init__(
+            stem,
+            {k: asked[k] for k in TRANSFORMER_CONFIG},
+            hp["num_epochs"],
+            resume=resume,
+            results_folder=stem.parent if stem is not None else None,
+        )
+        from ..captioning_solver_transformer import CaptioningSolverTransformer
+
+        self.data, self.hp, self.extra = data, hp, extra or {}
+        self.model = _new_transformer(data, hp, seed)
+        self.reports = []
+        self.solver = CaptioningSolverTransformer(
+            self.model,
+            data,
+            idx_to_word=data["idx_to_word"],
+            learning_rate=hp["learning_rate"],
+            batch_size=hp["batch_size"],
+            num_epochs=hp["num_epochs"],
+            print_every=print_every,
+            verbose=verbose,
+            progress=progress,
+            device=device,
+            on_epoch_end=_report_logger(
+                self.model, data, self.reports, lambda solver, reports: self.save(), verbose, log
+            ),
+        )
+
+    @property
+    def checkpoint_file(self):
+        return transformer_checkpoint_path(self.output).name
+
+    def start(self):
+        if self.output is not None:
+            _check_checkpoint_kind(self.output, transformer=True)
+        super().start()
+
+    def fit(self):
+        self.solver.train()  # the course's solver runs the epochs; its hook saves after each
+        self.epoch = self.solver.epoch
+
+    def checkpoint(self) -> dict:
+        extra = {**self.extra, "hyper": self.hp, "reports": self.reports}
+        return transformer_checkpoint_payload(self.model, self.solver, extra)
+
+    def read_checkpoint(self, path) -> dict:
+        model, meta, training = load_transformer_checkpoint(path)
+        if training is None:
+            raise ValueError(f"{path}: cannot resume, it holds no training state")
+        _saved_reports(meta, path)
+        return {"model": model, "meta": meta, "training": training}
+
+    def saved_config(self, saved) -> dict:
+        return {k: saved["meta"]["model"][k] for k in TRANSFORMER_CONFIG}
+
+    def restore(self, saved, path):
+        if model_vocabulary(saved["model"]) != list(self.data["idx_to_word"]):
+            raise ValueError(f"{path}: cannot resume, the vocabulary differs from the data's")
+        self.model.load_state_dict(saved["model"].state_dict())
+        restore_transformer_solver(self.solver, saved["training"], path)
+        self.reports.extend(_saved_reports(saved["meta"], path))
+        self.epoch = self.solver.epoch
+
+
 def _train_transformer(
     data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log, device
 ):
     """train_captioner's work for the Transformer, once the checkpoint is held."""
-    from ..captioning_solver_transformer import CaptioningSolverTransformer
-
-    training, reports = None, []
-    where = transformer_checkpoint_path(checkpoint) if checkpoint is not None else None
-    if resume and where is not None and where.exists():
-        model, meta, training = load_transformer_checkpoint(where)
-        if training is None:
-            raise ValueError(f"{where}: cannot resume, it holds no training state")
-        reports = _saved_reports(meta, where)
-        saved = meta["model"]
-        asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
-        keys = ("input_dim", "wordvec_dim", "num_heads", "num_layers", "max_length")
-        clash = {k: (saved[k], asked[k]) for k in keys if saved[k] != asked[k]}
-        if clash:
-            raise ValueError(f"{where}: cannot resume, settings differ (saved, asked): {clash}")
-        if model_vocabulary(model) != list(data["idx_to_word"]):
-            raise ValueError(f"{where}: cannot resume, the vocabulary differs from the data's")
-    else:
-        model = _new_transformer(data, hp, seed)
-
-    def save(solver, reports):
-        extra_saved = {**(extra or {}), "hyper": hp, "reports": reports}
-        save_transformer_checkpoint(checkpoint, model, solver, extra_saved)
-
-    solver = CaptioningSolverTransformer(
-        model,
-        data,
-        idx_to_word=data["idx_to_word"],
-        learning_rate=hp["learning_rate"],
-        batch_size=hp["batch_size"],
-        num_epochs=hp["num_epochs"],
-        print_every=print_every,
-        verbose=verbose,
-        progress=progress,
-        device=device,
-        on_epoch_end=_report_logger(
-            model, data, reports, save if checkpoint is not None else None, verbose, log
-        ),
+    run = CaptioningTransformerTrainer(
+        data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log, device
     )
-    if training is not None:
-        restore_transformer_solver(solver, training, where)
-    solver.train()
-    return model, solver, reports
+    run.train()
+    return run.model, run.solver, run.reports
 
 
 def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log):
