@@ -66,8 +66,8 @@ def test_course_overfit_experiment_through_the_api():
 def test_transformer_parameter_count_is_exact(sizes):
     words = {w: i for i, w in enumerate(["<NULL>", "<START>", "<END>", "a", "b"])}
     model = CaptioningTransformer(words, input_dim=7, num_heads=4, **sizes)
-    counted = sum(p.numel() for p in model.parameters())
-    assert transformer_parameter_count(5, 7, **sizes) == counted
+    assert transformer_parameter_count(5, 7, **sizes) == model.get_num_params()
+    assert model.get_num_params() == sum(p.numel() for p in model.parameters())
 
 
 def test_train_defaults_and_checks():

@@ -56,7 +56,8 @@ def test_the_courses_settings():
     model = build_vit(MODEL_DEFAULTS, seed=0)
     assert model.patch_embed.num_patches == 16 and len(model.transformer.layers) == 6
     assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    assert vit_parameter_count(**MODEL_DEFAULTS) == sum(p.numel() for p in model.parameters())
+    assert vit_parameter_count(**MODEL_DEFAULTS) == model.get_num_params()
+    assert model.get_num_params() == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(

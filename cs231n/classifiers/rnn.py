@@ -86,6 +86,12 @@ class CaptioningRNN:
         require_float(func, "features", features)
         return features.astype(self.dtype, copy=False)
 
+    def get_num_params(self) -> int:
+        """How many numbers the model holds (every weight and bias); equal to
+        ``cs231n.captioning.sizing.model_parameter_count`` of its sizes, which sizes a model
+        before it is built."""
+        return int(sum(p.size for p in self.params.values()))
+
     def loss(self, features, captions):
         """Training loss and gradients.
 

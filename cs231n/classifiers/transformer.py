@@ -276,6 +276,11 @@ class CaptioningTransformer(nn.Module):
         scores = self.output(x[:, 0])
         return scores, DecodeState(state.memory_kv, cache, state.step + 1)
 
+    def get_num_params(self) -> int:
+        """How many numbers the model holds (nanoGPT's name); equal to
+        ``cs231n.captioning.sizing.transformer_parameter_count`` of its sizes."""
+        return sum(p.numel() for p in self.parameters())
+
     def sample(self, features, max_length=30):
         """Greedy decoding: from ``<START>``, feed back the most likely word each step.
 
@@ -356,6 +361,11 @@ class VisionTransformer(nn.Module):
     def _init_weights(self, module):
         """The course's initialisation (see :func:`_init_weights`)."""
         _init_weights(module)
+
+    def get_num_params(self) -> int:
+        """How many numbers the model holds (nanoGPT's name); equal to
+        ``cs231n.vit.training.vit_parameter_count`` of its sizes (28x28x1 images)."""
+        return sum(p.numel() for p in self.parameters())
 
     def forward(self, x):
         """x: (N, C, H, W) images -> class scores (N, num_classes)."""

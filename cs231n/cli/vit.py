@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ..core.files import output_lock, require_memory
+from ..core.files import output_lock
 from ..vit.training import (
     MODEL_DEFAULTS,
     QUICK,
@@ -13,8 +13,8 @@ from ..vit.training import (
     check_config,
     load_vit_data,
     output_paths,
+    require_training_memory,
     train_vit,
-    vit_training_memory_bytes,
 )
 from .common import (
     UserError,
@@ -59,8 +59,9 @@ def cmd_vit_train(args) -> int:
         option = str(e).split()[0].replace("_", "-")
         raise UserError(f"--{option}: {e}") from None
     try:
-        require_memory(
-            vit_training_memory_bytes(config, training["batch_size"]),
+        require_training_memory(
+            config,
+            training["batch_size"],
             f"a ViT with --embed-dim {config['embed_dim']}, --num-layers {config['num_layers']}, "
             f"--dim-feedforward {config['dim_feedforward']}, --patch-size "
             f"{config['patch_size']}, --batch-size {training['batch_size']}",

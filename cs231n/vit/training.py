@@ -83,6 +83,12 @@ def vit_training_memory_bytes(config, batch_size):
     return 16 * vit_parameter_count(**config) + 4 * int(batch_size) * P * per_token
 
 
+def require_training_memory(config, batch_size, what) -> None:
+    """Raise ValueError naming ``what``, before any work, when training the ViT of ``config``
+    with minibatches of ``batch_size`` would not fit in memory (the one check; the CLI's too)."""
+    require_memory(vit_training_memory_bytes(config, batch_size), what)
+
+
 def check_config(config):
     """Raise ValueError, naming the setting, unless ``config`` builds a VisionTransformer for
     28x28x1 images (positive sizes, patches that tile the image, heads dividing the width,
@@ -162,8 +168,9 @@ def train_vit(
             "train_vit: a run with a checkpoint needs a seed (to resume its shuffling)"
         )
     hp = {**TRAIN_DEFAULTS, **training}
-    require_memory(
-        vit_training_memory_bytes(config, hp["batch_size"]),
+    require_training_memory(
+        config,
+        hp["batch_size"],
         f"a ViT with embed_dim={config['embed_dim']}, num_layers={config['num_layers']}, "
         f"patch_size={config['patch_size']}, batch_size={hp['batch_size']}",
     )
