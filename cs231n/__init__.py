@@ -6,7 +6,8 @@ The layout is the map (tests/test_layout.py holds it):
   ``net_visualization_pytorch``, ...) and everything in ``classifiers/`` is a course module:
   its path, names, signatures and defaults are the course's (tests/data/course_api.json).
 - Everything else is the project's, one folder per job, named after its command group:
-  ``captioning/``, ``vision/``, ``gan/``, ``vit/`` (later ``ssl/``, ``diffusion/``); plus
+  ``captioning/``, ``vision/``, ``style/``, ``gan/``, ``vit/`` (later ``ssl/``, ``diffusion/``);
+  plus
   ``core/`` (the ground floor: config, atomic files and locks, argument checks, torch and
   TensorFlow utilities, the run folder, HTML pages), ``data/`` (the asset registry, downloads,
   archives, readers), ``pretrained/`` (SqueezeNet in both frameworks and its conversions),

@@ -1,7 +1,7 @@
 """``cs231n data download | status`` against a local mirror on 127.0.0.1."""
 
 import pytest
-from test_assets import fake_mirror, isolated  # noqa: F401 (fixtures)
+from test_data_assets import fake_mirror, isolated  # noqa: F401 (fixtures)
 
 from cs231n.cli import main
 from cs231n.data import assets

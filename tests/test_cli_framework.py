@@ -62,7 +62,7 @@ def no_grid(images, path, title=None):
 
 
 def mnist_folder(tmp_path, n_train=256):
-    from test_mnist_data import fake_mnist
+    from test_data_mnist import fake_mnist
 
     return fake_mnist(tmp_path / "idx", n_train=n_train, n_test=20)
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from test_vit_experiments import striped_mnist
+from test_vit_training import striped_mnist
 
 from cs231n.cli import main
 

@@ -11,7 +11,7 @@ import warnings
 import zipfile
 
 import pytest
-from test_download import NOISE, assert_coco_extracted, make_coco_zip
+from test_data_download import NOISE, assert_coco_extracted, make_coco_zip
 
 from cs231n.data import archives, assets
 

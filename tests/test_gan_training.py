@@ -64,7 +64,7 @@ def test_spectral_norm_wraps_discriminator_layers():
 
 
 def test_cli_train_sample(tmp_path, capsys, monkeypatch):
-    from test_mnist_data import fake_mnist
+    from test_data_mnist import fake_mnist
 
     folder = fake_mnist(tmp_path / "idx", n_train=300)
     run = tmp_path / "run"
@@ -133,7 +133,7 @@ def test_course_loop_refuses_to_train_nothing():
 
 
 def test_cli_max_images_below_batch_size(tmp_path, capsys):
-    from test_mnist_data import fake_mnist
+    from test_data_mnist import fake_mnist
 
     folder = fake_mnist(tmp_path / "idx", n_train=300)
     run = tmp_path / "run"
@@ -217,7 +217,7 @@ def test_cli_sizes_are_refused_before_any_work(argv, message, capsys):
 def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from test_mnist_data import fake_mnist
+    from test_data_mnist import fake_mnist
 
     folder = fake_mnist(tmp_path / "idx", n_train=128)
     run = tmp_path / "run"

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_mnist_data import write_idx
+from test_data_mnist import write_idx
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from cs231n.vit.training import (
