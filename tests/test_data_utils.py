@@ -151,7 +151,9 @@ def test_real_imagenet_val_25():
 
 def test_real_imagenet_val_label_map_lacks_134(tmp_path):
     """Without imagenet_classes.txt the npz's own map is used; it has no class 134."""
-    (tmp_path / "imagenet_val_25.npz").symlink_to(_real("imagenet_val_25.npz"))
+    (tmp_path / "imagenet_val_25.npz").symlink_to(
+        _real("imagenet_val_25.npz").resolve()
+    )  # CS231N_DATA may be relative
     _, _, names = load_imagenet_val(num=1, data_root=tmp_path)
     assert len(names) == 999 and 134 not in names
 
