@@ -133,6 +133,20 @@ def test_every_module_has_a_known_place():
         assert layer(module)[0] in LAYERS, module
 
 
+def test_every_folder_is_a_package_the_build_ships():
+    """A folder without ``__init__.py`` imports in a checkout (a namespace package) but is left
+    out of a built wheel by ``find_packages``."""
+    from setuptools import find_packages
+
+    folders = {
+        ".".join(p.relative_to(PACKAGE.parent).parts)
+        for p in PACKAGE.rglob("*")
+        if p.is_dir() and any(p.glob("*.py"))
+    }
+    shipped = set(find_packages(str(PACKAGE.parent), include=["cs231n*"]))
+    assert folders <= shipped, f"folders a wheel would leave out: {sorted(folders - shipped)}"
+
+
 def test_flat_files_are_course_modules():
     course = _course_modules()
     flat = {m for m in MODULES if layer(m)[0] == "course"}

@@ -1,0 +1,1 @@
+"""Training the Vision Transformer on MNIST-format data (``cs231n vit``)."""
