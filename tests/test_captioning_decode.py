@@ -136,6 +136,30 @@ def test_temperature_sampling(cell):
         np.testing.assert_array_equal(row_c[:end], row_g[:end])
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "transformer"])
+@pytest.mark.parametrize("temperature", [1e-300, 1e-308, 1e-320, 5e-324])
+def test_tiny_temperatures_decode_greedily(cell, temperature):
+    """Dividing the scores by a temperature below ~1e-308 before taking out their maximum
+    overflowed to inf - inf = NaN: captions of <NULL> only (issue #19 k)."""
+    model, features = toy_model(cell, seed=3)
+    cold = sample_temperature(model, features, temperature=temperature, max_length=6, seed=0)
+    g = greedy(model, features, max_length=6)
+    for row_c, row_g in zip(cold, g, strict=True):
+        end = list(row_g).index(2) + 1 if 2 in row_g else 6
+        np.testing.assert_array_equal(row_c[:end], row_g[:end])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "transformer"])
+@pytest.mark.parametrize("temperature", [1e6, 1e308, float("inf")])
+def test_huge_temperatures_sample_every_word_but_null_and_start(cell, temperature):
+    model, features = toy_model(cell, seed=4, scale=1.0)
+    feats = np.repeat(features[:1], 2000, axis=0)
+    first = sample_temperature(model, feats, temperature=temperature, max_length=1, seed=0)[:, 0]
+    counts = np.bincount(first, minlength=7)
+    assert counts[0] == counts[1] == 0  # <NULL> and <START> never
+    np.testing.assert_allclose(counts[2:] / len(first), 1 / 5, atol=0.04)  # uniform
+
+
 @pytest.mark.parametrize("cell", ["rnn", "transformer"])
 def test_temperature_one_matches_model_distribution(cell):
     model, features = toy_model(cell, seed=4, scale=1.0)
@@ -151,7 +175,11 @@ def test_temperature_one_matches_model_distribution(cell):
     "call, match",
     [
         (lambda m, f: beam_search(m, f, beam_size=0), "beam_size must be a positive integer"),
-        (lambda m, f: sample_temperature(m, f, temperature=0), "temperature must be positive"),
+        (lambda m, f: sample_temperature(m, f, temperature=0), "temperature must be a positive"),
+        (lambda m, f: sample_temperature(m, f, temperature=-1e-9), "positive number, got -1e-09"),
+        (lambda m, f: sample_temperature(m, f, temperature=float("nan")), "positive number"),
+        (lambda m, f: sample_temperature(m, f, temperature="hot"), "positive number, got 'hot'"),
+        (lambda m, f: sample_temperature(m, f, temperature=None), "positive number, got None"),
         (lambda m, f: beam_search(m, f, max_length=0), "max_length must be a positive integer"),
         (lambda m, f: beam_search(m, f[:, :2]), r"features has shape \(3, 2\)"),
     ],

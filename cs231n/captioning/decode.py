@@ -156,8 +156,12 @@ def sample_temperature(model, features, temperature=1.0, max_length=30, seed=Non
     temperature -> 0 approaches greedy decoding; 1 samples the model's distribution.
     """
     _check_length(max_length, model)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    try:
+        positive = float(temperature) > 0
+    except (TypeError, ValueError):
+        positive = False
+    if not positive:  # NaN too
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     rng = np.random.default_rng(seed)
     with decoding(model):
         return _sample_temperature(model, features, temperature, max_length, rng)
@@ -170,9 +174,15 @@ def _sample_temperature(model, features, temperature, max_length, rng):
     words = np.full(N, model._start)
     done = np.zeros(N, dtype=bool)
     for t in range(max_length):
-        logits = decoder.log_probs(words) / temperature
-        logits[:, [model._null, model._start]] = -np.inf  # never targets, never sampled
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        log_probs = decoder.log_probs(words)
+        log_probs[:, [model._null, model._start]] = -np.inf  # never targets, never sampled
+        # The row's maximum is taken out before dividing by the temperature: every value is
+        # then <= 0 and the best word's is 0, so any positive temperature, however small or
+        # large, gives finite probabilities (a tiny one puts all the mass on the best word).
+        shifted = log_probs - log_probs.max(axis=1, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = np.where(np.isneginf(shifted), -np.inf, shifted / float(temperature))
+        probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         # Inverse-CDF sampling, one uniform per caption.
         words = (probs.cumsum(axis=1) < rng.random((N, 1))).sum(axis=1)
