@@ -284,7 +284,11 @@ def write_coco_data(base_dir, data, pca_features=True):
 def decode_captions(captions, idx_to_word):
     """Word ids -> strings; skips ``<NULL>`` and stops after ``<END>``.
 
-    captions: 1-D (one caption, returns a string) or 2-D (returns a list of strings).
+    captions: 1-D (one caption, returns a string) or 2-D (returns a list of strings) word ids
+    of any integer dtype (whole-valued floats pass too); ``idx_to_word``: a list of V words, or
+    a dict {id: word}. Raises ValueError naming the first id that is not a whole number in
+    [0, V) (Python's negative indexing would turn -1 into the last word, and a float 4.7 into
+    word 4).
     """
     captions = np.asarray(captions)
     singleton = captions.ndim == 1
@@ -294,6 +298,23 @@ def decode_captions(captions, idx_to_word):
         raise ValueError(
             f"decode_captions: captions must be 1-D or 2-D, got shape {captions.shape}"
         )
+    V = len(idx_to_word)
+    if captions.size:
+        if captions.dtype == np.bool_ or not (
+            np.issubdtype(captions.dtype, np.integer) or np.issubdtype(captions.dtype, np.floating)
+        ):
+            raise ValueError(
+                f"decode_captions: captions must hold integer word ids, got {captions.dtype}"
+            )
+        valid = (captions >= 0) & (captions < V)
+        if np.issubdtype(captions.dtype, np.floating):
+            valid &= np.isfinite(captions) & (captions == np.round(captions))
+        if not valid.all():
+            bad = captions[~valid].flat[0].item()
+            raise ValueError(
+                f"decode_captions: word id {bad!r} is not a word of the vocabulary "
+                f"(ids are whole numbers in [0, {V}))"
+            )
     decoded = []
     for row in captions:
         words = []

@@ -200,3 +200,29 @@ def test_references_must_be_lists_of_strings():
         coco_metrics({1: "a cat"}, {1: "a cat"}, use_java=False)
     with pytest.raises(TypeError, match=r"candidates\[1\] must be a caption string"):
         coco_metrics({1: ["a cat"]}, {1: ["a cat"]}, use_java=False)
+
+
+def test_unknown_words_never_count_as_correct():
+    """A caption of <UNK> only scored BLEU-1 0.40 against references with <UNK> in them; the
+    course's BLEU_score drops it (issue #19 j). Both sides lose every special token."""
+    refs = {1: ["a <UNK> sits on a mat", "<UNK> on a mat"], 2: ["a dog runs"]}
+    unk, _ = coco_metrics({1: "<UNK> <UNK>", 2: "a dog runs"}, refs, use_java=False)
+    empty, notes = coco_metrics({1: "", 2: "a dog runs"}, refs, use_java=False)
+    assert unk == empty
+    assert any("<UNK> dropped from candidates and references" in n for n in notes)
+    plain, _ = coco_metrics(
+        {1: "a sits on a mat", 2: "a dog runs"},
+        {1: ["a sits on a mat", "on a mat"], 2: ["a dog runs"]},
+        use_java=False,
+    )
+    tagged, _ = coco_metrics(
+        {1: "<START> a <UNK> sits on a mat <END>", 2: "a dog runs <END> <NULL>"},
+        refs,
+        use_java=False,
+    )
+    assert tagged == plain
+
+
+def test_no_note_when_nothing_was_dropped():
+    _, notes = coco_metrics({1: "a dog"}, {1: ["a dog"]}, use_java=False)
+    assert not any("dropped" in n for n in notes)

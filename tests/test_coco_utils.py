@@ -281,3 +281,38 @@ def test_a_max_train_that_cannot_fit_is_refused_before_any_work(tmp_path):
         load_coco_data(tmp_path, max_train=10**13)
     with pytest.raises(ValueError, match="max_train must be a positive integer"):
         load_coco_data(tmp_path, max_train=0)
+
+
+WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "b"]
+
+
+@pytest.mark.parametrize(
+    "ids, shown",
+    [
+        ([-100], "-100"),  # the ignore index of PyTorch's losses: was the word 100 from the end
+        ([-1], "-1"),  # was the last word
+        ([6], "6"),  # was a raw IndexError
+        ([4.7], "4.7"),  # was word 4
+        ([float("nan")], "nan"),
+        ([[4, 5], [1, 99]], "99"),
+    ],
+)
+@pytest.mark.parametrize("vocabulary", ["list", "dict"])
+def test_decode_captions_refuses_ids_outside_the_vocabulary(ids, shown, vocabulary):
+    idx_to_word = WORDS if vocabulary == "list" else dict(enumerate(WORDS))
+    with pytest.raises(ValueError, match=rf"word id {shown} .*\[0, 6\)"):
+        decode_captions(np.asarray(ids), idx_to_word)
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.int64, np.float32]
+)
+def test_decode_captions_takes_ids_of_any_integer_dtype(dtype):
+    assert decode_captions(np.array([1, 4, 5, 2, 4], dtype=dtype), WORDS) == "<START> a b <END>"
+
+
+def test_decode_captions_refuses_booleans_and_text():
+    for ids in (np.array([True, False]), np.array(["a", "b"])):
+        with pytest.raises(ValueError, match="integer word ids"):
+            decode_captions(ids, WORDS)
+    assert decode_captions(np.zeros((2, 0), dtype=np.int64), WORDS) == ["", ""]

@@ -53,12 +53,21 @@ def _simple_tokenize(captions):
     }
 
 
+# Tokens that are not words: never counted as matches (a caption of <UNK> scored BLEU-1 0.40).
+SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>", "<UNK>")
+
+
+def _without_special(text: str) -> str:
+    return " ".join(w for w in text.split() if w not in SPECIAL_TOKENS)
+
+
 def coco_metrics(candidates, references, use_java=None):
     """Score candidate captions against reference captions.
 
     candidates: {image_id: caption}; references: {image_id: [caption, ...]} (same ids).
     Returns ``(scores, notes)``: scores maps Bleu_1..Bleu_4, METEOR, ROUGE_L, CIDEr to floats
-    (METEOR only with Java); notes lists what was left out and why.
+    (METEOR only with Java); notes lists what was left out and why. The special tokens
+    (:data:`SPECIAL_TOKENS`, ``<UNK>`` included) are dropped from both sides before scoring.
     """
     try:
         from pycocoevalcap.bleu.bleu import Bleu
@@ -94,8 +103,15 @@ def coco_metrics(candidates, references, use_java=None):
             "of the images scored, so it is 0 for one image and not comparable for fewer than "
             f"{CIDER_MIN_IMAGES}"
         )
-    gts = {k: list(v) for k, v in references.items()}
-    res = {k: [v] for k, v in candidates.items()}
+    gts = {k: [_without_special(c) for c in v] for k, v in references.items()}
+    res = {k: [_without_special(v)] for k, v in candidates.items()}
+    texts = [*candidates.values(), *(c for v in references.values() for c in v)]
+    dropped = sorted({w for text in texts for w in text.split()} & set(SPECIAL_TOKENS))
+    if dropped:
+        notes.append(
+            f"{', '.join(dropped)} dropped from candidates and references before scoring (as "
+            "the course's BLEU_score does): an unknown word is never a correct one"
+        )
     if use_java:
         from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
