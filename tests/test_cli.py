@@ -454,3 +454,27 @@ def test_a_damaged_transformer_checkpoint_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "t.pt: not a readable captioning checkpoint" in err
     assert err.startswith("cs231n: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gan", "train", "-o", "{out}", "--epochs", "1"],
+        ["caption", "train", "--model", "rnn", "--data", "builtin", "-o", "{out}"],
+        ["vit", "train", "-o", "{out}", "--epochs", "1"],
+    ],
+    ids=["gan", "caption", "vit"],
+)
+def test_a_users_file_named_like_the_lock_stops_the_run_untouched(tmp_path, capsys, argv):
+    """Issue #19 g: NAME.lock that this program did not write is neither overwritten nor
+    removed; every training command refuses the run before any work, naming the file."""
+    out = tmp_path / "run"
+    lock = tmp_path / "run.lock"
+    lock.write_text("the user's notes\n")
+    code = main([a.format(out=out) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"cs231n: error: {lock} exists and is not a lock file of this program")
+    assert err.count("\n") == 1
+    assert lock.read_text() == "the user's notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.lock"]

@@ -125,13 +125,41 @@ def test_a_second_run_on_the_same_output_is_refused_with_the_first_ones_pid(tmp_
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
     from cs231n.core.files import lock_file, output_lock
 
-    name = tmp_path / "out.png"
-    lock_file(name).write_text(f"{_dead_pid()}\n")
-    with output_lock(name) as lock:
-        import os
+    for left in (f"{_dead_pid()}\n", f"cs231n output lock, PID {_dead_pid()}\n"):  # old, new
+        name = tmp_path / "out.png"
+        lock_file(name).write_text(left)
+        with output_lock(name) as lock:
+            import os
 
-        assert lock.read_text().strip() == str(os.getpid())
-    assert not lock.exists()
+            assert lock.read_text() == f"cs231n output lock, PID {os.getpid()}\n"
+        assert not lock.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"my notes\n", b"", b"\x89PNG\r\n\x1a\n", b"12 is not a pid line\n", b"7" * 200, "dir"],
+)
+def test_a_file_named_like_the_lock_is_never_replaced_or_removed(tmp_path, content):
+    """An existing user file NAME.lock was overwritten with a PID and then deleted by a run
+    writing NAME (issue #19 g): the run is refused instead, naming the file; it stays as it was."""
+    from cs231n.core.files import OutputLockedError, lock_file, output_lock
+
+    name = tmp_path / "caption_lstm"
+    lock = lock_file(name)
+    if content == "dir":
+        lock.mkdir()
+        (lock / "keep.txt").write_text("mine")
+    else:
+        lock.write_bytes(content)
+    with pytest.raises(OutputLockedError, match="is not a lock file of this program") as caught:
+        with output_lock(name):
+            pass
+    assert str(lock) in str(caught.value)
+    if content == "dir":
+        assert (lock / "keep.txt").read_text() == "mine"
+    else:
+        assert lock.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["caption_lstm.lock"]  # no leftovers
 
 
 def test_output_lock_is_reentrant_within_a_process(tmp_path):

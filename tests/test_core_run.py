@@ -30,7 +30,9 @@ class Walk(Trainer):
         self.history.append((self.history[-1] if self.history else 0.0) + self.config["lr"] * step)
         if self.output is not None:  # the lock file's process id, or None without one
             lock = lock_file(self.output)
-            self.seen_during_training.append(lock.read_text().strip() if lock.exists() else None)
+            self.seen_during_training.append(
+                lock.read_text().split()[-1] if lock.exists() else None
+            )
 
     def checkpoint(self):
         return {

@@ -161,12 +161,34 @@ _held: dict[str, list] = {}  # lock file -> [fd, count] for the locks this proce
 _held_guard = threading.Lock()
 
 
-def _read_pid(path: Path) -> int | None:
+# What a lock file of this program says; an earlier release wrote the PID alone.
+LOCK_TEXT = "cs231n output lock, PID {pid}\n"
+_LOCK_LINE = re.compile(r"^(?:cs231n output lock, PID )?(\d+)\n?$")
+
+
+def _read_lock(path: Path) -> tuple[bool, int | None]:
+    """(whether ``path`` is a lock file of this program, its PID). Anything else under that
+    name (a user's file, a folder) is never taken over, rewritten or removed."""
     try:
-        text = path.read_text(encoding="ascii").strip()
+        if not path.is_file() or path.stat().st_size > 100:
+            return False, None
+        text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError):
-        return None
-    return int(text) if text.isdigit() else None
+        return False, None
+    match = _LOCK_LINE.match(text)
+    return (True, int(match.group(1))) if match else (False, None)
+
+
+def _read_pid(path: Path) -> int | None:
+    return _read_lock(path)[1]
+
+
+def _not_a_lock(name, lock):
+    return OutputLockedError(
+        f"{lock} exists and is not a lock file of this program, so it cannot mark {name} as "
+        "being written; move it away or choose another output name (nothing was changed)",
+        path=Path(name),
+    )
 
 
 def _locked(name, lock, pid):
@@ -179,11 +201,45 @@ def _locked(name, lock, pid):
     )
 
 
+def _create_lock(lock: Path) -> bool:
+    """Create ``lock`` holding this process's lock text, only if nothing has that name: the
+    text is written to a private file first, then hard-linked into place (a link never
+    replaces a file), so no other process ever sees the lock empty. False if the name is taken."""
+    text = LOCK_TEXT.format(pid=os.getpid()).encode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{lock.name}.", suffix=".new", dir=lock.parent)
+    try:
+        os.write(fd, text)
+        os.close(fd)
+        try:
+            os.link(tmp, lock)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: exclusive create, then write
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                return False
+            os.write(fd, text)
+            os.close(fd)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def _acquire_flock(lock: Path, name):
     import fcntl
 
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        created = _create_lock(lock)
+        if not created and not _read_lock(lock)[0]:
+            if not os.path.lexists(lock):  # its holder removed it as it let go: try again
+                continue
+            raise _not_a_lock(name, lock)
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -203,26 +259,26 @@ def _acquire_flock(lock: Path, name):
         if (current.st_dev, current.st_ino) != (mine.st_dev, mine.st_ino):
             os.close(fd)
             continue
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        if not created:  # a lock left by a killed run of this program: take it over
+            os.ftruncate(fd, 0)
+            os.write(fd, LOCK_TEXT.format(pid=os.getpid()).encode())
         return fd
 
 
 def _acquire_exclusive(lock: Path, name):
-    """Where there is no flock (Windows): create the file exclusively; a lock file whose
-    process is gone is taken over."""
+    """Where there is no flock (Windows): create the file exclusively; a lock file of this
+    program whose process is gone is taken over."""
     for _ in range(3):
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            pid = _read_pid(lock)
-            if pid is not None and not _pid_alive(pid):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(lock)
-                continue
-            raise _locked(name, lock, pid) from None
-        os.write(fd, f"{os.getpid()}\n".encode())
-        return fd
+        if _create_lock(lock):
+            return os.open(lock, os.O_RDWR)
+        ours, pid = _read_lock(lock)
+        if not ours:
+            raise _not_a_lock(name, lock)
+        if pid is not None and not _pid_alive(pid):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock)
+            continue
+        raise _locked(name, lock, pid)
     raise _locked(name, lock, _read_pid(lock))
 
 
@@ -232,7 +288,9 @@ def output_lock(name):
     run: the lock file ``NAME.lock`` holds the PID, and a second run that asks for the same
     output while this one holds it gets :class:`OutputLockedError` naming the output and this
     run's PID. The lock goes with the process (``flock``), so a killed run leaves none that
-    counts: a lock file left behind is taken over. Re-entrant within a process.
+    counts: a lock file of this program left behind is taken over. A file named ``NAME.lock``
+    that this program did not write is never overwritten or removed: the run is refused
+    (:class:`OutputLockedError` naming it). Re-entrant within a process.
     """
     name = Path(name)
     lock = lock_file(name)
