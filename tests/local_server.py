@@ -3,8 +3,9 @@
 It serves ``files`` (URL path -> bytes), honours ``Range: bytes=N-`` requests, records every
 request (path, range, status, bytes sent), and can misbehave on demand: ``mode`` "ignore-range"
 (always the whole file), "short-length" (announces 1000 bytes fewer than the body), "stall"
-(sends 1000 bytes, then waits); ``drop_after`` N sends N bytes of the body and closes the
-connection (once, unless ``drop_once`` is False).
+(sends 1000 bytes, then waits), "trickle" (one byte every ``trickle_interval`` seconds);
+``drop_after`` N sends N bytes of the body and closes the connection (once, unless
+``drop_once`` is False); ``redirects`` maps a path to the URL a 302 sends the client to.
 """
 
 import threading
@@ -23,6 +24,13 @@ class Handler(BaseHTTPRequestHandler):
         body = srv.files.get(self.path)
         record = {"path": self.path, "range": self.headers.get("Range"), "status": 0, "sent": 0}
         srv.requests.append(record)
+        if self.path in srv.redirects:
+            record["status"] = 302
+            self.send_response(302)
+            self.send_header("Location", srv.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if body is None:
             record["status"] = 404
             self.send_error(404)
@@ -60,6 +68,17 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             srv.stop.wait(5)  # until the client gives up or the test ends
             return
+        if mode == "trickle":
+            for i in range(len(payload)):
+                record["sent"] = i + 1
+                try:
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+                if srv.stop.wait(srv.trickle_interval):
+                    return
+            return
         record["sent"] = min(len(payload), announced)
         self.wfile.write(payload[:announced])
 
@@ -75,6 +94,8 @@ class FileServer(ThreadingHTTPServer):
         self.drop_after = None  # bytes of the body to send before closing the connection
         self.drop_once = True
         self.stop = threading.Event()
+        self.redirects = {}
+        self.trickle_interval = 0.05
 
     @property
     def base(self) -> str:

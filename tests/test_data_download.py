@@ -153,6 +153,79 @@ def test_stalled_server_times_out_and_keeps_part(server, tmp_path):
     assert dl.part_path(dest).stat().st_size == 1000
 
 
+def test_a_trickling_server_is_a_stall_and_the_part_is_kept(server, tmp_path):
+    """One byte every 50 ms never trips a socket timeout; less than STALL_BYTES within the
+    stall timeout gives up, keeping what arrived for a resume (issue #19 c)."""
+    server.mode = "trickle"
+    dest = tmp_path / "a.zip"
+    with pytest.raises(
+        dl.DownloadError,
+        match=r"stalled: \d+ bytes in the last 0 s .*stall timeout of 0.3 s.* is kept: run again to resume",
+    ):
+        dl.download(server.url(), dest, progress=False, timeout=0.3)
+    kept = dl.part_path(dest).stat().st_size
+    assert 0 < kept < 100
+    server.mode = "normal"  # the next call resumes where it stopped
+    assert fetch(server.url(), dest) == dest and dest.read_bytes() == server.body
+    assert server.requests[-1]["range"] == f"bytes={kept}-"
+
+
+def test_the_deadline_ends_a_slow_download(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(dl, "STALL_BYTES", 1)  # steady progress: never a stall
+    server.mode = "trickle"
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.DownloadError, match="not done after the deadline of 0.4 s"):
+        dl.download(server.url(), dest, progress=False, timeout=5, deadline=0.4)
+    assert dl.part_path(dest).stat().st_size > 0
+
+
+def test_limits_come_from_the_call_the_context_or_the_environment(monkeypatch):
+    monkeypatch.delenv(dl.STALL_ENV_VAR, raising=False)
+    monkeypatch.delenv(dl.DEADLINE_ENV_VAR, raising=False)
+    assert dl.current_limits() == (dl.STALL_TIMEOUT, dl.DEADLINE)
+    monkeypatch.setenv(dl.STALL_ENV_VAR, "7")
+    monkeypatch.setenv(dl.DEADLINE_ENV_VAR, "90")
+    assert dl.current_limits() == (7, 90)
+    with dl.limits(stall_timeout=3):
+        assert dl.current_limits() == (3, 90)
+        with dl.limits(deadline=4):
+            assert dl.current_limits() == (3, 4)
+    assert dl.current_limits() == (7, 90)
+    for bad in ("0", "-1", "soon", "nan", "inf"):
+        monkeypatch.setenv(dl.DEADLINE_ENV_VAR, bad)
+        with pytest.raises(
+            ValueError,
+            match=rf"\$CS231N_DOWNLOAD_DEADLINE must be a positive number of seconds, got '{bad}'",
+        ):
+            dl.current_limits()
+    with pytest.raises(ValueError, match="the stall timeout must be a positive"):
+        with dl.limits(stall_timeout=0):
+            pass
+
+
+@pytest.mark.parametrize("target", ["ftp://127.0.0.1/coco_captioning.zip", "file:///etc/passwd"])
+def test_a_redirect_to_another_scheme_is_refused_naming_both_urls(server, tmp_path, target):
+    server.redirects["/moved.zip"] = target
+    dest = tmp_path / "a.zip"
+    with pytest.raises(dl.DownloadError) as err:
+        fetch(server.url("/moved.zip"), dest)
+    message = str(err.value)
+    assert server.url("/moved.zip") in message and target in message
+    assert "only http and https are followed" in message
+    assert not dest.exists()
+
+
+def test_a_redirect_within_http_is_followed_and_named_when_it_fails(server, tmp_path):
+    server.redirects["/moved.zip"] = server.url()
+    dest = tmp_path / "a.zip"
+    assert fetch(server.url("/moved.zip"), dest).read_bytes() == server.body
+    server.redirects["/gone.zip"] = server.url("/nowhere.zip")
+    with pytest.raises(
+        dl.DownloadError, match=r"gone.zip \(redirected to .*/nowhere.zip\) failed: HTTP 404"
+    ):
+        fetch(server.url("/gone.zip"), tmp_path / "b.zip")
+
+
 def test_sha256_mismatch_deletes_the_part(server, tmp_path):
     dest = tmp_path / "a.zip"
     with pytest.raises(dl.IntegrityError) as err:
@@ -242,6 +315,46 @@ def test_fetch_dataset_uses_an_archive_copied_by_hand(tmp_path):
     # Nothing listens at the URL: the archive is used without contacting it.
     assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
     assert_coco_extracted(tmp_path / "coco_captioning")
+
+
+def _lacking_archive():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("coco_captioning/coco2014_vocab.json", "{}")
+    return buf.getvalue()
+
+
+def test_an_earlier_archive_lacking_files_says_how_to_replace_it(tmp_path):
+    (tmp_path / ARCHIVE).write_bytes(_lacking_archive())
+    with pytest.raises(archives.ArchiveError, match="did not provide .*; delete it, or give --url"):
+        assets.fetch_dataset("coco", tmp_path, url=closed_port_url(), progress=False)
+
+
+def test_a_url_given_replaces_an_earlier_archive_and_says_so(server, tmp_path, capsys):
+    """An earlier archive that lacked files was reused, without a word, when a new --url was
+    given (issue #19 c): the URL the user names is downloaded."""
+    (tmp_path / ARCHIVE).write_bytes(_lacking_archive())
+    args = ["data", "download", "coco", "--url", server.url(), "--data-dir", str(tmp_path), "-q"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"note: {tmp_path / ARCHIVE} is already here; it is replaced by the download from" in out
+    assert_coco_extracted(tmp_path / "coco_captioning")
+    assert [r["status"] for r in server.requests] == [200]
+
+
+def test_cli_download_limits(server, tmp_path, capsys):
+    server.mode = "trickle"
+    args = ["data", "download", "coco", "--url", server.url(), "--data-dir", str(tmp_path)]
+    assert main([*args, "-q", "--stall-timeout", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cs231n: error: download of") and "stalled" in err
+    assert err.count("\n") == 1
+    assert dl.part_path(tmp_path / ARCHIVE).stat().st_size > 0  # kept, to resume
+    for bad in ("0", "-5", "later", "nan"):
+        with pytest.raises(SystemExit) as exit_:
+            main([*args, "--deadline", bad])
+        assert exit_.value.code == 2
+        assert "must be a positive number of seconds" in capsys.readouterr().err
 
 
 def test_fetch_dataset_deletes_a_corrupt_download(server, tmp_path):

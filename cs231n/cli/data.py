@@ -3,12 +3,24 @@ cs231n.core.config."""
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
 from ..core.config import CACHE_ENV_VAR, DATA_ENV_VAR, cache_dir, data_dir, default_data_dir
 from ..data import assets
+from ..data import download as download_module
 from .common import UserError, add_command, add_group
+
+
+def _seconds(text):
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        return download_module._seconds(text, "the time")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, got {text!r}"
+        ) from None
 
 
 def cmd_data_download(args) -> int:
@@ -29,15 +41,16 @@ def cmd_data_download(args) -> int:
         else:
             print(f"Fetching {name} ({spec.size}) into {root}")
         try:
-            where = assets.fetch(
-                name,
-                root,
-                mirror=args.mirror,
-                progress=not args.quiet,
-                log=print,
-                url=args.url,
-                keep_archive=args.keep_archive,
-            )
+            with download_module.limits(args.stall_timeout, args.deadline):
+                where = assets.fetch(
+                    name,
+                    root,
+                    mirror=args.mirror,
+                    progress=not args.quiet,
+                    log=print,
+                    url=args.url,
+                    keep_archive=args.keep_archive,
+                )
         except OSError as e:
             if len(names) == 1:
                 raise
@@ -145,6 +158,21 @@ def add_parser(commands):
     )
     download.add_argument(
         "--keep-archive", action="store_true", help="keep COCO's zip archive after unpacking it"
+    )
+    download.add_argument(
+        "--stall-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give a download up (keeping what arrived, to resume) when less than "
+        f"{download_module.STALL_BYTES} bytes arrive in this time (default: "
+        f"${download_module.STALL_ENV_VAR}, else {download_module.STALL_TIMEOUT:g})",
+    )
+    download.add_argument(
+        "--deadline",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give a download up (keeping what arrived) when it is not done after this time "
+        f"(default: ${download_module.DEADLINE_ENV_VAR}, else {download_module.DEADLINE:g})",
     )
     download.add_quiet()
     download.add_data_dir()

@@ -466,8 +466,15 @@ def fetch(
         return where
     _check_writable(root)
     if spec.dataset is not None:
-        url = url or _urls(spec, spec.archive, mirror)[0]
-        return fetch_dataset(name, root, url=url, progress=progress, keep_archive=keep_archive)
+        return fetch_dataset(
+            name,
+            root,
+            url=url or _urls(spec, spec.archive, mirror)[0],
+            progress=progress,
+            keep_archive=keep_archive,
+            replace_archive=url is not None,
+            log=log,
+        )
     for remote in spec.files:
         dest = root / remote.path
         if not _verified(dest, remote.sha256):
@@ -567,14 +574,22 @@ def _dataset(name) -> Asset:
 
 
 def fetch_dataset(
-    name: str, data_root=None, url: str | None = None, progress: bool = True, keep_archive=False
+    name: str,
+    data_root=None,
+    url: str | None = None,
+    progress: bool = True,
+    keep_archive=False,
+    replace_archive=False,
+    log=None,
 ) -> Path:
     """Download and unpack a dataset into the data directory; returns its folder.
 
     Does nothing when every required file is already there. An archive already in the data
-    directory (e.g. copied there by hand from another machine) is used instead of downloading;
-    an interrupted download resumes on the next call. ``url`` overrides the registry's URL. The
-    archive is deleted after a successful extraction unless ``keep_archive``.
+    directory (e.g. copied there by hand from another machine) is used instead of downloading,
+    unless ``replace_archive`` (a URL the user named: the archive is downloaded from it and
+    replaces the one there once verified; ``log`` says so); an interrupted download resumes on
+    the next call. ``url`` overrides the registry's URL. The archive is deleted after a
+    successful extraction unless ``keep_archive``.
     """
     spec = _dataset(name)
     root = data_dir(data_root)
@@ -582,7 +597,9 @@ def fetch_dataset(
     if not missing_files(name, root):
         return folder
     archive = root / spec.archive.path
-    downloaded = not archive.is_file()
+    downloaded = replace_archive or not archive.is_file()
+    if replace_archive and archive.is_file() and log:
+        log(f"note: {archive} is already here; it is replaced by the download from {url}")
     if downloaded:
         download(
             url or spec.archive.urls[0],
@@ -601,8 +618,9 @@ def fetch_dataset(
         raise ArchiveError(f"{e} (delete it and run again to download a fresh copy)") from None
     missing = missing_files(name, root)
     if missing:
+        remedy = "" if downloaded else "; delete it, or give --url, to download another copy"
         raise ArchiveError(
-            f"{archive} did not provide {', '.join(p.name for p in missing)} in {folder}"
+            f"{archive} did not provide {', '.join(p.name for p in missing)} in {folder}{remedy}"
         )
     if not keep_archive:
         archive.unlink()

@@ -11,17 +11,33 @@ installed or importable.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import math
 import os
 import re
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 USER_AGENT = "cs231n-a3 (python urllib)"
+
+# A download is given up (its partial file kept, to resume) when it stalls: less than
+# STALL_BYTES arrive in STALL_TIMEOUT seconds (a server that trickles a byte every few seconds
+# counts), or when it is not done after DEADLINE seconds in all. Both can be set per call, with
+# :func:`limits`, or with the environment variables below (seconds).
+STALL_TIMEOUT = 60.0
+STALL_BYTES = 1024
+DEADLINE = 6 * 3600.0
+STALL_ENV_VAR = "CS231N_DOWNLOAD_STALL_TIMEOUT"
+DEADLINE_ENV_VAR = "CS231N_DOWNLOAD_DEADLINE"
+_limits: dict[str, float] = {}  # set by limits()
+ALLOWED_SCHEMES = ("http", "https")
 
 
 class DownloadError(OSError):
@@ -30,6 +46,71 @@ class DownloadError(OSError):
 
 class IntegrityError(DownloadError):
     """A downloaded file has the wrong size or checksum (the partial file is deleted)."""
+
+
+def _seconds(value, what) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{what} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def current_limits() -> tuple[float, float]:
+    """(stall timeout, deadline) in seconds: those of :func:`limits`, else the environment's
+    (``CS231N_DOWNLOAD_STALL_TIMEOUT``, ``CS231N_DOWNLOAD_DEADLINE``), else the defaults."""
+    result = []
+    for key, env, default in (
+        ("stall_timeout", STALL_ENV_VAR, STALL_TIMEOUT),
+        ("deadline", DEADLINE_ENV_VAR, DEADLINE),
+    ):
+        if key in _limits:
+            result.append(_limits[key])
+        elif os.environ.get(env):
+            result.append(_seconds(os.environ[env], f"${env}"))
+        else:
+            result.append(default)
+    return result[0], result[1]
+
+
+@contextlib.contextmanager
+def limits(stall_timeout=None, deadline=None):
+    """Every download inside gives up after ``stall_timeout`` seconds of (almost) nothing
+    arriving or ``deadline`` seconds in all (None: keep the current value)."""
+    saved = dict(_limits)
+    if stall_timeout is not None:
+        _limits["stall_timeout"] = _seconds(stall_timeout, "the stall timeout")
+    if deadline is not None:
+        _limits["deadline"] = _seconds(deadline, "the deadline")
+    try:
+        yield
+    finally:
+        _limits.clear()
+        _limits.update(saved)
+
+
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http and https only; urllib's own would follow ftp:// too, and
+    blame the failure that follows on the first URL."""
+
+    def http_error_302(self, req, fp, code, msg, headers):
+        target = headers.get("location") or headers.get("uri")
+        if target:
+            target = urllib.parse.urljoin(req.full_url, target)
+            if urllib.parse.urlsplit(target).scheme.lower() not in ALLOWED_SCHEMES:
+                fp.close()
+                raise DownloadError(
+                    f"download of {req.full_url} failed: the server redirects to {target}, and "
+                    f"only {' and '.join(ALLOWED_SCHEMES)} are followed"
+                )
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+
+_opener = urllib.request.build_opener(_SafeRedirects)
 
 
 def part_path(dest) -> Path:
@@ -50,7 +131,8 @@ def download(
     sha256: str | None = None,
     progress: bool = True,
     chunk_size: int = 1 << 20,
-    timeout: float = 60,
+    timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Path:
     """Download ``url`` to ``dest``, resuming a previous partial download; returns ``dest``.
 
@@ -60,7 +142,15 @@ def download(
     renamed to ``dest`` (atomically), so ``dest`` is always complete. A size or checksum mismatch
     deletes the part file and raises :class:`IntegrityError`; a network failure raises
     :class:`DownloadError` and keeps the part file, so the next call resumes.
+
+    ``timeout``: the stall timeout, seconds: the download fails when less than
+    :data:`STALL_BYTES` arrive in that time; ``deadline``: seconds for the whole download (None:
+    :func:`current_limits`). Redirects are followed to http and https URLs only.
     """
+    stall, total_time = current_limits()
+    timeout = stall if timeout is None else _seconds(timeout, "timeout")
+    deadline = total_time if deadline is None else _seconds(deadline, "deadline")
+    timeout = (timeout, time.monotonic() + deadline, deadline)
     dest = Path(dest)
     part = part_path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +163,7 @@ def download(
 
 
 def _fetch_into(url, part, dest, expected_size, progress, chunk_size, timeout, *, retry=True):
+    # timeout: (stall timeout, monotonic end, deadline) in seconds
     """Append the rest of ``url`` to ``part``; returns the file's total size if the server said."""
     offset = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": USER_AGENT}
@@ -83,7 +174,9 @@ def _fetch_into(url, part, dest, expected_size, progress, chunk_size, timeout, *
     except ValueError as e:
         raise ValueError(f"invalid download URL {url!r}: {e}") from None
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = _opener.open(request, timeout=timeout[0])
+    except DownloadError:
+        raise
     except urllib.error.HTTPError as e:
         with e:
             if e.code == 416 and offset:
@@ -99,8 +192,9 @@ def _fetch_into(url, part, dest, expected_size, progress, chunk_size, timeout, *
                     return _fetch_into(
                         url, part, dest, expected_size, progress, chunk_size, timeout, retry=False
                     )
+            where = url if e.url in (None, url) else f"{url} (redirected to {e.url})"
             raise DownloadError(
-                f"download of {url} failed: HTTP {e.code} {e.reason} (alternatively download "
+                f"download of {where} failed: HTTP {e.code} {e.reason} (alternatively download "
                 f"the file elsewhere and copy it to {dest})"
             ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
@@ -142,10 +236,23 @@ def _fetch_into(url, part, dest, expected_size, progress, chunk_size, timeout, *
             # read1 returns what has arrived (up to chunk_size) instead of waiting for a full
             # chunk: the bar moves smoothly and a timeout loses no bytes already received.
             read = getattr(response, "read1", response.read)
+            stall, end, deadline = timeout
+            window_start, window_bytes = time.monotonic(), 0
             try:
                 while chunk := read(chunk_size):
                     f.write(chunk)
                     bar.update(len(chunk))
+                    now = time.monotonic()
+                    window_bytes += len(chunk)
+                    if now > end:
+                        raise TimeoutError(f"not done after the deadline of {deadline:g} s")
+                    if now - window_start >= stall:
+                        if window_bytes < STALL_BYTES:
+                            raise TimeoutError(
+                                f"stalled: {window_bytes} bytes in the last {now - window_start:.0f} "
+                                f"s (less than {STALL_BYTES} in the stall timeout of {stall:g} s)"
+                            )
+                        window_start, window_bytes = now, 0
             except (OSError, http.client.HTTPException) as e:  # reset, timeout, bad chunking
                 f.flush()
                 raise DownloadError(_interrupted_message(url, dest, f.tell(), total, e)) from e
