@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.config import data_path
-from .core.files import atomic_path, require_memory
+from .core.files import atomic_path, read_text, require_memory
 
 # The files load_coco_data reads (with PCA features), as the course's archive names them: the
 # data registry's list, which `cs231n data download coco` checks.
@@ -40,8 +40,7 @@ def load_coco_vocab(path=None) -> tuple[list[str], dict[str, int]]:
     """``(idx_to_word, word_to_idx)`` from ``coco2014_vocab.json``."""
     path = Path(path) if path is not None else default_coco_dir() / "coco2014_vocab.json"
     try:
-        with open(path, encoding="utf-8") as f:
-            vocab = json.load(f)
+        vocab = json.loads(read_text(path, "JSON vocabulary"))
     except FileNotFoundError:
         raise FileNotFoundError(
             f"COCO vocabulary not found: {path} (set CS231N_DATA to a folder holding "
@@ -127,8 +126,7 @@ def _read_lines(path):
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"COCO data file not found: {path}")
-    with open(path, encoding="utf-8") as f:
-        return np.asarray([line.strip() for line in f])
+    return np.asarray([line.strip() for line in read_text(path).splitlines()])
 
 
 def _check_coco_data(data, base_dir, feature_file):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import platform  # noqa: F401  (the course's module imports it: its star-import gives it)
 import warnings
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core.config import data_path
+from .core.files import read_text
 
 
 def load_imagenet_classes(data_root=None) -> list[str] | None:
@@ -23,7 +25,8 @@ def load_imagenet_classes(data_root=None) -> list[str] | None:
     path = data_path("imagenet_classes.txt", data_root=data_root)
     if not path.is_file():
         return None
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    names = [line.strip() for line in read_text(path, "list of class names").splitlines()]
+    names = [name for name in names if name]
     if len(names) != 1000:
         raise ValueError(f"{path}: expected 1000 class names, found {len(names)}")
     return names
@@ -159,6 +162,11 @@ def load_pickle(f):
         raise pickle.UnpicklingError(
             f"{source}: not a readable pickle ({type(e).__name__}: {e})"
         ) from None
+    except MemoryError:  # a length field claiming more than memory holds (2**60 bytes...)
+        raise pickle.UnpicklingError(
+            f"{source}: not a readable pickle (it claims an object larger than this machine's "
+            "memory: corrupt or hostile)"
+        ) from None
 
 
 def read_label_map(path) -> dict[int, str]:
@@ -194,7 +202,7 @@ def load_imagenet_sample(data_root=None, num=None):
     table = folder / "labels.tsv"
     if not table.is_file():
         raise FileNotFoundError(f"{table} not found (the ImageNet sample images)")
-    rows = [line.split("\t") for line in table.read_text().splitlines()[1:] if line.strip()]
+    rows = [line.split("\t") for line in read_text(table, "table").splitlines()[1:] if line.strip()]
     rows = rows[:num] if num is not None else rows
     return [folder / r[0] for r in rows], np.array([int(r[1]) for r in rows])
 

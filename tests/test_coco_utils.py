@@ -316,3 +316,23 @@ def test_decode_captions_refuses_booleans_and_text():
         with pytest.raises(ValueError, match="integer word ids"):
             decode_captions(ids, WORDS)
     assert decode_captions(np.zeros((2, 0), dtype=np.int64), WORDS) == ["", ""]
+
+
+def test_text_files_that_are_not_utf8_are_named(tmp_path):
+    """A non-UTF-8 COCO text file raised Python's codec error without the file's name (issue
+    #19 d); every text file the package reads goes through one reader that names it."""
+    from cs231n.coco_utils import load_coco_vocab
+    from cs231n.core.files import read_text
+
+    vocab = tmp_path / "coco2014_vocab.json"
+    vocab.write_bytes(b'{"idx_to_word": ["caf\xe9"]}')  # Latin-1, not UTF-8
+    with pytest.raises(
+        ValueError, match=rf"{vocab}: not a UTF-8 JSON vocabulary \(byte 0xe9 at offset 21\)"
+    ):
+        load_coco_vocab(vocab)
+    urls = tmp_path / "train2014_urls.txt"
+    urls.write_bytes(b"http://x/1.jpg\n\xff\xfe\n")
+    with pytest.raises(
+        ValueError, match=rf"{urls}: not a UTF-8 text file \(byte 0xff at offset 15\)"
+    ):
+        read_text(urls)

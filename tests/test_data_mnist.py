@@ -165,6 +165,11 @@ def test_a_gz_that_is_not_gzip_and_a_gzip_bomb(tmp_path, monkeypatch):
     fake.write_bytes(b"\x00\x00\x08\x03 not gzip at all")
     with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz: not a readable IDX file"):
         read_idx(fake)
+    # A gzip header followed by a body that does not inflate: zlib.error before (issue #19 d).
+    garbage = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    garbage.write_bytes(gzip.compress(b"\0\0\x08\x01" + b"\0" * 100)[:10] + b"\xff" * 64)
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz: not a readable IDX file"):
+        read_idx(garbage)
     bomb = tmp_path / "bomb.gz"
     bomb.write_bytes(gzip.compress(b"\0" * 2000))
     monkeypatch.setattr(mnist_data, "MAX_IDX_BYTES", 1000)

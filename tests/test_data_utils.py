@@ -270,7 +270,18 @@ def test_load_pickle_refuses_code_and_names_the_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b"\x80\x02}q\x00(X", b"not a pickle at all", b"\x80\x02K"]
+    "content",
+    [
+        b"",
+        b"\x80\x02}q\x00(X",
+        b"not a pickle at all",
+        b"\x80\x02K",
+        # Length fields claiming 2**60 bytes (BINBYTES8, BINUNICODE8, BYTEARRAY8): a bare
+        # MemoryError before (issue #19 d).
+        b"\x80\x04\x8e" + (2**60).to_bytes(8, "little") + b"abc",
+        b"\x80\x04\x8d" + (2**60).to_bytes(8, "little") + b"abc",
+        b"\x80\x05\x96" + (2**60).to_bytes(8, "little") + b"abc",
+    ],
 )
 def test_load_pickle_unreadable_names_the_file(tmp_path, content):
     path = tmp_path / "broken.pkl"
@@ -637,3 +648,15 @@ def test_load_imagenet_val_refuses_images_too_small_for_squeezenet(tmp_path):
     write_val_npz(tmp_path / "imagenet_val_25.npz", size=8)
     with pytest.raises(ValueError, match="its images are 8x8 pixels, too small for SqueezeNet"):
         load_imagenet_val(data_root=tmp_path)
+
+
+def test_class_names_and_sample_table_that_are_not_utf8_are_named(tmp_path):
+    from cs231n.data_utils import load_imagenet_classes, load_imagenet_sample
+
+    (tmp_path / "imagenet_classes.txt").write_bytes(b"tench\n\x80goldfish\n")
+    with pytest.raises(ValueError, match="imagenet_classes.txt: not a UTF-8 list of class names"):
+        load_imagenet_classes(data_root=tmp_path)
+    (tmp_path / "imagenet_sample").mkdir()
+    (tmp_path / "imagenet_sample" / "labels.tsv").write_bytes(b"file\tlabel\n\xe9.jpg\t1\n")
+    with pytest.raises(ValueError, match="labels.tsv: not a UTF-8 table"):
+        load_imagenet_sample(data_root=tmp_path)

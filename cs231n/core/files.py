@@ -102,6 +102,20 @@ def atomic_path(path):
         raise
 
 
+def read_text(path, what="text file") -> str:
+    """The UTF-8 text of ``path``. A file that is not UTF-8 raises ValueError naming the file,
+    the offset of the first bad byte and ``what`` it should be (Python's own message names
+    neither); a missing file raises FileNotFoundError."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path}: not a UTF-8 {what} (byte 0x{data[e.start]:02x} at offset {e.start})"
+        ) from None
+
+
 class DiskFullError(OSError):
     """A write ran out of disk space (or quota); the target was left as it was."""
 

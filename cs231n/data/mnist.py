@@ -11,6 +11,7 @@ Where the data comes from, in order: an explicit folder; ``$CS231N_DATA/fashion-
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def read_idx(path) -> np.ndarray:
             raise ValueError(f"{path}: more than {MAX_IDX_BYTES} bytes, not an MNIST IDX file")
     except FileNotFoundError:
         raise FileNotFoundError(f"IDX file not found: {path}") from None
-    except (OSError, EOFError) as e:  # bad gzip data, truncated gzip stream
+    except (OSError, EOFError, zlib.error) as e:  # bad gzip data, truncated gzip stream
         raise ValueError(f"{path}: not a readable IDX file ({e})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
