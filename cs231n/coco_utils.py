@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.checks import seed as check_seed
 from .core.config import data_path
 from .core.files import atomic_path, read_text, require_memory
 
@@ -218,6 +219,8 @@ def subsample_rows(num_rows, max_train, seed=None):
     """Row indices for ``max_train`` captions drawn with replacement from ``num_rows``: from
     the global NumPy random state as the course does, or from ``seed`` (reproducible)."""
     max_train = check_max_train(max_train)
+    if seed is not None:
+        seed = check_seed("subsample_rows", "seed", seed)
     rng = np.random if seed is None else np.random.RandomState(seed)
     return rng.randint(num_rows, size=max_train)
 
@@ -358,6 +361,8 @@ def random_caption_data(
     ``max_words + 2`` columns (17 by default, as COCO's). ``vocab`` is ``(idx_to_word,
     word_to_idx)``; by default a 1004-word vocabulary of placeholder words.
     """
+    if seed is not None:
+        seed = check_seed("random_caption_data", "seed", seed)
     rng = np.random.default_rng(seed)
     if vocab is None:
         idx_to_word = list(SPECIAL_TOKENS) + [f"word{i}" for i in range(1000)]

@@ -665,3 +665,32 @@ def test_max_train_from_a_sample_seed_is_the_same_each_time(tmp_path):
     with pytest.raises(ValueError, match="max_train=10000000000000 captions needs about"):
         sc.load_data(tmp_path / "never", max_train=10**13, num_train=3, num_val=2)
     assert not (tmp_path / "never").exists()  # refused before generating anything
+
+
+@pytest.mark.parametrize("kwargs", [{"sample_seed": -1}, {"seed": -1}, {"sample_seed": 2**32}])
+def test_a_bad_seed_is_refused_and_the_stored_set_left_alone(tmp_path, kwargs):
+    """A bad seed made reading a good stored set fail, which was then taken for damage and
+    the set generated again (issue #19 d)."""
+    from cs231n.captioning import shapes
+
+    shapes.load_data(tmp_path / "set", num_train=20, num_val=5)
+    stamp = (tmp_path / "set" / "images.npz").stat().st_mtime_ns
+    said = []
+    name = next(iter(kwargs))
+    with pytest.raises(
+        ValueError, match=rf"load_data: {name} must be at least 0, at most 4294967295"
+    ):
+        shapes.load_data(
+            tmp_path / "set", num_train=20, num_val=5, max_train=10, log=said.append, **kwargs
+        )
+    assert said == [] and (tmp_path / "set" / "images.npz").stat().st_mtime_ns == stamp
+
+
+def test_caption_data_seeds_are_checked_by_name():
+    from cs231n.coco_utils import random_caption_data, subsample_rows
+
+    with pytest.raises(ValueError, match="random_caption_data: seed must be at least 0"):
+        random_caption_data(seed=-5)
+    with pytest.raises(ValueError, match="subsample_rows: seed must be an integer, got 1.5"):
+        subsample_rows(10, 3, seed=1.5)
+    assert random_caption_data(num_train=2, seed=None)["train_captions"].shape[0] == 2

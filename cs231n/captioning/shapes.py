@@ -32,6 +32,7 @@ from ..coco_utils import (
     load_coco_data,
     write_coco_data,
 )
+from ..core.checks import seed as check_seed
 from ..core.config import cache_path
 from ..core.files import atomic_path
 
@@ -475,6 +476,10 @@ def load_data(
 
     if max_train is not None:
         check_max_train(max_train)  # the request, before the files
+    # Bad seeds are the caller's error: checked here, they are never taken for damaged files.
+    check_seed("load_data", "seed", seed)
+    if sample_seed is not None:
+        check_seed("load_data", "sample_seed", sample_seed)
     base = ensure_dataset(base_dir, num_train, num_val, seed, log)
     try:
         return _read_dataset(base, max_train, sample_seed)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..core import tf_utils
+from ..core.checks import MAX_SEED
 from ..core.config import DATA_ENV_VAR, default_data_dir
 from ..data.assets import MIRROR_ENV_VAR
 
@@ -151,7 +152,7 @@ class CommandParser(argparse.ArgumentParser):
         )
 
     def add_seed(self, default=0, help=DEFAULT):
-        self.add_argument("--seed", type=int, default=default, help=help)
+        self.add_argument("--seed", type=int_range(0, MAX_SEED), default=default, help=help)
 
     def add_quiet(self, help="no progress bar"):
         self.add_argument("-q", "--quiet", action="store_true", help=help)

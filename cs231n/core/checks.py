@@ -192,3 +192,14 @@ def positive_int(owner: str, name: str, value) -> None:
     positive integer (booleans are not)."""
     if isinstance(value, bool) or int(value) != value or value < 1:
         raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+
+
+# The seeds NumPy's global and legacy generators accept (np.random.seed, RandomState).
+MAX_SEED = 2**32 - 1
+
+
+def seed(func: str, name: str, value) -> int:
+    """A random seed: a whole number in [0, 2**32 - 1] (what ``np.random.seed`` takes), returned
+    as an int. Raises ValueError naming ``func`` and ``name`` (NumPy's own "Seed must be
+    between 0 and 2**32 - 1" names neither)."""
+    return whole_number(func, name, value, 0, MAX_SEED)
