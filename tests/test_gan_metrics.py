@@ -241,3 +241,25 @@ def test_a_corrupt_classifier_cache_is_rebuilt(tmp_path, scoring, corrupt):
     assert trainings == [40, 40]  # trained again, not fatal
     assert again["classifier_test_accuracy"] == first["classifier_test_accuracy"]
     torch.load(path, weights_only=True)  # the rebuilt cache is whole
+
+
+@pytest.mark.parametrize(
+    "samples, match",
+    [
+        (21, "samples=21 is more than .* 20 test images.*at most 20"),
+        (1, "samples must be at least 2"),
+        (2.5, "samples must be an integer"),
+    ],
+)
+def test_more_samples_than_the_data_holds_is_refused_before_training(
+    tmp_path, scoring, samples, match
+):
+    """NumPy's "Cannot take a larger sample than population" came after training the
+    classifier (issue #19 d)."""
+    from cs231n.gan import metrics as gan_metrics
+
+    score, trainings, cache, _ = scoring
+    folder = idx_folder(tmp_path / "small", seed=1)  # 40 training, 20 test images
+    with pytest.raises(ValueError, match=match):
+        gan_metrics.score_generator(score.G, str(folder), samples=samples, classifier=TINY)
+    assert trainings == [] and not cache.exists()

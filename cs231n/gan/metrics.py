@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.checks import whole_number
 from ..core.config import cache_key, cache_path
 from ..core.files import atomic_path
 from ..data.mnist import load_mnist
@@ -246,8 +247,16 @@ class GeneratorScorer:
 
         settings = classifier_settings(classifier)
         kind = classifier if isinstance(classifier, str) else "custom"
+        samples = whole_number("GeneratorScorer", "samples", samples, 2)
         train_images, train_labels = load_mnist(dataset, "train", data_root)
         test_x, test_y = scaled(*load_mnist(dataset, "test", data_root))
+        # Real images are drawn without replacement: no more than each split holds.
+        available = min(len(test_x), len(train_images))
+        if samples > available:
+            raise ValueError(
+                f"GeneratorScorer: samples={samples} is more than the {dataset} data holds "
+                f"({len(train_images)} training and {len(test_x)} test images): at most {available}"
+            )
         used = slice(settings["train_images"])  # the first N images (None: all)
         fit_images, fit_labels = train_images[used], train_labels[used]
         name = dataset if dataset in ("fashion-mnist", "mnist") else "custom"
