@@ -554,3 +554,47 @@ def test_interrupted_transformer_save_keeps_the_previous_file(tmp_path, monkeypa
         save_transformer_checkpoint(tmp_path / "t", model)
     assert (tmp_path / "t.pt").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.pt"]
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"learning_rate": 1e-3}, "learning_rate 0.01 saved, 0.001 asked"),
+        ({"lr_decay": 0.5}, "lr_decay 0.95 saved, 0.5 asked"),
+        ({"batch_size": 7}, "batch_size"),
+    ],
+)
+def test_a_resume_never_keeps_the_saved_rate_while_recording_another(tmp_path, change, named):
+    """caption train --resume with another --lr kept the saved rate but recorded the new one
+    (issue #19 b): every setting but the number of epochs must be the saved run's."""
+    data = small_data()
+    train_captioner(data, tmp_path / "run", verbose=False, progress=False, num_epochs=1, **SMALL)
+    before = (tmp_path / "run.npz").read_bytes()
+    with pytest.raises(
+        ValueError,
+        match=rf"run: cannot resume, settings differ from the saved run: {named}.*without --resume",
+    ):
+        train_captioner(
+            data, tmp_path / "run", resume=True, verbose=False, progress=False, num_epochs=2,
+            **{**SMALL, **change},
+        )  # fmt: skip
+    assert (tmp_path / "run.npz").read_bytes() == before
+
+
+def test_a_resume_on_other_data_is_refused(tmp_path):
+    data = small_data()
+    kwargs = dict(verbose=False, progress=False, **SMALL)
+    train_captioner(data, tmp_path / "run", num_epochs=1, extra={"data": "builtin"}, **kwargs)
+    with pytest.raises(ValueError, match="data 'builtin' saved, 'coco' asked"):
+        train_captioner(
+            data, tmp_path / "run", resume=True, num_epochs=2, extra={"data": "coco"}, **kwargs
+        )
+
+
+def test_a_transformer_resume_compares_the_training_settings_too(tmp_path):
+    data = small_data()
+    train_transformer(data, tmp_path / "run")
+    with pytest.raises(
+        ValueError, match=r"run.pt: cannot resume, .*learning_rate 0.01 saved, 0.001 asked"
+    ):
+        train_transformer(data, tmp_path / "run", epochs=2, resume=True, learning_rate=1e-3)

@@ -94,7 +94,10 @@ def test_a_resume_with_other_settings_is_refused_naming_them(tmp_path):
     Walk(tmp_path / "run", epochs=1, lr=0.1).train()
     before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
     checkpoint = tmp_path / "run" / "checkpoint.pt"
-    message = f"{checkpoint}: cannot resume, settings differ (saved, asked): {{'lr': (0.1, 0.2)}}"
+    message = (
+        f"{checkpoint}: cannot resume, settings differ from the saved run: lr 0.1 saved, 0.2 "
+        "asked (run without --resume to start over, or choose another output name)"
+    )
     with pytest.raises(ValueError) as caught:
         Walk(tmp_path / "run", epochs=2, lr=0.2).train()
     assert str(caught.value) == message

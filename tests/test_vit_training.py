@@ -157,3 +157,27 @@ def test_damaged_checkpoints_are_one_clear_error(data_root, tmp_path, change, ma
     (tmp_path / "v.pt").write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match=r"v.pt: not a readable ViT checkpoint"):
         load_vit_checkpoint(tmp_path / "v.json")
+
+
+def test_a_resume_on_another_data_set_is_refused(data_root, tmp_path):
+    """vit train --resume accepted another --dataset (issue #19 b)."""
+    train, test = load_vit_data("fashion-mnist", data_root, max_images=64)
+    settings = dict(seed=0, device="cpu", verbose=False, num_epochs=1)
+    extra = {"dataset": "fashion-mnist", "max_images": 64}
+    train_vit(train, test, SMALL, checkpoint=tmp_path / "v", extra=extra, **settings)
+    for other, named in (
+        ({"dataset": "mnist", "max_images": 64}, "dataset 'fashion-mnist' saved, 'mnist' asked"),
+        ({"dataset": "fashion-mnist", "max_images": 32}, "max_images 64 saved, 32 asked"),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"cannot resume, settings differ from the saved run: {named}"
+        ):
+            train_vit(
+                train, test, SMALL, checkpoint=tmp_path / "v", resume=True, extra=other,
+                **{**settings, "num_epochs": 2},
+            )  # fmt: skip
+    # The same data with more epochs continues.
+    train_vit(
+        train, test, SMALL, checkpoint=tmp_path / "v", resume=True, extra=extra,
+        **{**settings, "num_epochs": 2},
+    )  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 from ..captioning_solver import CaptioningSolver
 from ..classifiers.rnn import CaptioningRNN
 from ..core.files import output_lock, save_figure
-from ..core.run import Trainer
+from ..core.run import Trainer, differences, resume_refusal
 from .checkpoint import (
     TRANSFORMER_CONFIG,
     checkpoint_exists,
@@ -308,6 +308,27 @@ def _report_logger(model, data, reports, save, verbose, log):
     return end_of_epoch
 
 
+RESTART_HINT = "run without --resume to start over, or choose another -o"
+# What names the data of a run (the CLI's extra): a resume on other data is another run.
+DATA_KEYS = ("data", "max_train")
+
+
+def _data_identity(extra) -> dict:
+    extra = extra if isinstance(extra, dict) else {}
+    return {k: extra[k] for k in DATA_KEYS if k in extra}
+
+
+def _resume_differences(saved_hp, saved_extra, asked_hp, asked_extra) -> dict:
+    """{setting: (saved, asked)} for every setting of the run but its number of epochs,
+    and the data when both runs name it."""
+    # A setting the saved run did not record (an older checkpoint) is taken as asked.
+    saved, asked = {**asked_hp, **saved_hp}, dict(asked_hp)
+    named = _data_identity(saved_extra)
+    for k, v in _data_identity(asked_extra).items():
+        saved[k], asked[k] = named.get(k, v), v
+    return differences(saved, asked, may_change=("num_epochs",))
+
+
 class CaptioningTransformerTrainer(Trainer):
     """The Transformer captioning run of :func:`train_captioner` on the project's run protocol
     (:class:`cs231n.core.run.Trainer`): the checkpoint ``NAME.pt`` beside ``NAME`` after every
@@ -315,7 +336,8 @@ class CaptioningTransformerTrainer(Trainer):
     validation report per epoch. ``checkpoint`` None: a run that writes nothing."""
 
     config_file = None  # NAME.pt records the settings
-    may_change = ()  # more epochs come from --epochs on the same settings: none may differ
+    may_change = ("num_epochs",)  # a resumed run may train for more epochs, nothing else
+    restart_hint = None  # set in __init__
 
     def __init__(
         self, data, checkpoint, resume, seed, hp, extra, print_every, verbose, progress, log,
@@ -325,13 +347,14 @@ class CaptioningTransformerTrainer(Trainer):
         asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
         super().__init__(
             stem,
-            {k: asked[k] for k in TRANSFORMER_CONFIG},
+            {**asked, **_data_identity(extra)},
             hp["num_epochs"],
             resume=resume,
             results_folder=stem.parent if stem is not None else None,
         )
         from ..captioning_solver_transformer import CaptioningSolverTransformer
 
+        self.restart_hint = RESTART_HINT
         self.data, self.hp, self.extra = data, hp, extra or {}
         self.model = _new_transformer(data, hp, seed)
         self.reports = []
@@ -376,7 +399,14 @@ class CaptioningTransformerTrainer(Trainer):
         return {"model": model, "meta": meta, "training": training}
 
     def saved_config(self, saved) -> dict:
-        return {k: saved["meta"]["model"][k] for k in TRANSFORMER_CONFIG}
+        meta = saved["meta"]
+        hyper = meta["extra"].get("hyper")
+        hyper = hyper if isinstance(hyper, dict) else {}
+        named = _data_identity(meta["extra"])
+        data = {k: named.get(k, self.config[k]) for k in DATA_KEYS if k in self.config}
+        model = {k: meta["model"][k] for k in TRANSFORMER_CONFIG}
+        # The model's own sizes are what its weights are: they win over what hyper says.
+        return {**self.config, **hyper, **model, **data}
 
     def restore(self, saved, path):
         if model_vocabulary(saved["model"]) != list(self.data["idx_to_word"]):
@@ -416,15 +446,9 @@ def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, prog
                 )
             saved = {**saved, "input_dim": int(model.params["W_proj"].shape[0])}
             asked = {**hp, "input_dim": int(data["train_features"].shape[1])}
-            clash = {
-                k: (saved[k], asked[k])
-                for k in ("cell_type", "hidden_dim", "wordvec_dim", "input_dim")
-                if k in saved and saved[k] != asked[k]
-            }
-            if clash:
-                raise ValueError(
-                    f"{checkpoint}: cannot resume, settings differ (saved, asked): {clash}"
-                )
+            differ = _resume_differences(saved, meta["extra"], asked, extra)
+            if differ:
+                raise ValueError(resume_refusal(checkpoint, differ, RESTART_HINT))
             if model.idx_to_word != {i: w for i, w in enumerate(data["idx_to_word"])}:
                 raise ValueError(
                     f"{checkpoint}: cannot resume, the vocabulary differs from the data's"

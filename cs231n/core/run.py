@@ -57,6 +57,8 @@ class Trainer:
     losses_file = "losses.json"
     samples_folder_name = "samples"
     may_change: tuple[str, ...] = ("epochs",)  # settings a resumed run may change (more epochs)
+    # How to start afresh instead, said when a resume is refused (the CLI's words by default).
+    restart_hint = "run without --resume to start over, or choose another output name"
 
     def __init__(self, output, config, epochs, *, resume=True, results_folder=None):
         self.output = Path(output) if output is not None else None
@@ -180,7 +182,7 @@ class Trainer:
     def resume_refusal(self, path, saved_config, differ) -> str:
         """The message refusing to resume from ``path`` trained with other settings;
         ``differ`` maps each differing setting to (saved, asked)."""
-        return f"{path}: cannot resume, settings differ (saved, asked): {differ}"
+        return resume_refusal(path, differ, self.restart_hint)
 
     def restore(self, saved, path):
         """Put a read checkpoint's state back (weights, optimiser, progress, random state);
@@ -227,3 +229,14 @@ def differences(saved, asked, may_change=()) -> dict:
         for k in keys
         if k not in may_change and (k not in saved or k not in asked or saved[k] != asked[k])
     }
+
+
+def resume_refusal(path, differ, hint=None) -> str:
+    """One line refusing to resume from ``path``: each differing setting with its saved and
+    asked value (``differ``: {setting: (saved, asked)}), then ``hint`` (how to start afresh)."""
+    listed = "; ".join(
+        f"{k} {saved!r} saved, {asked!r} asked" for k, (saved, asked) in differ.items()
+    )
+    return f"{path}: cannot resume, settings differ from the saved run: {listed}" + (
+        f" ({hint})" if hint else ""
+    )

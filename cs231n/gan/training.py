@@ -114,11 +114,7 @@ class BaseGANTrainer(Trainer):
         self.batch_size = config["batch_size"]
         self.iteration, self.history = 0, []
 
-    def resume_refusal(self, path, saved_config, differ):
-        return (
-            f"{path}: saved settings {saved_config} differ from {self.config} "
-            "(use --restart to start over)"
-        )
+    restart_hint = "use --restart to start over, or choose another -o"
 
     def start(self):
         if self.writes:

@@ -183,12 +183,22 @@ def train_vit(
     return run.model, run.solver
 
 
+# What names the data of a run (the CLI's extra): a resume on other data is another run.
+DATA_KEYS = ("dataset", "max_images")
+
+
+def _data_identity(extra) -> dict:
+    extra = extra if isinstance(extra, dict) else {}
+    return {k: extra[k] for k in DATA_KEYS if k in extra}
+
+
 class ViTTrainer(Trainer):
     """:func:`train_vit`'s run (:class:`cs231n.core.run.Trainer`): ClassificationSolverViT runs
     the epochs; after each, ``NAME.pt`` (everything an exact resume needs), then ``NAME.json``
     (the settings and results, readable) and ``NAME_curve.png``. ``name`` None: a run that
-    writes nothing. The settings compared on resume are the model's and the training's (all
-    but ``num_epochs``, which may grow); the seed is recorded but not compared."""
+    writes nothing. The settings compared on resume are the model's, the training's (all but
+    ``num_epochs``, which may grow) and the data's (``extra``'s dataset and max_images, when
+    given); the seed is recorded but not compared."""
 
     config_file = None  # NAME.json records the settings, with the results
     may_change = ("num_epochs",)
@@ -202,7 +212,7 @@ class ViTTrainer(Trainer):
         stem = checkpoint_path(name).with_suffix("") if name is not None else None
         super().__init__(
             stem,
-            {**config, **hp},
+            {**config, **hp, **_data_identity(extra)},
             hp["num_epochs"],
             resume=resume,
             results_folder=stem.parent if stem is not None else None,
@@ -282,7 +292,10 @@ class ViTTrainer(Trainer):
         return load_vit_checkpoint(path)
 
     def saved_config(self, saved):
-        return {**saved["config"], **saved["training"]}
+        # The data a run was trained on is compared when both runs name it (the CLI does).
+        named = _data_identity(saved.get("extra"))
+        data = {k: named.get(k, self.config[k]) for k in DATA_KEYS if k in self.config}
+        return {**saved["config"], **saved["training"], **data}
 
     def restore(self, saved, path):
         import torch
