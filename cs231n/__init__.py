@@ -18,6 +18,11 @@ The layout is the map (tests/test_layout.py holds it):
 
 The NumPy captioning core (``rnn_layers``, ``classifiers.rnn``, ``captioning_solver``) knows
 nothing of PyTorch; the PyTorch and TensorFlow parts live in their own modules.
+
+Where editions disagree on a call: ``set_edition(2025)`` or ``CS231N_EDITION`` (core/edition.py).
 """
+
+from .core.edition import edition as edition
+from .core.edition import set_edition as set_edition
 
 __version__ = "0.1.0"

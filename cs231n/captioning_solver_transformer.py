@@ -19,14 +19,21 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import optim
 from .captioning_solver import run_training
-from .coco_utils import all_finite, sample_coco_minibatch
+from .coco_utils import all_finite, decode_captions, sample_coco_minibatch
 from .core.checks import positive_int
 from .core.torch_utils import resolve_device
 
 __all__ = [
     "CaptioningSolverTransformer",
     "transformer_temporal_softmax_loss",
+    # What the course's module imports (its star-import gives these too).
+    "decode_captions",
+    "np",
+    "optim",
+    "sample_coco_minibatch",
+    "torch",
 ]
 
 

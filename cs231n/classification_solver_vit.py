@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .core.checks import positive_int
 from .core.torch_utils import resolve_device
 
-__all__ = ["ClassificationSolverViT"]
+# The solver, and what the course's module imports (its star-import gives these too).
+__all__ = ["ClassificationSolverViT", "torch", "tqdm", "train_val"]
 
 
 def _as_dataset(data, what):
@@ -39,6 +41,48 @@ def _as_dataset(data, what):
             f"(images, labels) pair, got {type(data).__name__}"
         )
     return data
+
+
+def train_val(
+    model, data_loader, train_optimizer, epoch, epochs, device="cpu", *, progress=True,
+    loss_criterion=None,
+):  # fmt: skip
+    """One epoch over ``data_loader``: training with ``train_optimizer``, or testing without
+    gradients when it is None (course, 2025-2026: ``classification_solver_vit.train_val``).
+
+    Returns ``(mean loss, top-1 accuracy, top-5 accuracy)``, accuracies as fractions in [0, 1]
+    (as the course's, whose top-5 is left at 0: here it is counted). ``epoch``/``epochs`` label
+    the progress bar (``progress=False``: none). Raises ValueError on an empty loader.
+    """
+    is_train = train_optimizer is not None
+    model.train(is_train)
+    loss_criterion = loss_criterion or torch.nn.CrossEntropyLoss()
+    total_loss, correct_1, correct_5, total = 0.0, 0, 0, 0
+    label = "Train" if is_train else "Test"
+    bar = tqdm(data_loader, disable=not progress)
+    with torch.set_grad_enabled(is_train):
+        for images, targets in bar:
+            images, targets = images.to(device), targets.to(device)
+            scores = model(images)
+            loss = loss_criterion(scores, targets)
+            if is_train:
+                train_optimizer.zero_grad()
+                loss.backward()
+                train_optimizer.step()
+            n = targets.shape[0]
+            total += n
+            total_loss += loss.item() * n
+            top = scores.topk(min(5, scores.shape[1]), dim=1).indices
+            hits = top == targets[:, None]
+            correct_1 += hits[:, 0].sum().item()
+            correct_5 += hits.any(dim=1).sum().item()
+            bar.set_description(
+                f"{label} Epoch: [{epoch}/{epochs}] Loss: {total_loss / total:.4f} "
+                f"ACC@1: {correct_1 / total:.3f}"
+            )
+    if not total:
+        raise ValueError(f"ClassificationSolverViT: the {label.lower()} data is empty")
+    return total_loss / total, correct_1 / total, correct_5 / total
 
 
 class ClassificationSolverViT:
@@ -97,31 +141,17 @@ class ClassificationSolverViT:
 
     def _run_epoch(self, loader, device, training, label):
         """One pass over ``loader``; returns (mean loss, top-1 accuracy)."""
-        self.model.train(training)
-        total_loss, total_correct, total = 0.0, 0, 0
-        batches = loader
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            batches = tqdm(loader, desc=f"{label} epoch {self.epoch + 1}/{self.num_epochs}")
-        with torch.set_grad_enabled(training):
-            for images, targets in batches:
-                images, targets = images.to(device), targets.to(device)
-                scores = self.model(images)
-                loss = self.loss_criterion(scores, targets)
-                if training:
-                    self.optimizer.zero_grad()
-                    loss.backward()
-                    self.optimizer.step()
-                n = targets.shape[0]
-                total += n
-                total_loss += loss.item() * n
-                total_correct += (scores.argmax(dim=1) == targets).sum().item()
-                if self.progress:
-                    batches.set_postfix(loss=f"{total_loss / total:.4f}", acc=total_correct / total)
-        if not total:
-            raise ValueError(f"ClassificationSolverViT: the {label} data is empty")
-        return total_loss / total, total_correct / total
+        loss, acc, _ = train_val(
+            self.model,
+            loader,
+            self.optimizer if training else None,
+            self.epoch + 1,
+            self.num_epochs,
+            device,
+            progress=self.progress,
+            loss_criterion=self.loss_criterion,
+        )
+        return loss, acc
 
     def train(self, device=None):
         """Train for ``num_epochs`` epochs (from ``self.epoch``) on ``device`` (None: the GPU

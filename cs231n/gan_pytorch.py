@@ -12,8 +12,12 @@ in [-1, 1].
 from __future__ import annotations
 
 import numpy as np
+import PIL  # noqa: F401  (the course's module imports it: its star-import gives it)
 import torch
-from torch import nn
+from torch import (
+    nn,
+    optim,  # noqa: F401  (the course's module imports it: its star-import gives it)
+)
 from torch.utils.data import sampler
 
 from .core.torch_utils import resolve_device

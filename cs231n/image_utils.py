@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile  # noqa: F401  (the course's module imports it: its star-import gives it)
 import urllib.error
 import urllib.request
 

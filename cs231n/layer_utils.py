@@ -12,6 +12,8 @@ The parts check their own arguments, so errors name the part that received a bad
 
 from __future__ import annotations
 
+import numpy as np  # noqa: F401  (the course's module imports it: its star-import gives it)
+
 from .fast_layers import (
     conv_backward_fast,
     conv_forward_fast,

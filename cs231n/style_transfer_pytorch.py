@@ -17,7 +17,9 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
+import PIL  # noqa: F401  (the course's module imports it: its star-import gives it)
 import torch
+from torch import nn  # noqa: F401  (the course's module imports it: its star-import gives it)
 
 from .core.checks import number, style_transfer_settings, whole_number
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported

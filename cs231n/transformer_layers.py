@@ -1,15 +1,25 @@
-"""Transformer building blocks of the course's Assignment 3 (2021–2025), in PyTorch.
+"""Transformer building blocks of the course's Assignment 3 (2021–2026), in PyTorch.
 
 The names, signatures, attribute names and parameter creation order follow the course's
-``cs231n/transformer_layers.py``: seeded notebooks create the same weights. The notebooks'
-seeded checks run with dropout active, and current PyTorch draws dropout masks differently
-from the builds the course used; with those draws re-created (tests/test_transformer_layers.py)
-every check gives the course's numbers, and ``PatchEmbedding`` (no dropout) does as is.
+``cs231n/transformer_layers.py``: seeded notebooks create the same weights. The 2021–2025
+notebooks' seeded checks run with dropout active, and current PyTorch draws dropout masks
+differently from the builds the course used; with those draws re-created
+(tests/test_transformer_notebooks.py) every check gives the course's numbers. The 2026 checks run
+in eval mode and give them as is.
 
 ``PositionalEncoding`` and ``MultiHeadAttention`` are in every edition since 2021;
 ``FeedForwardNetwork``, ``TransformerDecoderLayer``, ``TransformerEncoderLayer`` and
 ``PatchEmbedding`` are the 2025 additions (2021–2024 defined a ReLU decoder layer in
-``cs231n/classifiers/transformer.py``; ``activation="relu"`` gives that computation).
+``cs231n/classifiers/transformer.py``).
+
+Where editions differ on the same call, the edition in force when a layer is built decides
+(``cs231n.set_edition`` / ``CS231N_EDITION``, default the newest, see ``cs231n/core/edition.py``):
+the feed-forward activation (ReLU up to 2024, GELU from 2025; ``activation=`` overrides) and
+``PatchEmbedding``'s flattening order ((row, column, channel) in 2025 as first released, else
+(channel, row, column); ``flatten_order=`` overrides).
+
+``from cs231n.transformer_layers import *`` gives what the course's module gives: the layers and
+the modules it imports (``torch``, ``nn``, ``F``, ``math``), which the notebooks use.
 
 Shapes: N batch size, S query (target) length, T key/value (source) length, E or D the
 embedding size, H heads.
@@ -30,6 +40,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .core.edition import edition
+
 __all__ = [
     "FeedForwardNetwork",
     "MultiHeadAttention",
@@ -37,9 +49,36 @@ __all__ = [
     "PositionalEncoding",
     "TransformerDecoderLayer",
     "TransformerEncoderLayer",
+    # The modules the course's file imports: its notebooks use them after the star-import.
+    "F",
+    "math",
+    "nn",
+    "torch",
 ]
 
 _ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+_FLATTEN_ORDERS = ("chw", "hwc")
+
+
+def _activation(owner, activation):
+    """``activation`` checked, or the edition's when None: ReLU up to 2024, GELU from 2025."""
+    if activation is None:
+        return "relu" if edition() <= 2024 else "gelu"
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f'{owner}: activation must be "gelu" or "relu", got {activation!r}')
+    return activation
+
+
+def _flatten_order(flatten_order):
+    """``flatten_order`` checked, or the edition's when None: "hwc" (row, column, channel) in
+    2025 as first released, "chw" (channel, row, column) in every other edition."""
+    if flatten_order is None:
+        return "hwc" if edition() == 2025 else "chw"
+    if flatten_order not in _FLATTEN_ORDERS:
+        raise ValueError(
+            f'PatchEmbedding: flatten_order must be "chw" or "hwc", got {flatten_order!r}'
+        )
+    return flatten_order
 
 
 def _check_positive_int(owner, name, value):
@@ -210,19 +249,17 @@ class MultiHeadAttention(nn.Module):
 class FeedForwardNetwork(nn.Module):
     """Position-wise feed-forward block: ``fc2(dropout(activation(fc1(x))))``.
 
-    The course (2025) uses GELU; ``activation="relu"`` is the 2021–2024 decoder layer's choice.
-    Course: ``cs231n/transformer_layers.py`` (2025).
+    ``activation`` "gelu" or "relu"; None (the default) takes the edition's when the block is
+    built: GELU from 2025 (the course's ``FeedForwardNetwork``), ReLU up to 2024 (the 2021–2024
+    decoder layer's). Course: ``cs231n/transformer_layers.py`` (2025–2026).
     """
 
-    def __init__(self, embed_dim, ffn_dim, dropout=0.1, activation="gelu"):
+    def __init__(self, embed_dim, ffn_dim, dropout=0.1, activation=None):
         super().__init__()
         _check_positive_int("FeedForwardNetwork", "embed_dim", embed_dim)
         _check_positive_int("FeedForwardNetwork", "ffn_dim", ffn_dim)
         _check_dropout("FeedForwardNetwork", dropout)
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f'FeedForwardNetwork: activation must be "gelu" or "relu", got {activation!r}'
-            )
+        activation = _activation("FeedForwardNetwork", activation)
         self.fc1 = nn.Linear(embed_dim, ffn_dim)
         self.activation = _ACTIVATIONS[activation]()
         self.dropout = nn.Dropout(dropout)
@@ -239,12 +276,14 @@ class TransformerDecoderLayer(nn.Module):
     LayerNorm (``x = norm(x + dropout(sublayer(x)))``), as the course and PyTorch's
     ``nn.TransformerDecoderLayer(norm_first=False)`` do.
 
-    Course: ``cs231n/transformer_layers.py`` (2025; GELU). 2021–2024 defined this layer in
-    ``cs231n/classifiers/transformer.py`` with ReLU: ``activation="relu"``.
+    Course: ``cs231n/transformer_layers.py`` (2025–2026, GELU). 2021–2024 defined this layer in
+    ``cs231n/classifiers/transformer.py`` with ReLU (other attribute names, the same parameters
+    in the same order). ``activation`` None follows the edition (see :class:`FeedForwardNetwork`).
     """
 
-    def __init__(self, input_dim, num_heads, dim_feedforward=2048, dropout=0.1, activation="gelu"):
+    def __init__(self, input_dim, num_heads, dim_feedforward=2048, dropout=0.1, activation=None):
         super().__init__()
+        activation = _activation("TransformerDecoderLayer", activation)
         self.self_attn = MultiHeadAttention(input_dim, num_heads, dropout)
         self.cross_attn = MultiHeadAttention(input_dim, num_heads, dropout)
         self.ffn = FeedForwardNetwork(input_dim, dim_feedforward, dropout, activation)
@@ -291,10 +330,12 @@ class TransformerDecoderLayer(nn.Module):
 class TransformerEncoderLayer(nn.Module):
     """One post-norm encoder layer: self-attention then the feed-forward block, each followed
     by dropout, the residual sum and a LayerNorm (PyTorch's ``nn.TransformerEncoderLayer`` with
-    ``norm_first=False``). Course: ``cs231n/transformer_layers.py`` (2025)."""
+    ``norm_first=False``). Course: ``cs231n/transformer_layers.py`` (2025–2026). ``activation``
+    None follows the edition (see :class:`FeedForwardNetwork`)."""
 
-    def __init__(self, input_dim, num_heads, dim_feedforward=2048, dropout=0.1, activation="gelu"):
+    def __init__(self, input_dim, num_heads, dim_feedforward=2048, dropout=0.1, activation=None):
         super().__init__()
+        activation = _activation("TransformerEncoderLayer", activation)
         self.self_attn = MultiHeadAttention(input_dim, num_heads, dropout)
         self.ffn = FeedForwardNetwork(input_dim, dim_feedforward, dropout, activation)
 
@@ -316,15 +357,22 @@ class PatchEmbedding(nn.Module):
     """Cuts square images into non-overlapping ``patch_size`` x ``patch_size`` patches and
     embeds each with one linear layer: (N, C, H, W) -> (N, num_patches, embed_dim).
 
-    Patches are ordered row by row over the image (left to right, top to bottom). Each patch is
-    flattened channel first, then row, then column, i.e. as ``x[n, :, rows, cols].reshape(-1)``;
-    the course's seeded check only matches this order (it is also how a Conv2d with
-    kernel = stride = patch_size lays out its weights).
+    Patches are ordered row by row over the image (left to right, top to bottom). How each patch
+    is flattened is where editions differ (the notebooks' seeded checks match one order each):
 
-    Course: ``cs231n/transformer_layers.py`` (2025).
+    - "chw": channel, then row, then column, i.e. ``x[n, :, rows, cols].reshape(-1)`` (how a
+      Conv2d with kernel = stride = patch_size lays out its weights). The 2026 edition, and the
+      2025 starter code as revised during that quarter ("patches of shape (C x patch_size x
+      patch_size)"), whose notebook expects the 2026 numbers.
+    - "hwc": row, then column, then channel, i.e. ``x[n, :, rows, cols].permute(1, 2, 0)
+      .reshape(-1)``. The 2025 edition as first released ("patches of shape (patch_size x
+      patch_size x C)").
+
+    ``flatten_order`` None (the default) takes the edition's when the layer is built: "hwc" for
+    2025, "chw" otherwise. Course: ``cs231n/transformer_layers.py`` (2025–2026).
     """
 
-    def __init__(self, img_size, patch_size, in_channels=3, embed_dim=128):
+    def __init__(self, img_size, patch_size, in_channels=3, embed_dim=128, flatten_order=None):
         super().__init__()
         for name, value in (
             ("img_size", img_size),
@@ -343,7 +391,11 @@ class PatchEmbedding(nn.Module):
         self.embed_dim = embed_dim
         self.num_patches = (img_size // patch_size) ** 2
         self.patch_dim = patch_size * patch_size * in_channels
+        self.flatten_order = _flatten_order(flatten_order)
         self.proj = nn.Linear(self.patch_dim, embed_dim)
+
+    def extra_repr(self) -> str:
+        return f"num_patches={self.num_patches}, flatten_order={self.flatten_order!r}"
 
     def forward(self, x):
         """x: (N, C, H, W) with C = in_channels and H = W = img_size.
@@ -359,6 +411,8 @@ class PatchEmbedding(nn.Module):
         N, C = x.shape[:2]
         P = self.patch_size
         G = self.img_size // P  # patches per side
-        # (N, C, G, P, G, P): axis 2 picks the patch row, axis 4 the patch column.
-        patches = x.reshape(N, C, G, P, G, P).permute(0, 2, 4, 1, 3, 5)
+        # (N, C, G, P, G, P): axis 2 picks the patch row, axis 4 the patch column; then
+        # (N, G, G, C, P, P) for "chw", (N, G, G, P, P, C) for "hwc".
+        order = (0, 2, 4, 1, 3, 5) if self.flatten_order == "chw" else (0, 2, 4, 3, 5, 1)
+        patches = x.reshape(N, C, G, P, G, P).permute(*order)
         return self.proj(patches.reshape(N, G * G, C * P * P))

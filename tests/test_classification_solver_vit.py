@@ -77,3 +77,27 @@ def test_vit_solver_memorises_one_batch_and_resumes(capsys):
     parts.train(device="cpu")
     np.testing.assert_allclose(parts.results["test_loss"], whole.results["test_loss"], rtol=1e-5)
     assert "Epoch 40/40: train loss" in capsys.readouterr().out
+
+
+def test_train_val_is_the_courses_epoch():
+    """The 2025/2026 module's own function: (mean loss, top-1, top-5) as fractions; training
+    with an optimizer, testing without one (no parameter changes, no gradients)."""
+    from cs231n.classification_solver_vit import train_val
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 7))
+    images, labels = torch.randn(20, 3, 2, 2), torch.arange(20) % 7
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(images, labels), batch_size=8
+    )
+    before = [p.detach().clone() for p in model.parameters()]
+    loss, top1, top5 = train_val(model, loader, None, 1, 1, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    scores = model(images)
+    assert loss == pytest.approx(nn.functional.cross_entropy(scores, labels).item(), rel=1e-6)
+    assert top1 == (scores.argmax(1) == labels).sum().item() / 20
+    assert top5 == (scores.topk(5).indices == labels[:, None]).any(1).sum().item() / 20
+    assert 0 <= top1 <= top5 <= 1
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    train_val(model, loader, optimizer, 1, 1, progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

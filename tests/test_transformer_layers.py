@@ -1,13 +1,13 @@
-"""cs231n.transformer_layers, checked two ways: against PyTorch's own attention and Transformer
-layers with the same weights (eval mode, float32 and float64), and against the seeded values
-printed in the course's Transformer_Captioning notebook (2021–2025 editions).
+"""cs231n.transformer_layers, checked against PyTorch's own attention and Transformer layers
+with the same weights (eval mode, float32 and float64), and for what the course edition decides
+(the feed-forward activation, PatchEmbedding's flattening order). The seeded values printed in
+the course's notebooks are checked, edition by edition, in test_transformer_notebooks.py.
 
-The notebook runs its modules in training mode, so its numbers include dropout. The course's
-PyTorch builds drew CPU dropout masks from MKL: one 32-bit draw of the torch generator seeds an
-MCG31m1 stream, and element i is kept when the i-th uniform of that stream is below 1 - p.
-Current builds draw differently, so ``legacy_dropout`` below re-creates the old draws; with it
-every seeded notebook value is reproduced to the notebook's own printed error. Without it the
-values cannot match on this PyTorch, which is why the module tests also compare in eval mode.
+The 2021–2025 notebooks run their modules in training mode, so their numbers include dropout.
+The course's PyTorch builds drew CPU dropout masks from MKL: one 32-bit draw of the torch
+generator seeds an MCG31m1 stream, and element i is kept when the i-th uniform of that stream is
+below 1 - p. Current builds draw differently, so ``legacy_dropout`` below re-creates the old
+draws; with it every seeded notebook value is reproduced to the notebook's own printed error.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 import torch
 from torch import nn
 
+from cs231n.core.edition import using_edition
 from cs231n.transformer_layers import (
     FeedForwardNetwork,
     MultiHeadAttention,
@@ -192,23 +193,6 @@ def test_positional_encoding_rejects_bad_arguments():
         layer(torch.zeros(3, 6))
 
 
-def test_positional_encoding_notebook_value():
-    """The notebook's check (dropout active), with the course's dropout draws."""
-    with legacy_dropout():
-        torch.manual_seed(231)
-        data = torch.randn(1, 2, 6)
-        output = PositionalEncoding(6)(data)
-    expected = np.asarray(
-        [
-            [
-                [-1.234, 1.1127, 1.6978, -0.0865, -0.0, 1.2728],
-                [0.9028, -0.4781, 0.5535, 0.8133, 1.2644, 1.7034],
-            ],
-        ]
-    )  # fmt: skip
-    assert rel_error(expected, output.numpy()) < 2e-4  # the notebook prints 1.04e-4
-
-
 # --------------------------------------------------------------------------------------------
 # MultiHeadAttention
 
@@ -297,48 +281,13 @@ def test_multi_head_attention_rejects_bad_arguments():
         attn(torch.randn(1, 3, 8), kv, kv)
 
 
-def test_multi_head_attention_notebook_values():
-    """The notebook's three checks (dropout active), with the course's dropout draws."""
-    with legacy_dropout():
-        torch.manual_seed(231)
-        attn = MultiHeadAttention(8, num_heads=2)
-        data = torch.randn(1, 3, 8)
-        self_attn_output = attn(query=data, key=data, value=data)
-        mask = torch.randn(3, 3) < 0.5
-        masked_self_attn_output = attn(query=data, key=data, value=data, attn_mask=mask)
-        other_data = torch.randn(1, 3, 8)
-        attn_output = attn(query=data, key=other_data, value=other_data)
-    expected_self = [
-        [-0.2494, 0.1396, 0.4323, -0.2411, -0.1547, 0.2329, -0.1936, -0.1444],
-        [-0.1997, 0.1746, 0.7377, -0.3549, -0.2657, 0.2693, -0.2541, -0.2476],
-        [-0.0625, 0.1503, 0.7572, -0.3974, -0.1681, 0.2168, -0.2478, -0.3038],
-    ]
-    expected_masked = [
-        [-0.1347, 0.1934, 0.8628, -0.4903, -0.2614, 0.2798, -0.2586, -0.3019],
-        [-0.1013, 0.3111, 0.5783, -0.3248, -0.3842, 0.1482, -0.3628, -0.1496],
-        [-0.2071, 0.1669, 0.7097, -0.3152, -0.3136, 0.2520, -0.2774, -0.2208],
-    ]
-    expected_cross = [
-        [-0.1980, 0.4083, 0.1968, -0.3477, 0.0321, 0.4258, -0.8972, -0.2744],
-        [-0.1603, 0.4155, 0.2295, -0.3485, -0.0341, 0.3929, -0.8248, -0.2767],
-        [-0.0908, 0.4113, 0.3017, -0.3539, -0.1020, 0.3784, -0.7189, -0.2912],
-    ]
-    # The notebook prints 3.8e-4, 1.5e-4 and 3.5e-4 (its expected values have 4 decimals).
-    for expected, output in (
-        (expected_self, self_attn_output),
-        (expected_masked, masked_self_attn_output),
-        (expected_cross, attn_output),
-    ):
-        assert rel_error(np.asarray([expected]), output.detach().numpy()) < 5e-4
-
-
 # --------------------------------------------------------------------------------------------
 # FeedForwardNetwork and the encoder/decoder layers
 
 
 def test_feed_forward_network():
     torch.manual_seed(0)
-    ffn = FeedForwardNetwork(6, 10, dropout=0.5).eval()
+    ffn = FeedForwardNetwork(6, 10, dropout=0.5, activation="gelu").eval()
     assert [n for n, _ in ffn.named_children()] == ["fc1", "activation", "dropout", "fc2"]
     x = torch.randn(2, 3, 6)
     with torch.no_grad():
@@ -348,6 +297,26 @@ def test_feed_forward_network():
     assert isinstance(FeedForwardNetwork(6, 10, activation="relu").activation, nn.ReLU)
     with pytest.raises(ValueError, match="activation"):
         FeedForwardNetwork(6, 10, activation="tanh")
+
+
+@pytest.mark.parametrize(
+    "edition, activation",
+    [(2021, nn.ReLU), (2024, nn.ReLU), (2025, nn.GELU), (2026, nn.GELU)],
+)
+def test_the_activation_is_the_editions(edition, activation):
+    """ReLU up to 2024 (the 2021–2024 decoder layer), GELU from 2025, read when a layer is built;
+    an explicit ``activation`` wins."""
+    with using_edition(edition):
+        ffn = FeedForwardNetwork(6, 10)
+        dec = TransformerDecoderLayer(8, 2, 16)
+        enc = TransformerEncoderLayer(8, 2, 16)
+        other = "gelu" if activation is nn.ReLU else "relu"
+        explicit = FeedForwardNetwork(6, 10, activation=other)
+    for layer in (ffn, dec.ffn, enc.ffn):
+        assert type(layer.activation) is activation
+    assert type(explicit.activation) is not activation
+    with pytest.raises(ValueError, match='TransformerDecoderLayer: activation must be "gelu"'):
+        TransformerDecoderLayer(8, 2, 16, activation="tanh")
 
 
 def torch_encoder_layer_from(layer: TransformerEncoderLayer, activation):
@@ -454,7 +423,8 @@ def test_decoder_layer_step_equals_the_full_forward():
 
 
 def test_layers_use_the_course_names_and_defaults():
-    dec = TransformerDecoderLayer(16, 2)
+    with using_edition(2026):
+        dec = TransformerDecoderLayer(16, 2)
     assert [n for n, _ in dec.named_children()] == [
         "self_attn",
         "cross_attn",
@@ -480,71 +450,17 @@ def test_layers_use_the_course_names_and_defaults():
     assert enc.ffn.fc1.out_features == 2048
 
 
-def test_decoder_and_encoder_layer_notebook_values():
-    """The 2025 notebook's checks (dropout active), with the course's dropout draws."""
-    with legacy_dropout():
-        torch.manual_seed(231)
-        np.random.seed(231)
-        N, T, TM, D = 1, 4, 5, 12
-        decoder_layer = TransformerDecoderLayer(D, 2, 4 * D)
-        tgt = torch.randn(N, T, D)
-        memory = torch.randn(N, TM, D)
-        tgt_mask = torch.randn(T, T) < 0.5
-        decoded = decoder_layer(tgt, memory, tgt_mask)
-
-        torch.manual_seed(231)
-        np.random.seed(231)
-        encoder_layer = TransformerEncoderLayer(D, 2, 4 * D)
-        x = torch.randn(N, T, D)
-        x_mask = torch.randn(T, T) < 0.5
-        encoded = encoder_layer(x, x_mask)
-    expected_decoded = np.asarray(
-        [
-            [
-                [1.1464597, -0.32541496, 0.39171425, -0.39425734, 0.62471056, -1.8665842,
-                 -0.12977494, -1.6609063, -0.5620399, 0.45006236, 1.6086785, 0.7173523],
-                [-0.6703264, 0.34731007, -0.01452054, -0.0500976, 0.9617562, -0.91788256,
-                 0.5138556, -1.5247818, 2.0940537, -1.0386938, 1.0333964, -0.7340692],
-                [-1.1966342, 0.78882384, 0.1765188, 0.04164891, 1.9480462, -0.94358695,
-                 0.83423877, -0.44660965, 1.1469632, -1.6658922, -0.27915588, -0.4043607],
-                [-0.96863323, 0.10736976, -0.18560877, -0.86474127, -0.12873, 0.36593518,
-                 0.9634492, -0.9432319, 1.4652547, 1.2200648, 0.9218512, -1.9529796],
-            ],
-        ]
-    )  # fmt: skip
-    expected_encoded = np.asarray(
-        [
-            [
-                [-0.43529928, -0.204897, 0.45693663, -1.1355408, 1.8000772, 0.24467856,
-                 0.8525885, -0.53586316, -1.5606489, -1.207276, 1.3986266, 0.3266182],
-                [0.06928468, 1.1030475, -0.9902548, -0.34333378, -2.1073136, 1.1960536,
-                 0.16573538, -1.1772276, 1.2644588, -0.27311313, 0.29650143, 0.7961618],
-                [0.28310525, 0.69066685, -1.2264299, 1.0175265, -2.0517688, -0.10330413,
-                 -0.5355796, -0.2696466, 0.13948536, 2.0408154, 0.27095756, -0.25582793],
-                [-0.58568114, 0.8019579, -0.9128079, -1.6816932, 1.1572194, 0.39162305,
-                 0.58195484, 0.7043353, -1.27042, -1.1870497, 0.9784279, 1.0221335],
-            ],
-        ]
-    )  # fmt: skip
-    # The notebook asks for rel_error < 1e-6 (it prints 3.8e-8 and 3.6e-8). rel_error is taken
-    # element by element, so an output near zero (-0.0145 here) turns float32 rounding that
-    # differs between CPUs (summation order of the BLAS kernels) into up to 4e-6 on some
-    # machines while every value agrees to 2e-7: where the notebook's check misses, the values
-    # must still agree to float32 rounding of numbers of order 1.
-    for expected, got in ((expected_decoded, decoded), (expected_encoded, encoded)):
-        got = got.detach().numpy()
-        if rel_error(expected, got) >= 1e-6:
-            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
-
-
 # --------------------------------------------------------------------------------------------
 # PatchEmbedding
 
 
-def test_patch_embedding_equals_a_loop_over_patches():
+@pytest.mark.parametrize("flatten_order", ["chw", "hwc"])
+def test_patch_embedding_equals_a_loop_over_patches(flatten_order):
+    """Patches row by row over the image; each flattened (channel, row, column) for "chw",
+    (row, column, channel) for "hwc"."""
     torch.manual_seed(0)
     N, C, S, P, D = 2, 3, 12, 4, 5
-    layer = PatchEmbedding(S, P, in_channels=C, embed_dim=D)
+    layer = PatchEmbedding(S, P, in_channels=C, embed_dim=D, flatten_order=flatten_order)
     assert (layer.num_patches, layer.patch_dim) == (9, 48)
     x = torch.randn(N, C, S, S)
     out = layer(x)
@@ -553,47 +469,31 @@ def test_patch_embedding_equals_a_loop_over_patches():
     for n in range(N):
         for i in range(G):  # patch row
             for j in range(G):  # patch column
-                patch = x[n, :, i * P : (i + 1) * P, j * P : (j + 1) * P].reshape(-1)
-                torch.testing.assert_close(out[n, i * G + j], layer.proj(patch))
+                patch = x[n, :, i * P : (i + 1) * P, j * P : (j + 1) * P]  # (C, P, P)
+                if flatten_order == "hwc":
+                    patch = patch.permute(1, 2, 0)
+                torch.testing.assert_close(out[n, i * G + j], layer.proj(patch.reshape(-1)))
 
 
-def test_patch_embedding_notebook_value():
-    """No dropout here: the seeded check reproduces on any PyTorch."""
-    torch.manual_seed(231)
-    np.random.seed(231)
-    patch_embedding = PatchEmbedding(img_size=16, patch_size=8, embed_dim=8)
-    x = torch.randn(2, 3, 16, 16)
-    output = patch_embedding(x)
-    expected = np.asarray(
-        [
-            [
-                [-0.6312704, 0.02531429, 0.6112642, -0.49089882, 0.01412961, -0.6959372,
-                 -0.32862484, -0.45402682],
-                [0.18816411, -0.08142513, -0.9829535, -0.23975623, -0.23109074, 0.97950286,
-                 -0.40997326, 0.7457837],
-                [0.01810865, 0.15780598, -0.91804236, 0.36185235, 0.8379501, 1.0191797,
-                 -0.29667392, 0.20322265],
-                [-0.18697818, -0.45137224, -0.40339014, -1.4381214, -0.43450755, 0.7651071,
-                 -0.83683825, -0.16360264],
-            ],
-            [
-                [-0.39786366, 0.16201034, -0.19008337, -1.0602452, -0.28693503, 0.09791763,
-                 0.26614824, 0.41781986],
-                [0.35146567, -0.4469593, -0.1841726, 0.45757473, -0.61304873, -0.29104248,
-                 -0.16124889, -0.14987172],
-                [-0.2996967, 0.27353522, -0.09929767, 0.01973832, -1.2312065, -0.6374332,
-                 -0.22963578, 0.55696607],
-                [-0.93818814, 0.02465284, -0.21117875, 1.1860403, -0.06137538, -0.21062079,
-                 -0.094347, 0.50032747],
-            ],
-        ]
-    )  # fmt: skip
-    assert rel_error(expected, output.detach().numpy()) < 1e-5  # the notebook prints 1.6e-6
+@pytest.mark.parametrize(
+    "edition, order", [(2021, "chw"), (2024, "chw"), (2025, "hwc"), (2026, "chw")]
+)
+def test_patch_embedding_order_is_the_editions(edition, order):
+    """(row, column, channel) in 2025 as first released, (channel, row, column) otherwise; read
+    when the layer is built, shown in its repr; an explicit ``flatten_order`` wins."""
+    with using_edition(edition):
+        layer = PatchEmbedding(8, 4, in_channels=2, embed_dim=3)
+        other = "hwc" if order == "chw" else "chw"
+        explicit = PatchEmbedding(8, 4, in_channels=2, embed_dim=3, flatten_order=other)
+    assert layer.flatten_order == order and explicit.flatten_order == other
+    assert f"flatten_order='{order}'" in repr(layer)
 
 
 def test_patch_embedding_rejects_bad_arguments():
     with pytest.raises(ValueError, match="not divisible by patch_size"):
         PatchEmbedding(10, 4)
+    with pytest.raises(ValueError, match='flatten_order must be "chw" or "hwc", got \'cwh\''):
+        PatchEmbedding(8, 4, flatten_order="cwh")
     layer = PatchEmbedding(8, 4, in_channels=1, embed_dim=6)
     with pytest.raises(ValueError, match=r"\(N, 1, 8, 8\)"):
         layer(torch.zeros(2, 3, 8, 8))

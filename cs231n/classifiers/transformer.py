@@ -1,11 +1,15 @@
-"""The course's Transformer models (Assignment 3, 2021–2025): the captioning Transformer and,
+"""The course's Transformer models (Assignment 3, 2021–2026): the captioning Transformer and,
 from 2025, the Vision Transformer.
 
 Module path, class names, signatures, attribute names and the order in which parameters are
 created and initialised follow the course's ``cs231n/classifiers/transformer.py``, so seeded
 models have the course's weights. The layers live in :mod:`cs231n.transformer_layers` and are
 re-exported here: 2021–2024 defined ``TransformerDecoderLayer`` in this module, and the course
-imports everything from ``transformer_layers`` into it.
+imports everything from ``transformer_layers`` into it. ``from cs231n.classifiers.transformer
+import *`` gives what the course's module gives, the modules it imports (``np``, ``copy``,
+``torch``, ``nn``, and ``F``, ``math`` through ``transformer_layers``) included. The layers follow
+the course edition in force when a model is built (``cs231n.set_edition``, see
+``cs231n/core/edition.py``): a model built under 2024 decodes with ReLU, under 2025 with GELU.
 
 Beyond the course: inputs are checked (one clear error), :meth:`CaptioningTransformer.sample`
 runs in eval mode and reuses cached keys/values (one step costs O(t), not a whole forward
@@ -16,11 +20,13 @@ decode_step` expose that cache for other decoders (beam search).
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..transformer_layers import (
     FeedForwardNetwork,
@@ -45,6 +51,13 @@ __all__ = [
     "VisionTransformer",
     "causal_mask",
     "clones",
+    # The modules the course's file imports, directly or through `transformer_layers import *`.
+    "F",
+    "copy",
+    "math",
+    "nn",
+    "np",
+    "torch",
 ]
 
 
@@ -131,7 +144,7 @@ class DecodeState:
 
 
 class CaptioningTransformer(nn.Module):
-    """Captions from image features with a Transformer decoder (course, 2021–2025).
+    """Captions from image features with a Transformer decoder (course, 2021–2026).
 
     The image feature vector (N, D) is projected to the word-vector size W and is the decoder's
     memory, a sequence of length 1; caption words are embedded (``<NULL>`` is the padding
@@ -141,7 +154,8 @@ class CaptioningTransformer(nn.Module):
     keeps PyTorch's default initialisation and takes the next random draws).
 
     Uses ``TransformerDecoderLayer(W, num_heads)`` with its defaults (feed-forward size 2048,
-    dropout 0.1, GELU as in 2025; 2021–2024 used ReLU).
+    dropout 0.1, the edition's activation when the model is built: ReLU up to 2024, GELU from
+    2025).
     """
 
     def __init__(
@@ -320,11 +334,12 @@ class CaptioningTransformer(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    """Vision Transformer for image classification (course, 2025).
+    """Vision Transformer for image classification (course, 2025–2026).
 
     Patch embedding, the 1-D sinusoidal positional encoding over the patch sequence, a stack of
     post-norm encoder layers, the mean over patches, and a linear head. The whole model,
-    head included, gets the course's N(0, 0.02) initialisation.
+    head included, gets the course's N(0, 0.02) initialisation. The patch flattening order and
+    the activation are the edition's when the model is built (see ``PatchEmbedding``).
     """
 
     def __init__(
