@@ -69,6 +69,19 @@ def _activation(owner, activation):
     return activation
 
 
+def edition_choices(model) -> dict:
+    """What the edition decided in a built model: {"activation": "gelu" | "relu"} of its
+    feed-forward blocks, and "flatten_order" of its PatchEmbedding when it has one (a saved
+    model records them; ``cs231n.core.edition.edition_for`` rebuilds it the same)."""
+    choices = {}
+    for module in model.modules():
+        if isinstance(module, FeedForwardNetwork) and "activation" not in choices:
+            choices["activation"] = "relu" if isinstance(module.activation, nn.ReLU) else "gelu"
+        if isinstance(module, PatchEmbedding) and "flatten_order" not in choices:
+            choices["flatten_order"] = module.flatten_order
+    return choices
+
+
 def _flatten_order(flatten_order):
     """``flatten_order`` checked, or the edition's when None: "hwc" (row, column, channel) in
     2025 as first released, "chw" (channel, row, column) in every other edition."""

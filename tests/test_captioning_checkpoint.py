@@ -598,3 +598,44 @@ def test_a_transformer_resume_compares_the_training_settings_too(tmp_path):
         ValueError, match=r"run.pt: cannot resume, .*learning_rate 0.01 saved, 0.001 asked"
     ):
         train_transformer(data, tmp_path / "run", epochs=2, resume=True, learning_rate=1e-3)
+
+
+def test_a_transformer_keeps_the_editions_activation_it_was_built_with(tmp_path):
+    """A captioner trained under 2024 (ReLU) and loaded under the newest edition (GELU) was
+    rebuilt with GELU, silently; the checkpoint records the choice, and a resume under another
+    edition is refused, naming it."""
+    import torch
+
+    from cs231n.captioning.checkpoint import load_captioner
+    from cs231n.core.edition import using_edition
+
+    data = small_data()
+    with using_edition(2024):
+        model, _, _ = train_transformer(data, tmp_path / "run")
+    assert isinstance(model.transformer.layers[0].ffn.activation, torch.nn.ReLU)
+    loaded, meta = load_captioner(tmp_path / "run")  # under the default edition, 2026
+    assert meta["model"]["activation"] == "relu"
+    assert isinstance(loaded.transformer.layers[0].ffn.activation, torch.nn.ReLU)
+    features = torch.as_tensor(data["val_features"][:3], dtype=torch.float32)
+    model.eval()
+    np.testing.assert_array_equal(
+        loaded.sample(features, max_length=10), model.cpu().sample(features, max_length=10)
+    )
+    with pytest.raises(ValueError, match="activation 'relu' saved, 'gelu' asked"):
+        train_transformer(data, tmp_path / "run", epochs=2, resume=True)
+    with using_edition(2024):
+        train_transformer(data, tmp_path / "run", epochs=2, resume=True)
+
+
+def test_a_checkpoint_from_before_the_edition_setting_is_gelu(tmp_path):
+    import torch
+
+    from cs231n.captioning.checkpoint import load_captioner
+
+    train_transformer(small_data(), tmp_path / "old")
+    _rewrite_pt(tmp_path / "old.pt", lambda saved: saved["model"].pop("activation"))
+    loaded, _ = load_captioner(tmp_path / "old")
+    assert isinstance(loaded.transformer.layers[0].ffn.activation, torch.nn.GELU)
+    _rewrite_pt(tmp_path / "old.pt", lambda saved: saved["model"].update(activation="tanh"))
+    with pytest.raises(ValueError, match='old.pt: model activation must be "gelu" or "relu"'):
+        load_captioner(tmp_path / "old")

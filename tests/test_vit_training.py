@@ -181,3 +181,36 @@ def test_a_resume_on_another_data_set_is_refused(data_root, tmp_path):
         train, test, SMALL, checkpoint=tmp_path / "v", resume=True, extra=extra,
         **{**settings, "num_epochs": 2},
     )  # fmt: skip
+
+
+def test_a_vit_keeps_the_editions_choices_it_was_built_with(data_root, tmp_path):
+    """Patches flattened (row, column, channel) under the first 2025 release stay so when the
+    checkpoint is read under another edition; a resume under another edition is refused."""
+    import torch
+
+    from cs231n.core.edition import using_edition
+
+    train, test = load_vit_data("fashion-mnist", data_root, max_images=32)
+    settings = dict(seed=0, device="cpu", verbose=False, num_epochs=1)
+    with using_edition(2025):
+        model, _ = train_vit(train, test, SMALL, checkpoint=tmp_path / "v", **settings)
+    assert model.patch_embed.flatten_order == "hwc"
+    saved = load_vit_checkpoint(tmp_path / "v")
+    assert saved["layers"] == {"activation": "gelu", "flatten_order": "hwc"}
+    with pytest.raises(ValueError, match="flatten_order 'hwc' saved, 'chw' asked"):
+        train_vit(
+            train,
+            test,
+            SMALL,
+            checkpoint=tmp_path / "v",
+            resume=True,
+            **{**settings, "num_epochs": 2},
+        )
+    # Read under the newest edition, the weights go into a model built as it was trained.
+    from cs231n.vit.training import build_vit
+
+    rebuilt = build_vit(saved["config"], choices=saved["layers"])
+    rebuilt.load_state_dict(saved["model_state"])
+    x = torch.rand(2, 1, 28, 28)
+    model.eval(), rebuilt.eval()
+    torch.testing.assert_close(rebuilt(x), model.cpu()(x))

@@ -34,6 +34,7 @@ import numpy as np
 from .. import optim
 from ..classifiers.rnn import CaptioningRNN
 from ..coco_utils import check_vocabulary
+from ..core.edition import edition_for, using_edition
 from ..core.files import atomic_path
 from .sizing import check_model_memory, model_parameter_count, transformer_parameter_count
 
@@ -453,7 +454,10 @@ TRANSFORMER_CONFIG = ("input_dim", "wordvec_dim", "num_heads", "num_layers", "ma
 
 
 def transformer_config(model) -> dict:
-    """The keyword arguments that rebuild ``model`` (a CaptioningTransformer), and its type."""
+    """The keyword arguments that rebuild ``model`` (a CaptioningTransformer), its type, and
+    the edition's choice of activation it was built with."""
+    from ..transformer_layers import edition_choices
+
     return {
         "type": "transformer",
         "input_dim": int(model.visual_projection.in_features),
@@ -461,6 +465,9 @@ def transformer_config(model) -> dict:
         "num_heads": int(model.transformer.layers[0].self_attn.n_head),
         "num_layers": len(model.transformer.layers),
         "max_length": int(model.max_length),
+        # The edition's choice when the model was built (ReLU up to 2024, GELU after): a
+        # checkpoint is rebuilt the same whatever edition is in force when it is loaded.
+        "activation": edition_choices(model)["activation"],
     }
 
 
@@ -559,7 +566,8 @@ def load_transformer_checkpoint(path):
     check_tensors(file, state, "weight")
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
         try:
-            model = CaptioningTransformer(word_to_idx, **config)
+            with using_edition(edition_for(saved["model"].get("activation", "gelu"))):
+                model = CaptioningTransformer(word_to_idx, **config)
         except (ValueError, TypeError, RuntimeError) as e:
             raise ValueError(f"{file}: cannot build the model it describes ({e})") from None
     try:
@@ -612,6 +620,11 @@ def _check_transformer_config(model, where) -> dict:
         raise ValueError(
             f"{where}: model wordvec_dim {model['wordvec_dim']} is not divisible by num_heads "
             f"{model['num_heads']}"
+        )
+    # Checkpoints written before the edition setting hold GELU models without saying so.
+    if model.get("activation", "gelu") not in ("gelu", "relu"):
+        raise ValueError(
+            f'{where}: model activation must be "gelu" or "relu", got {model["activation"]!r}'
         )
     return {k: model[k] for k in TRANSFORMER_CONFIG}
 

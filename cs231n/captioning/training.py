@@ -24,6 +24,7 @@ from .checkpoint import (
     save_checkpoint,
     transformer_checkpoint_path,
     transformer_checkpoint_payload,
+    transformer_config,
 )
 from .data import check_caption_data, small_caption_data
 from .evaluation import validation_report
@@ -357,6 +358,8 @@ class CaptioningTransformerTrainer(Trainer):
         self.restart_hint = RESTART_HINT
         self.data, self.hp, self.extra = data, hp, extra or {}
         self.model = _new_transformer(data, hp, seed)
+        # The edition in force decided the activation: a resume under another is another run.
+        self.config["activation"] = transformer_config(self.model)["activation"]
         self.reports = []
         self.solver = CaptioningSolverTransformer(
             self.model,
@@ -405,6 +408,7 @@ class CaptioningTransformerTrainer(Trainer):
         named = _data_identity(meta["extra"])
         data = {k: named.get(k, self.config[k]) for k in DATA_KEYS if k in self.config}
         model = {k: meta["model"][k] for k in TRANSFORMER_CONFIG}
+        model["activation"] = meta["model"].get("activation", "gelu")
         # The model's own sizes are what its weights are: they win over what hyper says.
         return {**self.config, **hyper, **model, **data}
 

@@ -75,3 +75,17 @@ def using_edition(edition: int | str | None):
         yield
     finally:
         _chosen = before
+
+
+def edition_for(activation: str = "gelu", flatten_order: str = "chw") -> int:
+    """An edition that builds layers with these choices (what a saved model records, so that
+    it is rebuilt the same under any edition in force): ReLU is 2024's, GELU with (row, column,
+    channel) patches the first 2025 release's, GELU with (channel, row, column) the newest's."""
+    if activation == "relu":
+        return 2024
+    if activation != "gelu" or flatten_order not in ("chw", "hwc"):
+        raise ValueError(
+            f"no edition builds activation={activation!r} with flatten_order={flatten_order!r} "
+            '(activation "gelu" or "relu", flatten_order "chw" or "hwc")'
+        )
+    return 2025 if flatten_order == "hwc" else LATEST

@@ -14,12 +14,14 @@ readable) and ``NAME_curve.png`` (loss and accuracy per epoch, training and test
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..core.edition import edition_for, using_edition
 from ..core.files import require_memory, save_figure
 from ..core.run import Trainer
 from ..data.mnist import load_mnist, torch_dataset
@@ -111,9 +113,15 @@ def check_config(config):
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
 
 
-def build_vit(config, seed=None):
+# What a checkpoint written before the edition setting holds, without saying so.
+LEGACY_CHOICES = {"activation": "gelu", "flatten_order": "chw"}
+
+
+def build_vit(config, seed=None, choices=None):
     """A VisionTransformer for 28x28x1 images and 10 classes with ``config``'s sizes
-    (:data:`MODEL_DEFAULTS`' keys), seeded with ``seed`` when given."""
+    (:data:`MODEL_DEFAULTS`' keys), seeded with ``seed`` when given. ``choices``: the
+    edition-dependent ones ({"activation", "flatten_order"}, as a checkpoint records them);
+    None: the edition in force decides."""
     import torch
 
     from ..classifiers.transformer import VisionTransformer
@@ -121,12 +129,23 @@ def build_vit(config, seed=None):
     check_config(config)
     if seed is not None:
         torch.manual_seed(seed)
-    return VisionTransformer(
-        img_size=IMAGE_SIZE,
-        in_channels=CHANNELS,
-        num_classes=NUM_CLASSES,
-        **{k: config[k] for k in MODEL_DEFAULTS},
-    )
+    edition = contextlib.nullcontext()
+    if choices is not None:
+        edition = using_edition(edition_for(**{**LEGACY_CHOICES, **choices}))
+    with edition:
+        return VisionTransformer(
+            img_size=IMAGE_SIZE,
+            in_channels=CHANNELS,
+            num_classes=NUM_CLASSES,
+            **{k: config[k] for k in MODEL_DEFAULTS},
+        )
+
+
+def layer_choices(model) -> dict:
+    """The edition's choices a built ViT holds ({"activation", "flatten_order"})."""
+    from ..transformer_layers import edition_choices
+
+    return edition_choices(model)
 
 
 def train_vit(
@@ -220,6 +239,8 @@ class ViTTrainer(Trainer):
         self.model_config, self.hp, self.seed, self.extra = config, hp, seed, extra
         self.device = device
         self.model = build_vit(config, seed)
+        # The edition in force decided these: a resume under another is another run.
+        self.config.update(layer_choices(self.model))
         self.solver = ClassificationSolverViT(
             train_data,
             test_data,
@@ -257,6 +278,7 @@ class ViTTrainer(Trainer):
         return {
             "format": FORMAT,
             "config": self.model_config,
+            "layers": layer_choices(self.model),
             "training": self.hp,
             "seed": self.seed,
             "epoch": self.solver.epoch,
@@ -295,7 +317,8 @@ class ViTTrainer(Trainer):
         # The data a run was trained on is compared when both runs name it (the CLI does).
         named = _data_identity(saved.get("extra"))
         data = {k: named.get(k, self.config[k]) for k in DATA_KEYS if k in self.config}
-        return {**saved["config"], **saved["training"], **data}
+        layers = {**LEGACY_CHOICES, **saved.get("layers", {})}
+        return {**saved["config"], **saved["training"], **layers, **data}
 
     def restore(self, saved, path):
         import torch
@@ -377,8 +400,18 @@ def load_vit_checkpoint(name) -> dict:
     if not isinstance(state, dict):
         raise ValueError(f"{path}: model_state is not a state dict")
     check_tensors(path, state, "weight")
+    layers = saved.get("layers", LEGACY_CHOICES)
+    if (
+        not isinstance(layers, dict)
+        or layers.get("activation", "gelu") not in ("gelu", "relu")
+        or layers.get("flatten_order", "chw") not in ("chw", "hwc")
+    ):
+        raise ValueError(
+            f'{path}: layers must name activation "gelu" or "relu" and flatten_order "chw" or '
+            f'"hwc", got {layers!r}'
+        )
     with torch.random.fork_rng(devices=[]):
-        model = build_vit(config)
+        model = build_vit(config, choices=layers)
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
