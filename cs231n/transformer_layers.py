@@ -25,7 +25,9 @@ Shapes: N batch size, S query (target) length, T key/value (source) length, E or
 embedding size, H heads.
 
 Masks follow the course: ``attn_mask[i, j] == 0`` means query position i may NOT attend to key
-position j (the opposite of PyTorch's boolean masks, where True blocks).
+position j; a mask holds 0 and 1, or booleans (False blocks: the opposite of PyTorch's boolean
+masks, where True blocks). Other values, such as PyTorch's additive masks (0 attend, -inf
+block), are refused rather than read inverted.
 
 Beyond the course, ``MultiHeadAttention.project_kv`` / ``attend`` split attention in two so that
 keys and values can be cached during step-by-step decoding, and the decoder layer has a
@@ -67,6 +69,22 @@ def _activation(owner, activation):
     if activation not in _ACTIVATIONS:
         raise ValueError(f'{owner}: activation must be "gelu" or "relu", got {activation!r}')
     return activation
+
+
+def _check_mask_values(attn_mask):
+    """The course's masks are 0/1 (or bool): 1/True = may attend, 0/False = blocked. PyTorch's
+    additive masks (``nn.Transformer.generate_square_subsequent_mask``: 0 = attend, -inf =
+    blocked) would read inverted, so anything but 0 and 1 is refused, naming the convention."""
+    if attn_mask.dtype == torch.bool:
+        return
+    if attn_mask.is_complex() or not ((attn_mask == 0) | (attn_mask == 1)).all():
+        odd = attn_mask[(attn_mask != 0) & (attn_mask != 1)].flatten()[:1].tolist()
+        raise ValueError(
+            f"MultiHeadAttention: attn_mask must hold 0 (blocked) and 1 (may attend) only, or "
+            f"booleans (False blocked), found {odd[0] if odd else attn_mask.dtype}; a PyTorch "
+            "additive mask (0 attend, -inf blocked) is the course's `mask == 0`, a PyTorch "
+            "boolean mask (True blocked) is its `~mask`"
+        )
 
 
 def edition_choices(model) -> dict:
@@ -243,6 +261,7 @@ class MultiHeadAttention(nn.Module):
                     f"MultiHeadAttention: attn_mask must have shape (S, T) = ({S}, {T}), got "
                     f"{tuple(attn_mask.shape)}"
                 )
+            _check_mask_values(attn_mask)
             # The lowest finite value rather than -inf: a blocked score still gets weight 0
             # (its exponential underflows), but a row with every key blocked becomes a uniform
             # average instead of NaN.

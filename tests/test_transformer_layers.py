@@ -512,3 +512,49 @@ def test_legacy_dropout_mcg31_blocks_equal_the_recurrence():
         x = x * _MCG31_A % _MCG31_M
     np.testing.assert_array_equal(_mcg31_uniforms(seed, n), np.asarray(expected))
     assert math.isclose(_mcg31_uniforms(0, 1)[0], 1 / _MCG31_M)  # a zero seed starts at 1
+
+
+@pytest.mark.parametrize(
+    "mask, found",
+    [
+        (nn.Transformer.generate_square_subsequent_mask(4), "-inf"),  # PyTorch's additive mask
+        (torch.full((4, 4), 2.0), "2.0"),
+        (torch.tril(torch.ones(4, 4)) * 0.5, "0.5"),
+        (torch.full((4, 4), float("nan")), "nan"),
+        (torch.tril(torch.ones(4, 4, dtype=torch.int64)) - 1, "-1"),
+    ],
+)
+def test_a_mask_in_another_convention_is_refused(mask, found):
+    """PyTorch's additive mask (0 attend, -inf blocked) was read inverted: position 0 saw the
+    future, silently (issue #19 h). Every layer that takes a mask goes through the same check."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 8)
+    calls = [
+        lambda: MultiHeadAttention(8, 2)(x, x, x, mask),
+        lambda: TransformerEncoderLayer(8, 2, 16)(x, mask),
+        lambda: TransformerDecoderLayer(8, 2, 16)(x, x, mask),
+    ]
+    for call in calls:
+        with pytest.raises(
+            ValueError, match=rf"0 \(blocked\) and 1 \(may attend\).*found {found};"
+        ):
+            call()
+
+
+def test_masks_of_the_courses_convention_agree_in_every_dtype():
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(2, 4, 8)
+    causal = torch.tril(torch.ones(4, 4))
+    expected = attn(x, x, x, causal)
+    for mask in (causal.bool(), causal.long(), causal.to(torch.uint8), causal.double()):
+        torch.testing.assert_close(attn(x, x, x, mask), expected)
+    # The conversions the message names give the same causal attention.
+    additive = nn.Transformer.generate_square_subsequent_mask(4)
+    torch.testing.assert_close(attn(x, x, x, additive == 0), expected)
+    pytorch_bool = causal == 0  # PyTorch: True blocks
+    torch.testing.assert_close(attn(x, x, x, ~pytorch_bool), expected)
+    # Causality holds: changing a later position leaves earlier outputs as they were.
+    y = x.clone()
+    y[:, 3] += 1.0
+    torch.testing.assert_close(attn(y, y, y, causal)[:, :3], expected[:, :3])
