@@ -63,6 +63,11 @@ def train_val(
     with torch.set_grad_enabled(is_train):
         for images, targets in bar:
             images, targets = images.to(device), targets.to(device)
+            if images.is_floating_point() and not torch.isfinite(images).all():
+                raise ValueError(
+                    f"ClassificationSolverViT: the {label.lower()} data holds NaN or infinite "
+                    "pixel values; training stopped before using them"
+                )
             scores = model(images)
             loss = loss_criterion(scores, targets)
             if is_train:

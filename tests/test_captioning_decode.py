@@ -248,3 +248,19 @@ def test_transformer_max_length_is_checked_up_front():
             decode(model, features, max_length=13)
     with pytest.raises(ValueError, match=r"features must have shape \(N, 4\), got \(3, 2\)"):
         beam_search(model, features[:, :2], max_length=5)
+
+
+@pytest.mark.parametrize("cell", MODELS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_features_that_are_not_finite_are_refused_by_every_decoder(cell, bad):
+    """NaN image features were decoded into captions, silently (issue #19 f)."""
+    model, features = toy_model(cell, seed=1)
+    features = np.array(features, dtype=np.float32)
+    features[1, 0] = bad
+    for decode in (
+        lambda: greedy(model, features, max_length=5),
+        lambda: beam_search(model, features, beam_size=2, max_length=5),
+        lambda: sample_temperature(model, features, max_length=5, seed=0),
+    ):
+        with pytest.raises(ValueError, match="features hold NaN or infinite values"):
+            decode()

@@ -101,3 +101,18 @@ def test_train_val_is_the_courses_epoch():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     train_val(model, loader, optimizer, 1, 1, progress=False)
     assert not all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_the_solver_refuses_images_that_are_not_finite():
+    """The ViT solver trained on NaN images, silently (issue #19 f)."""
+    model = small_vit()
+    images = torch.rand(8, 3, 16, 16)
+    images[2, 0, 0, 0] = float("nan")
+    labels = torch.arange(8) % 10
+    before = [p.detach().clone() for p in model.parameters()]
+    solver = ClassificationSolverViT(
+        (images, labels), (images, labels), model, num_epochs=1, batch_size=8, verbose=False
+    )
+    with pytest.raises(ValueError, match="train data holds NaN or infinite pixel values"):
+        solver.train(device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))

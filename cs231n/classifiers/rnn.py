@@ -84,6 +84,8 @@ class CaptioningRNN:
         """Validated features in the model's dtype (so a float32 model stays float32)."""
         Shapes(func).check("features", features, ("N", self.params["W_proj"].shape[0]))
         require_float(func, "features", features)
+        if not np.isfinite(features).all():  # NaN features decode into garbage captions
+            raise ValueError(f"{func}: features hold NaN or infinite values")
         return features.astype(self.dtype, copy=False)
 
     def get_num_params(self) -> int:

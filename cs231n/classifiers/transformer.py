@@ -221,7 +221,10 @@ class CaptioningTransformer(nn.Module):
             )
         if not features.is_floating_point():
             raise TypeError(f"{func}: features must be floating point, got {features.dtype}")
-        return features.to(device=self._device(), dtype=self.output.weight.dtype)
+        features = features.to(device=self._device(), dtype=self.output.weight.dtype)
+        if not torch.isfinite(features).all():  # NaN features decode into garbage captions
+            raise ValueError(f"{func}: features hold NaN or infinite values")
+        return features
 
     def forward(self, features, captions):
         """Scores for the next word at every position, with future positions masked.
