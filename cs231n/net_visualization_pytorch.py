@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .core.checks import class_visualization_settings
-from .core.torch_utils import class_indices, leaves_model_unchanged
+from .core.torch_utils import class_indices, leaves_model_unchanged, model_input
 from .image_utils import (
     SQUEEZENET_MEAN,
     SQUEEZENET_STD,
@@ -148,7 +148,7 @@ def compute_saliency_maps(X, y, model):
     colour channels of the unnormalised score of its class. X: (N, 3, H, W), y: (N,).
     Returns (N, H, W)."""
     y = _check_batch("compute_saliency_maps", X, y, model)
-    X = X.detach().clone().to(_device(model)).requires_grad_(True)
+    X = model_input("compute_saliency_maps", "X", X, model, 3).clone().requires_grad_(True)
     scores = model(X)
     # autograd.grad rather than backward(): no .grad left behind on trainable parameters.
     (grad,) = torch.autograd.grad(scores.gather(1, y.view(-1, 1)).sum(), X)
@@ -180,7 +180,7 @@ def pick_targets(model, X, mode="random", generator=None):
     """Target classes for fooling: "random" (any class but the predicted one) or
     "least-likely" (the class the model finds least probable)."""
     with torch.no_grad():
-        scores = model(X.to(_device(model))).cpu()
+        scores = model(model_input("pick_targets", "X", X, model, 3)).cpu()
     if mode == "least-likely":
         return scores.argmin(dim=1)
     if mode == "random":
@@ -204,7 +204,7 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="sc
         raise ValueError(f'objective must be "score" or "margin", got {objective!r}')
     targets = _check_batch("fool", X, targets, model, name="targets")
     device = _device(model)
-    original = X.detach().to(device)
+    original = model_input("fool", "X", X, model, 3)
     images = original.clone()
     active = torch.ones(len(images), dtype=torch.bool, device=device)
     iterations = torch.zeros(len(images), dtype=torch.long, device=device)
@@ -243,6 +243,12 @@ def fool(model, X, targets, max_iterations=100, learning_rate=1.0, objective="sc
 def class_visualization_update_step(img, model, target_y, l2_reg, learning_rate):
     """One normalised gradient-ascent step on ``score[target_y] - l2_reg * ||img||^2``, in
     place on ``img`` (which requires grad)."""
+    weight = next(model.parameters())
+    if img.dtype != weight.dtype or img.device != weight.device:  # it is updated in place
+        raise ValueError(
+            f"class_visualization_update_step: img is {img.dtype} on {img.device}, the model's "
+            f"weights {weight.dtype} on {weight.device}: create img with that dtype and device"
+        )
     score = model(img)[0, target_y] - l2_reg * img.pow(2).sum()
     (grad,) = torch.autograd.grad(score, img)
     with torch.no_grad():

@@ -592,3 +592,36 @@ def test_class_visualization_bad_arguments(model, kwargs, match):
     target_y = args.pop("target_y")
     with pytest.raises(ValueError, match=match):
         class_visualization(target_y, model, **args)
+
+
+def test_images_of_another_dtype_are_converted_and_nan_refused(model):
+    """float64 images crashed 13 frames deep in a convolution; the TensorFlow twins convert
+    them (issue #19 l). One check, cs231n.core.torch_utils.model_input, for every entry."""
+    from cs231n import net_visualization_pytorch as nv
+    from cs231n.net_visualization_pytorch import fool, pick_targets
+
+    X = images(2)
+    y = torch.tensor([3, 7])
+    expected = nv.compute_saliency_maps(X, y, model)
+    for other in (X.double(), X.half().float().double()):
+        torch.testing.assert_close(
+            nv.compute_saliency_maps(other, y, model),
+            nv.compute_saliency_maps(other.float(), y, model),
+        )
+    torch.testing.assert_close(nv.compute_saliency_maps(X.double(), y, model), expected)
+    assert fool(model, X.double(), y, max_iterations=2).images.dtype == torch.float32
+    assert pick_targets(model, X.double(), "least-likely").shape == (2,)
+    bad = X.clone()
+    bad[1, 0, 0, 0] = float("nan")
+    for call in (
+        lambda: nv.compute_saliency_maps(bad, y, model),
+        lambda: fool(model, bad, y, max_iterations=2),
+        lambda: pick_targets(model, bad),
+    ):
+        with pytest.raises(ValueError, match="X holds NaN or infinite values"):
+            call()
+    img = torch.zeros(1, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(
+        ValueError, match="img is torch.float64 .* the model's weights torch.float32"
+    ):
+        nv.class_visualization_update_step(img, model, 3, 1e-3, 1.0)

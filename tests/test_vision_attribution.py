@@ -254,3 +254,15 @@ def test_integrated_gradients_broadcasts_one_baseline(model, baseline):
 def test_integrated_gradients_bad_baseline(model):
     with pytest.raises(ValueError, match=r"baseline has shape \(3, 3, 32, 32\)"):
         integrated_gradients(model, images(2, size=32), 1, baseline=torch.zeros(3, 3, 32, 32))
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_takes_float64_images_and_refuses_nan(model, name):
+    X = images(2)
+    torch.manual_seed(0)  # smoothgrad's noise
+    expected = attribute(name, model, X, [1, 2])
+    torch.manual_seed(0)
+    torch.testing.assert_close(attribute(name, model, X.double(), [1, 2]), expected)
+    X[0, 1, 2, 3] = float("inf")
+    with pytest.raises(ValueError, match="X holds NaN or infinite values"):
+        attribute(name, model, X, [1, 2])

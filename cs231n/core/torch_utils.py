@@ -92,6 +92,26 @@ def class_indices(func: str, name: str, target, n: int, num_classes=None, device
     return t
 
 
+def model_input(func: str, name: str, X, model, channels=None) -> torch.Tensor:
+    """``X`` (N, C, H, W) checked and made ready for ``model``: detached, on the model's device,
+    in the dtype of its weights (a float64 or integer image batch would otherwise fail deep in
+    a convolution). Raises ValueError naming ``func`` and ``name`` for another shape, another
+    number of ``channels`` (when given) or values that are not finite."""
+    if not torch.is_tensor(X) or X.ndim != 4 or (channels is not None and X.shape[1] != channels):
+        shape = tuple(X.shape) if torch.is_tensor(X) else type(X).__name__
+        c = channels if channels is not None else "C"
+        raise ValueError(f"{func}: {name} must be a (N, {c}, H, W) tensor, got {shape}")
+    if X.is_complex() or X.dtype == torch.bool:
+        raise ValueError(f"{func}: {name} must hold real pixel values, got {X.dtype}")
+    weight = next((p for p in model.parameters() if p.is_floating_point()), None)
+    dtype = weight.dtype if weight is not None else torch.get_default_dtype()
+    device = weight.device if weight is not None else X.device
+    X = X.detach().to(device=device, dtype=dtype)
+    if not torch.isfinite(X).all():
+        raise ValueError(f"{func}: {name} holds NaN or infinite values")
+    return X
+
+
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import torch
 
-from ..core.torch_utils import class_indices, leaves_model_unchanged
+from ..core.torch_utils import class_indices, leaves_model_unchanged, model_input
 
 
 def _prepare(model, X, target, func="attribution"):
-    if not torch.is_tensor(X) or X.ndim != 4:
-        raise ValueError(f"{func}: X must be a (N, C, H, W) tensor, got {getattr(X, 'shape', X)}")
-    device = next(model.parameters()).device
+    X = model_input(func, "X", X, model)
     num_classes = getattr(model, "num_classes", None)
-    target = class_indices(func, "target", target, X.shape[0], num_classes, device)
-    return X.detach().to(device), target
+    target = class_indices(func, "target", target, X.shape[0], num_classes, X.device)
+    return X, target
 
 
 def _baseline(baseline, x):
