@@ -45,24 +45,30 @@ def test_course_name(module, requires, name, entry):
     if entry["kind"] == "value":
         return
     assert callable(obj), f"{module}.{name} is not callable"
+    # A name whose signature changed between editions lists one form per signature; the
+    # package's object says which class each edition builds (``course_forms``).
+    for form in entry.get("forms", [entry]):
+        target = getattr(obj, "course_forms", {}).get(int(form["editions"][0]), obj)
+        _check_signature(f"{module}.{name} ({', '.join(form['editions'])})", target, form)
+
+
+def _check_signature(where, obj, entry):
     want = entry["params"]
     got = _parameter_names(obj)
     if want and want[-1] == "**kwargs":
         # The course forwards options through **kwargs; named options in their place are fine.
         want = want[:-1]
         got = [p for p in got if p != "**kwargs"]
-    assert got[: len(want)] == want, f"{module}.{name}: course {want}, package {got}"
+    assert got[: len(want)] == want, f"{where}: course {want}, package {got}"
     params = inspect.signature(obj).parameters
     for param, default in entry.get("defaults", {}).items():
         ours = params[param].default
         assert ours == (tuple(default) if isinstance(default, list) else default), (
-            f"{module}.{name}: default {param}={ours!r}, the course's is {default!r}"
+            f"{where}: default {param}={ours!r}, the course's is {default!r}"
         )
     required_extra = [
         p
         for p in got[len(want) :]
         if not p.startswith("*") and params[p].default is inspect.Parameter.empty
     ]
-    assert not required_extra, (
-        f"{module}.{name}: extra parameters without defaults {required_extra}"
-    )
+    assert not required_extra, f"{where}: extra parameters without defaults {required_extra}"

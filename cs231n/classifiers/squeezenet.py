@@ -1,4 +1,28 @@
-"""SqueezeNet 1.1 in TensorFlow 2 / Keras, as the course's 2020 TensorFlow notebooks use it.
+"""SqueezeNet 1.1 in TensorFlow, as the course's TensorFlow notebooks use it: the 2020 Keras
+model and the 2017/2018 TensorFlow 1 graph, under the one name ``SqueezeNet``.
+
+Which one ``SqueezeNet(...)`` gives follows from how TensorFlow runs where it is called:
+
+- **Eagerly** (TensorFlow 2's default; the 2019/2020 notebooks): ``SqueezeNet()`` or
+  ``SqueezeNet(num_classes=...)`` is the Keras model below; load the weights with
+  ``model.load_weights(SAVE_PATH)``.
+- **In graph mode** (``import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()``, as the
+  2017/2018 notebooks run today, or inside ``with tf.Graph().as_default():``):
+  every call, ``SqueezeNet(save_path=None, sess=None)``, builds the course's 2017/2018 graph
+  (:class:`SqueezeNetTF1`) in the default graph and, given ``save_path``, restores it into
+  ``sess`` with a TF1 ``Saver``. ``SAVE_PATH = squeezenet_tf1_checkpoint()`` is the course's
+  ``cs231n/datasets/squeezenet.ckpt`` (:func:`squeezenet_tf1_checkpoint`).
+- The 2017/2018 arguments (``save_path``, ``sess``, or a path first) while TensorFlow runs
+  eagerly raise ``RuntimeError`` saying how to switch to graph mode (a TF1 graph cannot be
+  built eagerly). ``inspect.signature(SqueezeNet)`` is the 2020 one; ``SqueezeNet.course_forms``
+  names the class of the editions whose signature differs (2017, 2018: :class:`SqueezeNetTF1`).
+
+``fire_module(x, inp, sp, e11p, e33p)`` follows the same rule: in graph mode it is the 2017/2018
+function (variables under ``fire/squeeze``, ``fire/e11``, ``fire/e33`` of the current variable
+scope); eagerly, a new :class:`Fire` applied to ``x``.
+
+The 2020 Keras model
+--------------------
 
 The course's API and conventions (``cs231n/classifiers/squeezenet.py`` of the 2019/2020 starter
 code): ``NUM_CLASSES``, ``Fire`` and ``SqueezeNet(num_classes=NUM_CLASSES)``, a ``tf.keras.Model``
@@ -47,17 +71,40 @@ image size (at 224x224 the course's model and this one compute the same thing):
   the identity when the network is evaluated, which is all the assignment does with it.
 - Keras 3 refuses ``/`` in layer names (the course's are Keras 2's); the layers keep the
   course's names and open their Keras name scopes (variable paths) with ``_`` instead.
+
+The 2017/2018 graph
+-------------------
+
+:class:`SqueezeNetTF1` builds what the course's ``SqueezeNet(object)`` built, with its names:
+``image`` (float32 placeholder ``input_image``, [None, None, None, 3], preprocessed NHWC images),
+``labels`` (int32 placeholder, [None]), ``layers`` (the 13 feature tensors, then the classifier's
+4), ``features`` (the last feature map), ``classifier`` (2017) and its alias ``scores`` (2018):
+(N, 1000) unnormalised scores, ``loss`` (mean softmax cross-entropy of ``classifier`` against
+``labels``) and ``extract_features(input=None, reuse=True)``: the 13 feature tensors of
+``input`` (default ``image``) under the variable scopes ``features/layer0`` ...
+``features/layer12``. Its feature index ``i`` is PyTorch's ``features[i]``: layer 0 is the first
+convolution *before* its ReLU (layer 1), so the 2017/2018 style-transfer layers (content 3,
+style 1, 4, 6, 7) are the PyTorch notebook's. The 52 variables (``tf.compat.v1.get_variable``)
+are named as in the course's checkpoint: ``features/layer0/weights``,
+``features/layerK/fire/{squeeze,e11,e33}/{weights,bias}`` (K = 3, 4, 6, 7, 9 ... 12),
+``classifier/layer1/{weights,bias}``.
+``save_path`` may be that layout (:func:`squeezenet_tf1_checkpoint`, the course's own file) or
+the 2020 one (:func:`squeezenet_checkpoint`); the Keras model's ``load_weights`` reads both too.
+The same two deviations as the Keras model keep it equal to PyTorch at every image size (max
+pools round their output size up; ``classifier/layer3`` averages the whole map, the course's
+13x13 average pool at 224x224).
 """
 
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 from pathlib import Path
 
 from ..core.tf_utils import import_tensorflow
 from ..pretrained import squeezenet_tf
-from ..pretrained.squeezenet_tf import VARIABLE_SUFFIX, arrays_from_torch
+from ..pretrained.squeezenet_tf import VARIABLE_SUFFIX, arrays_from_torch, tf1_keys
 from ..pretrained.squeezenet_tf import (
     squeezenet_checkpoint as squeezenet_checkpoint,  # the notebook's SAVE_PATH in one call
 )
@@ -179,14 +226,52 @@ class Fire(_CourseNamed, tf.keras.Model):
 
 
 def fire_module(x, inp, sp, e11p, e33p):
-    """The course's 2018 (TensorFlow 1) function form of a Fire module, for Keras's functional
-    API: applies a new :class:`Fire` ``(inp, sp, e11p, e33p)`` (fresh weights) to ``x``, an
-    (N, H, W, inp) tensor or ``tf.keras.Input``, and returns its (N, H, W, e11p + e33p) output."""
+    """The course's 2017/2018 (TensorFlow 1) function form of a Fire module: (N, H, W, inp) ->
+    (N, H, W, e11p + e33p).
+
+    In graph mode (see the module's docstring) it is the course's function: variables
+    ``fire/squeeze``, ``fire/e11``, ``fire/e33`` (``weights``, ``bias``) in the current variable
+    scope, made or reused by ``tf.compat.v1.get_variable``. Run eagerly it applies a new
+    :class:`Fire` ``(inp, sp, e11p, e33p)`` (fresh weights) to ``x``, a tensor or a
+    ``tf.keras.Input`` (Keras's functional API)."""
+    if graph_mode():
+        return _graph_fire_module(x, inp, sp, e11p, e33p)
     return Fire(inp, sp, e11p, e33p)(x)
 
 
-class SqueezeNet(tf.keras.Model):
+def graph_mode() -> bool:
+    """Whether TensorFlow builds a graph here instead of running eagerly: TF1 behaviour
+    (``tf.compat.v1.disable_v2_behavior()`` or ``disable_eager_execution()``) or inside
+    ``with tf.Graph().as_default():``. Inside a ``tf.function`` of eager code it is False."""
+    return not tf.compat.v1.executing_eagerly_outside_functions()
+
+
+class _ChooseEdition:
+    """Makes ``SqueezeNet(...)`` the 2017/2018 graph model (:class:`SqueezeNetTF1`) in graph
+    mode, and the 2020 Keras model when TensorFlow runs eagerly (the module's docstring).
+
+    A base class rather than ``SqueezeNet.__new__`` itself, so that ``inspect.signature``
+    still reports the Keras model's ``(num_classes=1000)``."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is SqueezeNet and (graph_mode() or _asks_for_the_graph(args, kwargs)):
+            return SqueezeNetTF1(*args, **kwargs)  # not a SqueezeNet: __init__ is not called
+        return super().__new__(cls, *args, **kwargs)
+
+
+def _asks_for_the_graph(args, kwargs) -> bool:
+    """Whether a call made eagerly has the 2017/2018 arguments (``save_path``, ``sess``, a path
+    first), which only the graph model takes; it then refuses with a clear message."""
+    if "save_path" in kwargs or "sess" in kwargs:
+        return True
+    return bool(args) and not isinstance(args[0], numbers.Integral)
+
+
+class SqueezeNet(_ChooseEdition, tf.keras.Model):
     """SqueezeNet 1.1 (Iandola et al. 2016) with the course's layer structure and names.
+
+    This is the 2020 Keras model; in graph mode ``SqueezeNet(save_path=None, sess=None)`` gives
+    the 2017/2018 graph, :class:`SqueezeNetTF1` (see the module's docstring).
 
     ``model(X)``: (N, H, W, 3) preprocessed float images (224x224 for ImageNet, any size >= 17
     works) -> (N, num_classes) class scores. ``model.net.layers`` are the 14 layers listed in
@@ -226,9 +311,10 @@ class SqueezeNet(tf.keras.Model):
         """Weights from a TensorFlow checkpoint prefix (``squeezenet.ckpt``, as the course's
         notebook passes) or from any file Keras 3 reads (``.weights.h5``, ``.keras``).
 
-        A checkpoint must be in the course's layout (:func:`checkpoint_variables`); a missing
-        key or a wrong shape raises ValueError and leaves the weights unchanged, unless
-        ``skip_mismatch`` (then those variables keep their values).
+        A checkpoint must be in the course's 2020 layout (:func:`checkpoint_variables`) or its
+        2017/2018 one (:func:`squeezenet_tf1_checkpoint`); a missing key or a wrong shape
+        raises ValueError and leaves the weights unchanged, unless ``skip_mismatch`` (then
+        those variables keep their values).
         """
         prefix = os.fspath(filepath)
         if not tf.io.gfile.exists(prefix + ".index"):
@@ -239,17 +325,22 @@ class SqueezeNet(tf.keras.Model):
         except (tf.errors.OpError, ValueError) as e:
             raise ValueError(f"{prefix}: not a readable TensorFlow checkpoint ({e})") from None
         variables = checkpoint_variables(self)
+        names = {key: key for key in variables}  # {our key: its name in the file}
+        tf1 = tf1_keys()
+        if sum(tf1[key] in shapes for key in variables) > sum(key in shapes for key in variables):
+            names = {key: tf1[key] for key in variables}  # the 2017/2018 layout
         values, problems = {}, []
         for key, variable in variables.items():
-            if key not in shapes:
-                problems.append(f"{key} missing")
-            elif tuple(shapes[key]) != tuple(variable.shape):
-                problems.append(f"{key} is {tuple(shapes[key])}, needs {tuple(variable.shape)}")
+            name = names[key]
+            if name not in shapes:
+                problems.append(f"{name} missing")
+            elif tuple(shapes[name]) != tuple(variable.shape):
+                problems.append(f"{name} is {tuple(shapes[name])}, needs {tuple(variable.shape)}")
             else:
                 try:
-                    values[key] = reader.get_tensor(key)
+                    values[key] = reader.get_tensor(name)
                 except (tf.errors.OpError, IndexError, ValueError) as e:  # a damaged file
-                    raise ValueError(f"{prefix}: cannot read {key} ({e})") from None
+                    raise ValueError(f"{prefix}: cannot read {name} ({e})") from None
         if problems and not skip_mismatch:
             raise ValueError(
                 f"{prefix}: not a SqueezeNet checkpoint for this model ({len(problems)} "
@@ -317,3 +408,228 @@ def pretrained_squeezenet(data_root=None, weights=None) -> SqueezeNet:
     model = SqueezeNet()
     model.load_weights(str(squeezenet_checkpoint(data_root, weights)))
     return model
+
+
+# ---- the 2017/2018 TensorFlow 1 graph ----
+
+
+def squeezenet_tf1_checkpoint(data_root=None, weights=None) -> str:
+    """The course's 2017/2018 ``SAVE_PATH`` (``cs231n/datasets/squeezenet.ckpt``) in one call:
+    the prefix, as a string, of the pretrained SqueezeNet checkpoint in the layout of the
+    course's ``squeezenet_tf.zip``, converted exactly from the project's PyTorch weights once
+    into the cache (:func:`cs231n.pretrained.squeezenet_tf.squeezenet_tf1_checkpoint`).
+
+    Both notebooks' checks pass on it: ``os.path.exists(SAVE_PATH)`` (2017: a V1 checkpoint
+    file) and ``os.path.exists(SAVE_PATH + ".index")`` (2018: the V2 files), and
+    ``SqueezeNet(save_path=SAVE_PATH, sess=sess)`` restores it.
+    """
+    return str(squeezenet_tf.squeezenet_tf1_checkpoint(data_root, weights))
+
+
+def _require_graph_mode(what: str):
+    if not graph_mode():
+        raise RuntimeError(
+            f"{what} is the course's 2017/2018 TensorFlow 1 graph model, and TensorFlow runs "
+            "eagerly here: run the notebook in graph mode (`import tensorflow.compat.v1 as tf` "
+            "then `tf.disable_v2_behavior()`, before building the model), or build it inside "
+            "`with tf.Graph().as_default():`; in eager TensorFlow 2 use the 2020 model, "
+            "`model = SqueezeNet()` then `model.load_weights(SAVE_PATH)`"
+        )
+
+
+def _get_conv_variables(kh, cin, cout):
+    v1 = tf.compat.v1
+    return (
+        v1.get_variable("weights", shape=[kh, kh, cin, cout], dtype=tf.float32),
+        v1.get_variable("bias", shape=[cout], dtype=tf.float32),
+    )
+
+
+def _graph_fire_module(x, inp, sp, e11p, e33p):
+    """The course's 2017/2018 ``fire_module``: variables under ``fire/{squeeze,e11,e33}``."""
+    v1 = tf.compat.v1
+    with v1.variable_scope("fire"):
+        with v1.variable_scope("squeeze"):
+            w, b = _get_conv_variables(1, inp, sp)
+            s = tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID") + b)
+        with v1.variable_scope("e11"):
+            w, b = _get_conv_variables(1, sp, e11p)
+            e11 = tf.nn.relu(tf.nn.conv2d(s, w, 1, "VALID") + b)
+        with v1.variable_scope("e33"):
+            w, b = _get_conv_variables(3, sp, e33p)
+            e33 = tf.nn.relu(tf.nn.conv2d(s, w, 1, "SAME") + b)
+        return tf.concat([e11, e33], 3)
+
+
+def _graph_max_pool(x, k=3, s=2):
+    """k x k, stride s max pooling whose output size rounds up (PyTorch's ``ceil_mode=True``,
+    as the Keras model's :class:`_MaxPool2D`): -inf padding at the bottom and right, just
+    enough for one more window. Sizes known when the graph is built stay known (then a pool
+    that needs no padding is the course's plain ``max_pool``)."""
+    pads, out = [], []
+    shape = x.shape.as_list()  # ints or None (TF1 behaviour indexes shapes as Dimensions)
+    for axis in (1, 2):
+        n = shape[axis]
+        if n is None:
+            pads.append(tf.math.floormod(-(tf.shape(x)[axis] - k), s))
+            out.append(None)
+        else:
+            pads.append(-(n - k) % s)
+            out.append(-(-(n - k) // s) + 1)
+    if not all(isinstance(p, int) and p == 0 for p in pads):
+        x = tf.pad(x, [[0, 0], [0, pads[0]], [0, pads[1]], [0, 0]], constant_values=float("-inf"))
+    y = tf.nn.max_pool2d(x, k, s, "VALID")
+    y.set_shape([shape[0], *out, shape[3]])
+    return y
+
+
+# (scope, Fire sizes or None for a max pool) of features/layer2 .. features/layer12
+_GRAPH_FEATURES = (
+    ("layer2", None),
+    ("layer3", (64, 16, 64, 64)),
+    ("layer4", (128, 16, 64, 64)),
+    ("layer5", None),
+    ("layer6", (128, 32, 128, 128)),
+    ("layer7", (256, 32, 128, 128)),
+    ("layer8", None),
+    ("layer9", (256, 48, 192, 192)),
+    ("layer10", (384, 48, 192, 192)),
+    ("layer11", (384, 64, 256, 256)),
+    ("layer12", (512, 64, 256, 256)),
+)
+
+
+class SqueezeNetTF1:
+    """The course's 2017/2018 TensorFlow 1 SqueezeNet 1.1, built in the default graph.
+
+    ``SqueezeNet(save_path=None, sess=None)`` gives this class in graph mode (the module's
+    docstring); it can be built directly too. Attributes (the course's): ``image``, ``labels``,
+    ``layers``, ``features``, ``classifier`` (also ``scores``), ``loss``; see the module's
+    docstring for what each is. Given ``save_path``, the 52 variables are restored into
+    ``sess`` (a ``tf.compat.v1.Session`` on the default graph) with a TF1 ``Saver``; without
+    it they are left uninitialised, as the course's were. ``num_classes`` (beyond the course)
+    sizes the classifier.
+
+    Errors: ``RuntimeError`` when TensorFlow runs eagerly; ``ValueError`` for ``save_path``
+    without ``sess``, a session on another graph, or a checkpoint that is not SqueezeNet 1.1's
+    in either layout (naming what is missing or of the wrong shape).
+    """
+
+    def __init__(self, save_path=None, sess=None, num_classes=NUM_CLASSES):
+        _require_graph_mode("SqueezeNet(save_path=..., sess=...)")
+        if save_path is not None and not isinstance(save_path, str | os.PathLike):
+            raise TypeError(
+                f"save_path must be a checkpoint path (the course's SAVE_PATH), got "
+                f"{type(save_path).__name__}; SqueezeNet(num_classes) is the 2020 Keras model, "
+                "which runs eagerly"
+            )
+        if save_path is not None:
+            self._check_session(sess)
+        v1 = tf.compat.v1
+        self.num_classes = num_classes
+        before = {id(v) for v in v1.global_variables()}
+        outer = v1.get_variable_scope().name
+        self.image = v1.placeholder(tf.float32, shape=[None, None, None, 3], name="input_image")
+        self.labels = v1.placeholder(tf.int32, shape=[None], name="labels")
+        self.layers = self.extract_features(self.image, reuse=False)
+        self.features = self.layers[-1]
+        with v1.variable_scope("classifier"):
+            with v1.variable_scope("layer0"):
+                x = self.features
+                self.layers.append(x)
+            with v1.variable_scope("layer1"):
+                w, b = _get_conv_variables(1, 512, num_classes)
+                x = tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "VALID"), b)
+                self.layers.append(x)
+            with v1.variable_scope("layer2"):
+                x = tf.nn.relu(x)
+                self.layers.append(x)
+            with v1.variable_scope("layer3"):
+                x = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+                self.layers.append(x)
+        self.classifier = tf.reshape(x, [-1, num_classes])
+        self.scores = self.classifier  # the 2018 notebooks' name
+        start = len(outer) + 1 if outer else 0
+        self.variables = {  # {name in the course's checkpoint: variable}
+            v.op.name[start:]: v for v in v1.global_variables() if id(v) not in before
+        }
+        if save_path is not None:
+            self.restore(sess, save_path)
+        self.loss = tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits(
+                labels=tf.one_hot(self.labels, num_classes), logits=self.classifier
+            )
+        )
+
+    def extract_features(self, input=None, reuse=True):
+        """The 13 feature tensors of ``input`` ((N, H, W, 3) preprocessed images; default
+        ``self.image``) under ``features/layer0`` ... ``features/layer12``: layer 0 the first
+        convolution before its ReLU, 1 the ReLU, 2/5/8 max pools, the rest Fire modules (PyTorch's
+        ``features[i]`` for every ``i``). ``reuse=True`` shares the model's variables (the
+        constructor makes them with ``reuse=False``)."""
+        v1 = tf.compat.v1
+        x = self.image if input is None else input
+        layers = []
+        with v1.variable_scope("features", reuse=reuse):
+            with v1.variable_scope("layer0"):
+                w, b = _get_conv_variables(3, 3, 64)
+                x = tf.nn.bias_add(tf.nn.conv2d(x, w, 2, "VALID"), b)
+                layers.append(x)
+            with v1.variable_scope("layer1"):
+                x = tf.nn.relu(x)
+                layers.append(x)
+            for scope, fire in _GRAPH_FEATURES:
+                with v1.variable_scope(scope):
+                    x = _graph_max_pool(x) if fire is None else _graph_fire_module(x, *fire)
+                    layers.append(x)
+        return layers
+
+    def restore(self, sess, save_path):
+        """Restore the model's variables from the checkpoint ``save_path`` into ``sess`` with a
+        TF1 ``Saver``. The checkpoint may be in the course's 2017/2018 layout (its
+        ``squeezenet.ckpt``, :func:`squeezenet_tf1_checkpoint`, V1 or V2 files) or in the 2020
+        one (:func:`squeezenet_checkpoint`)."""
+        self._check_session(sess)
+        save_path = os.fspath(save_path)
+        try:
+            shapes = dict(tf.train.list_variables(save_path))
+        except (tf.errors.OpError, ValueError) as e:
+            raise ValueError(f"{save_path}: not a readable TensorFlow checkpoint ({e})") from None
+        names = {name: name for name in self.variables}  # {our name: its name in the file}
+        keras_names = {tf1: keras for keras, tf1 in tf1_keys().items()}
+        if sum(keras_names.get(n) in shapes for n in names) > sum(n in shapes for n in names):
+            names = {name: keras_names.get(name, name) for name in names}  # the 2020 layout
+        problems = []
+        for name, variable in self.variables.items():
+            key = names[name]
+            if key not in shapes:
+                problems.append(f"{key} missing")
+            elif tuple(shapes[key]) != tuple(variable.shape.as_list()):
+                needs = tuple(variable.shape.as_list())
+                problems.append(f"{key} is {tuple(shapes[key])}, needs {needs}")
+        if problems:
+            raise ValueError(
+                f"{save_path}: not a SqueezeNet checkpoint for this model ({len(problems)} "
+                f"problems: {'; '.join(problems[:3])})"
+            )
+        var_list = {names[name]: variable for name, variable in self.variables.items()}
+        tf.compat.v1.train.Saver(var_list=var_list).restore(sess, save_path)
+
+    @staticmethod
+    def _check_session(sess):
+        if sess is None:
+            raise ValueError(
+                "save_path needs sess, the tf.compat.v1.Session to restore the weights into "
+                "(the course's `SqueezeNet(save_path=SAVE_PATH, sess=sess)`)"
+            )
+        if sess.graph is not tf.compat.v1.get_default_graph():
+            raise ValueError(
+                "sess runs another graph than the default one, where the model is built: make "
+                "the session after tf.reset_default_graph(), as the notebook does"
+            )
+
+
+# The class each edition's ``SqueezeNet`` is built as where it is not the 2020 Keras model
+# (its signature differs: ``(save_path=None, sess=None)``), for tools that check the course's
+# API edition by edition.
+SqueezeNet.course_forms = {2017: SqueezeNetTF1, 2018: SqueezeNetTF1}
