@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .classifiers.squeezenet import check_image_size
 from .core.checks import style_transfer_settings, whole_number
 from .core.tf_utils import import_tensorflow
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
@@ -89,6 +90,7 @@ def extract_features(x, cnn):
     """The outputs of every feature layer of ``cnn`` (the course's SqueezeNet: the layers of
     ``cnn.net`` but the classifier's last two) applied in turn to x (N, H, W, 3): a list of
     (N, H_i, W_i, C_i) tensors, in layer order."""
+    check_image_size("extract_features", x)
     features = []
     for layer in cnn.net.layers[:-2]:
         x = layer(x)

@@ -313,3 +313,61 @@ def test_pretrained_logits_equal_pytorch_on_imagenet_val(tmp_path, monkeypatch):
     print(f"max |logit difference| {diff:.2e}, top-1 agreement {agree}/25")
     assert diff < 1e-3
     assert agree == 25
+
+
+SMALL_IMAGES = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+from cs231n.classifiers.squeezenet import SqueezeNet, SqueezeNetTF1
+from cs231n import net_visualization_tensorflow as nv, style_transfer_tensorflow as st
+
+model = SqueezeNet()
+outcomes = {}
+for size in map(int, sys.argv[1:]):
+  x = np.zeros((1, size, size, 3), np.float32)
+  outcome = outcomes[size] = {}
+  for name, call in {
+    "model": lambda: model(x),
+    "saliency": lambda: nv.compute_saliency_maps(x, np.array([1]), model),
+    "style features": lambda: st.extract_features(x, model),
+  }.items():
+    try:
+        call()
+        outcome[name] = "ran"
+    except ValueError as e:
+        outcome[name] = str(e)
+  with tf.Graph().as_default():
+    graph_model = SqueezeNetTF1()
+    with tf.compat.v1.Session() as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        try:
+            sess.run(graph_model.classifier, {graph_model.image: x})
+            outcome["graph"] = "ran"
+        except tf.errors.InvalidArgumentError as e:
+            outcome["graph"] = e.message
+print(json.dumps(outcomes))
+"""
+
+
+def test_images_too_small_are_refused_before_tensorflow_kills_the_process():
+    """TensorFlow's CPU pooling stopped Python with SIGFPE on images of 16 px or less (issue
+    #19 e): every way a network gets an image checks its size first (a subprocess, so that a
+    regression fails this test rather than killing the test run)."""
+    import json
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", SMALL_IMAGES, "16", "17"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    outcomes = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(outcomes["17"].values()) == {"ran"}  # the smallest size that works
+    for size in ("16",):
+        outcome = outcomes[size]
+        too_small = f"images of {size}x{size} pixels are too small for SqueezeNet (at least 17x17)"
+        for name in ("model", "saliency", "style features"):
+            assert too_small in outcome[name], (name, outcome[name])
+        assert "images too small for SqueezeNet (at least 17x17)" in outcome["graph"]

@@ -102,6 +102,8 @@ import numbers
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ..core.tf_utils import import_tensorflow
 from ..pretrained import squeezenet_tf
 from ..pretrained.squeezenet_tf import VARIABLE_SUFFIX, arrays_from_torch, tf1_keys
@@ -304,6 +306,11 @@ class SqueezeNet(_ChooseEdition, tf.keras.Model):
         )
         self.built = True  # every variable exists already (the Sequential has its input)
 
+    def __call__(self, x, *args, **kwargs):
+        # Checked before Keras's __call__, which would wrap the error in a page of context.
+        check_image_size("SqueezeNet", x if hasattr(x, "shape") else np.asarray(x))
+        return super().__call__(x, *args, **kwargs)
+
     def call(self, x, training=None):
         return tf.reshape(self.net(x, training=training), (-1, self.num_classes))
 
@@ -408,6 +415,33 @@ def pretrained_squeezenet(data_root=None, weights=None) -> SqueezeNet:
     model = SqueezeNet()
     model.load_weights(str(squeezenet_checkpoint(data_root, weights)))
     return model
+
+
+# The smallest image SqueezeNet 1.1 takes: below it, its third max pool has nothing left to
+# pool, and TensorFlow's CPU kernels stop the process with SIGFPE rather than raise.
+MIN_IMAGE_SIZE = 17
+
+
+def check_image_size(func, x):
+    """``x`` (N, H, W, C) when H and W are at least :data:`MIN_IMAGE_SIZE`; a ValueError naming
+    ``func`` and the size otherwise, before TensorFlow sees it. Sizes unknown until run time
+    (a graph's placeholder) get an assertion in the graph, which fails first."""
+    height, width = (x.shape[1], x.shape[2]) if len(x.shape) == 4 else (None, None)
+    known = [d for d in (height, width) if d is not None]
+    if any(d < MIN_IMAGE_SIZE for d in known):
+        raise ValueError(
+            f"{func}: images of {height}x{width} pixels are too small for SqueezeNet (at least "
+            f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE})"
+        )
+    if len(known) == 2 or tf.executing_eagerly():
+        return x
+    size = tf.shape(x)[1:3]
+    check = tf.debugging.assert_greater_equal(
+        size, MIN_IMAGE_SIZE, message=f"{func}: images too small for SqueezeNet (at least "
+        f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}); height, width"
+    )  # fmt: skip
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 # ---- the 2017/2018 TensorFlow 1 graph ----
@@ -569,6 +603,7 @@ class SqueezeNetTF1:
         constructor makes them with ``reuse=False``)."""
         v1 = tf.compat.v1
         x = self.image if input is None else input
+        x = check_image_size("SqueezeNet.extract_features", x)
         layers = []
         with v1.variable_scope("features", reuse=reuse):
             with v1.variable_scope("layer0"):
