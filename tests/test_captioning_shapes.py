@@ -694,3 +694,21 @@ def test_caption_data_seeds_are_checked_by_name():
     with pytest.raises(ValueError, match="subsample_rows: seed must be an integer, got 1.5"):
         subsample_rows(10, 3, seed=1.5)
     assert random_caption_data(num_train=2, seed=None)["train_captions"].shape[0] == 2
+
+
+def test_a_cache_entry_replaced_by_a_file_is_rebuilt_but_a_callers_file_is_not(
+    tmp_path, monkeypatch
+):
+    from cs231n.captioning import shapes
+
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    entry = shapes.default_dir(20, 5, 0)
+    entry.parent.mkdir(parents=True)
+    entry.write_text("not a folder")
+    data = shapes.load_data(num_train=20, num_val=5)
+    assert entry.is_dir() and data["train_images"].shape[0] == 20
+    mine = tmp_path / "mine"
+    mine.write_text("my notes")
+    with pytest.raises(ValueError, match="mine is not a folder"):
+        shapes.load_data(mine, num_train=20, num_val=5)
+    assert mine.read_text() == "my notes"

@@ -371,3 +371,19 @@ def test_images_too_small_are_refused_before_tensorflow_kills_the_process():
         for name in ("model", "saliency", "style features"):
             assert too_small in outcome[name], (name, outcome[name])
         assert "images too small for SqueezeNet (at least 17x17)" in outcome["graph"]
+
+
+def test_a_cache_entry_replaced_by_a_file_is_rebuilt(source, tf_net, tmp_path, monkeypatch):
+    """The TensorFlow cache entry replaced by a file gave "Not a directory", and no rebuild
+    (issue #19 d); the cache holds only what the project generates, so it is rebuilt."""
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    prefix = sq.squeezenet_checkpoint(weights=source)
+    folder = prefix.parent
+    import shutil
+
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+    assert sq.squeezenet_checkpoint(weights=source) == prefix
+    model = sq.SqueezeNet()
+    model.load_weights(str(prefix))
+    assert _same_weights(model, tf_net)

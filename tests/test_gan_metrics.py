@@ -263,3 +263,15 @@ def test_more_samples_than_the_data_holds_is_refused_before_training(
     with pytest.raises(ValueError, match=match):
         gan_metrics.score_generator(score.G, str(folder), samples=samples, classifier=TINY)
     assert trainings == [] and not cache.exists()
+
+
+def test_a_classifier_cache_replaced_by_a_folder_is_rebuilt(tmp_path, scoring):
+    score, trainings, cache, _ = scoring
+    folder = idx_folder(tmp_path / "a", seed=1)
+    score(folder)
+    (entry,) = cache.iterdir()
+    entry.unlink()
+    entry.mkdir()  # something of another kind where the cached weights belong
+    (entry / "x").write_text("?")
+    score(folder)
+    assert entry.is_file() and len(trainings) == 2

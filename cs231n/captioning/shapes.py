@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..coco_utils import (
 )
 from ..core.checks import seed as check_seed
 from ..core.config import cache_path
-from ..core.files import atomic_path
+from ..core.files import atomic_path, clear_cache_entry
 
 IMAGE_SIZE = 64
 COLORS = {
@@ -434,7 +435,12 @@ def ensure_dataset(
     the same version, sizes and seed are there (or ``rebuild``); returns the folder.
 
     ``log`` (e.g. print) is told when the set is being generated."""
+    in_cache = base_dir is None
     base_dir = Path(base_dir) if base_dir is not None else default_dir(num_train, num_val, seed)
+    if os.path.lexists(base_dir) and not base_dir.is_dir():
+        if not in_cache:  # the caller's file: never removed
+            raise ValueError(f"{base_dir} is not a folder (the Shapes data set is written there)")
+        clear_cache_entry(base_dir)
     meta = {"version": VERSION, "num_train": num_train, "num_val": num_val, "seed": seed}
     meta_file = base_dir / "shapes_meta.json"
     files = [*DATA_FILES, "images.npz", "scenes.json"]

@@ -102,6 +102,18 @@ def atomic_path(path):
         raise
 
 
+def clear_cache_entry(path) -> None:
+    """Remove whatever is at ``path`` (a folder, a file or a link) so that the entry can be
+    built again. Only for the cache, which holds nothing but what the project generates: an
+    entry replaced by something of another kind (a file where a folder belongs) would
+    otherwise fail every rebuild with "Not a directory"."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+
+
 def read_text(path, what="text file") -> str:
     """The UTF-8 text of ``path``. A file that is not UTF-8 raises ValueError naming the file,
     the offset of the first bad byte and ``what`` it should be (Python's own message names

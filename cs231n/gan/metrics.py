@@ -6,6 +6,7 @@ feature space, not Inception's).
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from torch import nn
 
 from ..core.checks import whole_number
 from ..core.config import cache_key, cache_path
-from ..core.files import atomic_path
+from ..core.files import atomic_path, clear_cache_entry
 from ..data.mnist import load_mnist
 
 # Bump whenever SmallCNN or train_classifier changes how a classifier comes out: cached
@@ -205,7 +206,11 @@ def _load_cached(cache, model, log):
     cache file is reported, removed and None returned (it is rebuilt, never fatal)."""
     from ..core.torch_utils import check_tensors, torch_load
 
-    if not cache.exists():
+    if not os.path.lexists(cache):
+        return None
+    if not cache.is_file():
+        log(f"Discarding the unusable cache {cache} (not a file); training the classifier again")
+        clear_cache_entry(cache)
         return None
     try:
         state = torch_load(cache, "scoring-classifier cache")

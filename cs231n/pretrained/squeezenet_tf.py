@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.config import cache_key, cache_path
+from ..core.files import clear_cache_entry
 from ..core.tf_utils import import_tensorflow
 from ..data.download import file_sha256
 
@@ -272,7 +273,7 @@ def _converted(kind: str, version: int, write, is_sound, data_root, weights) -> 
     prefix = folder / CHECKPOINT_NAME
     if is_sound(prefix):
         return prefix
-    shutil.rmtree(folder, ignore_errors=True)  # damaged or half-written: rebuild
+    clear_cache_entry(folder)  # damaged, half-written or not even a folder: rebuild
 
     state = squeezenet1_1(weights=source).state_dict()  # checks the file is SqueezeNet 1.1's
     folder.parent.mkdir(parents=True, exist_ok=True)
