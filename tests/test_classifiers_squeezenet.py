@@ -387,3 +387,17 @@ def test_a_cache_entry_replaced_by_a_file_is_rebuilt(source, tf_net, tmp_path, m
     model = sq.SqueezeNet()
     model.load_weights(str(prefix))
     assert _same_weights(model, tf_net)
+
+
+def test_a_missing_or_misnamed_checkpoint_prefix_says_so(source, tmp_path, monkeypatch):
+    """Keras answered a missing prefix with "File format not supported ... Keras 3 only
+    supports ..." (issue #19 l)."""
+    monkeypatch.setenv("CS231N_CACHE", str(tmp_path / "cache"))
+    model = sq.SqueezeNet()
+    with pytest.raises(FileNotFoundError, match=r"nowhere.ckpt: no TensorFlow checkpoint there"):
+        model.load_weights(str(tmp_path / "nowhere.ckpt"))
+    prefix = sq.squeezenet_checkpoint(weights=source)
+    for named in (f"{prefix}.index", f"{prefix}.data-00000-of-00001"):
+        with pytest.raises(ValueError, match="is named by its prefix, without the file's suffix"):
+            model.load_weights(named)
+    model.load_weights(str(prefix))  # the prefix itself works

@@ -325,7 +325,20 @@ class SqueezeNet(_ChooseEdition, tf.keras.Model):
         """
         prefix = os.fspath(filepath)
         if not tf.io.gfile.exists(prefix + ".index"):
-            return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+            if prefix.endswith((".weights.h5", ".keras", ".h5")) and os.path.isfile(prefix):
+                return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+            # Keras would say "File format not supported", which names neither problem.
+            if os.path.isfile(prefix):  # the checkpoint's data or index file named instead
+                raise ValueError(
+                    f"{prefix}: a TensorFlow checkpoint is named by its prefix, without the "
+                    f"file's suffix ({prefix.split('.ckpt')[0]}.ckpt for squeezenet.ckpt.*), "
+                    "or give a .weights.h5 or .keras file"
+                )
+            raise FileNotFoundError(
+                f"{prefix}: no TensorFlow checkpoint there ({prefix}.index is missing) and no "
+                "Keras weights file; the prefix is the path of squeezenet.ckpt, which "
+                "cs231n.classifiers.squeezenet.squeezenet_checkpoint() returns"
+            )
         try:
             reader = tf.train.load_checkpoint(prefix)
             shapes = reader.get_variable_to_shape_map()
