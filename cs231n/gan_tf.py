@@ -66,9 +66,9 @@ def discriminator(seed=None):
         [
             tf.keras.Input(shape=(784,)),
             layers.Dense(256, kernel_initializer=next(init)),
-            layers.LeakyReLU(negative_slope=0.01),
+            layers.LeakyReLU(0.01),  # positional: Keras 3's negative_slope, Keras 2's alpha
             layers.Dense(256, kernel_initializer=next(init)),
-            layers.LeakyReLU(negative_slope=0.01),
+            layers.LeakyReLU(0.01),
             layers.Dense(1, kernel_initializer=next(init)),
         ]
     )
@@ -107,14 +107,14 @@ def dc_discriminator():
             tf.keras.Input(shape=(784,)),
             layers.Reshape((28, 28, 1)),
             layers.Conv2D(32, 5, strides=1, padding="valid"),
-            layers.LeakyReLU(negative_slope=0.01),
+            layers.LeakyReLU(0.01),
             layers.MaxPool2D(pool_size=2, strides=2),
             layers.Conv2D(64, 5, strides=1, padding="valid"),
-            layers.LeakyReLU(negative_slope=0.01),
+            layers.LeakyReLU(0.01),
             layers.MaxPool2D(pool_size=2, strides=2),
             layers.Flatten(),
             layers.Dense(4 * 4 * 64),
-            layers.LeakyReLU(negative_slope=0.01),
+            layers.LeakyReLU(0.01),
             layers.Dense(1),
         ]
     )

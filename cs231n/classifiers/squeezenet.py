@@ -104,7 +104,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.tf_utils import import_tensorflow
+from ..core.tf_utils import import_tensorflow, keras_is_legacy
 from ..pretrained import squeezenet_tf
 from ..pretrained.squeezenet_tf import VARIABLE_SUFFIX, arrays_from_torch, tf1_keys
 from ..pretrained.squeezenet_tf import (
@@ -114,6 +114,7 @@ from ..pretrained.squeezenet_tf import (
 tf = import_tensorflow()
 
 NUM_CLASSES = 1000
+_KERAS_2 = keras_is_legacy(tf)  # TF_USE_LEGACY_KERAS with tf-keras (README, TensorFlow)
 
 
 class _CourseNamed:
@@ -126,6 +127,9 @@ class _CourseNamed:
     """
 
     def __init__(self, *args, name=None, **kwargs):
+        if _KERAS_2:  # takes the course's names as they are (its ``name`` cannot be set)
+            super().__init__(*args, name=name, **kwargs)
+            return
         super().__init__(*args, name=None if name is None else _legal(name), **kwargs)
         if name is not None:
             self.name = name
@@ -144,6 +148,8 @@ class _CourseNamed:
             return super()._open_name_scope()
 
     def add_weight(self, *args, **kwargs):
+        if _KERAS_2:
+            return super().add_weight(*args, **kwargs)
         with self._legal_name():
             return super().add_weight(*args, **kwargs)
 
