@@ -299,6 +299,7 @@ class FeedForwardNetwork(nn.Module):
 
     def forward(self, x):
         """x: (N, T, D) -> (N, T, D)."""
+        _check_sequence("FeedForwardNetwork", "x", x, self.fc1.in_features)
         return self.fc2(self.dropout(self.activation(self.fc1(x))))
 
 
@@ -439,6 +440,11 @@ class PatchEmbedding(nn.Module):
             raise ValueError(
                 f"PatchEmbedding: x must have shape (N, {', '.join(map(str, expected))}), got "
                 f"{tuple(x.shape)}"
+            )
+        if not x.is_floating_point():  # uint8 pixels: the projection would fail on dtypes
+            raise TypeError(
+                f"PatchEmbedding: x must be a floating-point tensor (e.g. pixels scaled to [0, 1]),"
+                f" got {x.dtype}"
             )
         N, C = x.shape[:2]
         P = self.patch_size

@@ -371,3 +371,13 @@ def test_vision_transformer_overfits_one_batch():
         if accuracy == 1.0:
             break
     assert accuracy == 1.0, f"accuracy {accuracy}, loss {loss.item()}"
+
+
+def test_a_model_too_big_for_memory_is_one_clear_error():
+    """PyTorch's allocator error from deep inside a layer named neither the model nor its
+    sizes (issue #19 d)."""
+    with pytest.raises(MemoryError, match=r"VisionTransformer\(.*embed_dim=1048576.*does not fit"):
+        VisionTransformer(img_size=32, patch_size=8, embed_dim=2**20, num_layers=1, num_heads=2)
+    words = {"<NULL>": 0, "<START>": 1, "<END>": 2}
+    with pytest.raises(MemoryError, match=r"CaptioningTransformer\(.*wordvec_dim=1048576"):
+        CaptioningTransformer(words, input_dim=4, wordvec_dim=2**20, num_heads=2, num_layers=1)

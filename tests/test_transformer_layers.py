@@ -558,3 +558,16 @@ def test_masks_of_the_courses_convention_agree_in_every_dtype():
     y = x.clone()
     y[:, 3] += 1.0
     torch.testing.assert_close(attn(y, y, y, causal)[:, :3], expected[:, :3])
+
+
+def test_layers_name_themselves_for_inputs_that_do_not_fit():
+    """torch's own "mat1 and mat2 shapes cannot be multiplied" named neither the layer nor
+    the argument (issue #19 d)."""
+    with pytest.raises(
+        ValueError, match=r"FeedForwardNetwork: x must have shape \(N, L, 8\), got \(1, 3, 7\)"
+    ):
+        FeedForwardNetwork(8, 16)(torch.zeros(1, 3, 7))
+    with pytest.raises(TypeError, match="FeedForwardNetwork: x must be a floating-point tensor"):
+        FeedForwardNetwork(8, 16)(torch.zeros(1, 3, 8, dtype=torch.long))
+    with pytest.raises(TypeError, match="PatchEmbedding: x must be a floating-point tensor"):
+        PatchEmbedding(32, 8)(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))

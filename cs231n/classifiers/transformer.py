@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..core.torch_utils import refuses_oversized
 from ..transformer_layers import (
     FeedForwardNetwork,
     MultiHeadAttention,
@@ -158,6 +159,7 @@ class CaptioningTransformer(nn.Module):
     2025).
     """
 
+    @refuses_oversized
     def __init__(
         self, word_to_idx, input_dim, wordvec_dim, num_heads=4, num_layers=2, max_length=50
     ):
@@ -345,6 +347,7 @@ class VisionTransformer(nn.Module):
     the activation are the edition's when the model is built (see ``PatchEmbedding``).
     """
 
+    @refuses_oversized
     def __init__(
         self,
         img_size=32,

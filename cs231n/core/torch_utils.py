@@ -7,22 +7,28 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import zipfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .checkpoints import check_finite, check_zip
+
 
 def torch_load(path, what="PyTorch file", map_location="cpu"):
     """``torch.load(path, weights_only=True)`` with one-line errors naming the file: missing
-    (FileNotFoundError), truncated/empty/foreign (ValueError), or a pickle with Python objects
-    beyond tensors, which is refused for safety (ValueError)."""
+    (FileNotFoundError), truncated/empty/foreign (ValueError), a damaged member (a bit flipped
+    anywhere: its CRC, :func:`cs231n.core.checkpoints.check_zip`), contents larger than memory,
+    or a pickle with Python objects beyond tensors, which is refused for safety (ValueError).
+    What it holds is checked by the caller, against its model (:mod:`cs231n.core.checkpoints`)."""
     import pickle
-    import zipfile
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
+    if zipfile.is_zipfile(path):  # PyTorch's format since 1.6: whole, and of a size that fits
+        check_zip(path, what)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
@@ -42,13 +48,10 @@ def torch_load(path, what="PyTorch file", map_location="cpu"):
 
 def check_tensors(path, state, what="weights"):
     """Every floating tensor in ``state`` (a dict, nested) is finite: NaN weights would give
-    NaN scores and silently empty results. Raises ValueError naming the file and the entry."""
-    for key, value in state.items():
-        if isinstance(value, dict):
-            check_tensors(path, value, what)
-        elif torch.is_tensor(value) and value.is_floating_point():
-            if not torch.isfinite(value).all():
-                raise ValueError(f"{path}: {what} {key!r} holds NaN or infinite values")
+    NaN scores and silently empty results. Raises ValueError naming the file and the entry.
+    (:func:`cs231n.core.checkpoints.check_finite`; where the model is known,
+    :func:`~cs231n.core.checkpoints.check_state` checks shapes and dtypes too.)"""
+    check_finite(path, state, what)
 
 
 def class_indices(func: str, name: str, target, n: int, num_classes=None, device=None):
@@ -110,6 +113,32 @@ def model_input(func: str, name: str, X, model, channels=None) -> torch.Tensor:
     if not torch.isfinite(X).all():
         raise ValueError(f"{func}: {name} holds NaN or infinite values")
     return X
+
+
+_OUT_OF_MEMORY = ("can't allocate memory", "out of memory", "not enough memory")
+
+
+def refuses_oversized(init):
+    """Decorator for a model's ``__init__``: an allocation the machine cannot make (PyTorch's
+    "DefaultCPUAllocator: can't allocate memory: you tried to allocate ..." from deep inside a
+    layer) becomes one MemoryError naming the class and the sizes it was given."""
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except RuntimeError as e:
+            if not any(words in str(e) for words in _OUT_OF_MEMORY):
+                raise
+            given = [repr(a) for a in args if not isinstance(a, dict)]
+            given += [f"{k}={v!r}" for k, v in kwargs.items() if not isinstance(v, dict)]
+            line = str(e).strip().splitlines()[0]
+            raise MemoryError(
+                f"{type(self).__name__}({', '.join(given)}): the model does not fit in this "
+                f"machine's memory ({line.split(': ', 1)[-1][:160]})"
+            ) from None
+
+    return wrapper
 
 
 def default_device() -> torch.device:
