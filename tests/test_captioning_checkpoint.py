@@ -1,9 +1,11 @@
 """Checkpoints: round trip, resume that continues exactly, errors that name the file."""
 
 import json
+import re
 
 import numpy as np
 import pytest
+import torch
 from test_transformer_layers import one_torch_thread  # noqa: F401 (autouse fixture)
 
 from cs231n.captioning.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
@@ -277,16 +279,19 @@ def _nan_param(arrays):
 @pytest.mark.parametrize(
     "change, match",
     [
-        (_nan_param, r"m.npz: param/W_vocab holds NaN or infinite values"),
+        (_nan_param, r"m.npz: array 'param/W_vocab' holds NaN or infinite values"),
         (
             lambda a: a.update({"param/Wx": a["param/Wx"].astype(np.int64)}),
-            r"param/Wx must hold floats",
+            r"m.npz: array 'param/Wx' must hold floats, got int64",
         ),
-        (lambda a: a.update({"param/b": np.zeros(3, np.float32)}), r"param/b has shape \(3,\)"),
-        (lambda a: a.pop("param/Wh"), r"m.npz: missing array 'param/Wh'"),
+        (
+            lambda a: a.update({"param/b": np.zeros(3, np.float32)}),
+            r"m.npz: array 'param/b' has shape \(3,\), the model needs \(48,\)",
+        ),
+        (lambda a: a.pop("param/Wh"), r"m.npz: array 'param/Wh' is missing"),
         (lambda a: a.pop("optim/Wh/m"), r"optimiser state Wh/m is missing"),
-        (lambda a: a.update({"optim/Wh/v": a["optim/Wh/v"][:1]}), r"optim/Wh/v has shape"),
-        (lambda a: a.update({"optim/Wh/v": -a["optim/Wh/v"] - 1}), r"Wh/v has negative values"),
+        (lambda a: a.update({"optim/Wh/v": a["optim/Wh/v"][:1]}), r"'optim/Wh/v' has shape"),
+        (lambda a: a.update({"optim/Wh/v": -a["optim/Wh/v"] - 1}), r"'optim/Wh/v' has negative"),
         (lambda a: a.update({"optim/nope/m": np.zeros(2)}), r"unexpected array 'optim/nope/m'"),
     ],
 )
@@ -328,7 +333,7 @@ def test_damaged_npz_is_one_clear_error(tmp_path, damage):
     else:
         data = bytearray(b"\x93NUMPY" + bytes(100))
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=r"m.npz: not a readable .npz file"):
+    with pytest.raises(ValueError, match=r"m.npz: (not a readable .npz file|member .* damaged)"):
         load_checkpoint(ckpt)
 
 
@@ -494,16 +499,20 @@ def _wrong_steps(saved):
         (lambda s: s["model"].update(num_layers=0), r"model num_layers must be a positive"),
         (lambda s: s["idx_to_word"].__setitem__(1, "begin"), r"t.pt: the vocabulary has no"),
         (_nan_weight, r"t.pt: weight 'output.weight' holds NaN or infinite values"),
-        (_shrink_weight, r"t.pt: its weights do not fit the model it describes"),
+        (_shrink_weight, r"t.pt: weight 'output.weight' has shape \(3, 16\), the model needs"),
         (lambda s: s["training"].update(epoch=99), r"training epoch must be an integer from 0"),
-        (_wrong_steps, r"Adam's step count of parameter 0 is 1000, but 4 iterations"),
+        (
+            _wrong_steps,
+            r"t.pt: optimiser state of parameter 0 \(visual_projection.weight\): Adam's step "
+            r"count is 1000, but 4 iterations were trained",
+        ),
         (
             lambda s: s["training"]["optimizer"]["state"].pop(0),
-            r"t.pt: the optimiser state covers 30 of the 31 parameters, after 4 iterations",
+            r"t.pt: optimiser state covers 30 of the 31 parameters, after 4 iterations",
         ),
         (
             lambda s: s["training"]["optimizer"]["param_groups"][0]["params"].pop(),
-            r"t.pt: the optimiser state does not fit the model",
+            r"t.pt: optimiser state is for 30 parameters, the model it describes has 31",
         ),
         (lambda s: s["training"].update(torch_rng_state=None), r"torch_rng_state is not a"),
         (lambda s: s["training"].update(numpy_random_state=[1]), r"numpy_random_state is not"),
@@ -639,3 +648,269 @@ def test_a_checkpoint_from_before_the_edition_setting_is_gelu(tmp_path):
     _rewrite_pt(tmp_path / "old.pt", lambda saved: saved["model"].update(activation="tanh"))
     with pytest.raises(ValueError, match='old.pt: model activation must be "gelu" or "relu"'):
         load_captioner(tmp_path / "old")
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoints that load but cannot be used (issue #19 a): refused before any work, one line
+# naming the file, the good file left as it was
+
+
+@pytest.fixture(scope="module")
+def trained_pair(tmp_path_factory):
+    """An LSTM (m.npz + m.json) and a Transformer (t.pt), each trained one epoch: copied by
+    each test before it damages them."""
+    folder = tmp_path_factory.mktemp("trained")
+    data = small_data()
+    train_captioner(data, folder / "m", verbose=False, progress=False, num_epochs=1, **SMALL)
+    train_transformer(data, folder / "t")
+    return folder
+
+
+def _copy(folder, tmp_path, *names):
+    import shutil
+
+    for name in names:
+        shutil.copy(folder / name, tmp_path / name)
+    return {name: (tmp_path / name).read_bytes() for name in names}
+
+
+def _numpy_state(change):
+    def edit(meta):
+        state = meta["training"]["numpy_random_state"]
+        change(state)
+
+    return edit
+
+
+GARBAGE_NUMPY_STATES = [
+    (lambda s: s.__setitem__(1, s[1][:10]), r"keys must be 624 integers"),  # was IndexError
+    (lambda s: s.__setitem__(2, 625), r"pos must be an integer from 0 to 624, got 625"),
+    (lambda s: s.__setitem__(2, 10**6), r"pos must be an integer from 0 to 624"),  # segfault
+    (lambda s: s.__setitem__(1, [0] * 624), r"degenerate: it draws only zeros"),  # hang
+    (lambda s: s.__setitem__(4, None), r"cached_gaussian must be a finite number"),
+    (lambda s: s.__setitem__(0, "PCG64"), r"generator 'PCG64', expected 'MT19937'"),
+]
+
+
+@pytest.mark.parametrize("change, match", GARBAGE_NUMPY_STATES)
+def test_a_garbage_numpy_random_state_is_refused_on_load_and_resume(
+    trained_pair, tmp_path, change, match
+):
+    """caption --resume and sample died with IndexError (or crashed, or hung) on these."""
+    _copy(trained_pair, tmp_path, "m.npz", "m.json")
+    ckpt = tmp_path / "m"
+    rewrite_npz(ckpt, lambda arrays: None)  # the JSON is the metadata read
+    edit_json(ckpt, _numpy_state(change))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    message = rf"m.json: training numpy_random_state is not a NumPy random state \(.*{match}"
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(ckpt)
+    with pytest.raises(ValueError, match=message):
+        train_captioner(
+            small_data(), ckpt, resume=True, verbose=False, progress=False, num_epochs=2, **SMALL
+        )
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_resume_from_a_checked_state_restores_numpy_exactly(trained_pair, tmp_path):
+    """The state check hands back what np.random.set_state takes: the resumed run draws what
+    the saved one would have."""
+    from cs231n.captioning.checkpoint import restore_solver
+    from cs231n.captioning_solver import CaptioningSolver
+
+    _copy(trained_pair, tmp_path, "m.npz", "m.json")
+    model, meta, optim = load_checkpoint(tmp_path / "m")
+    solver = CaptioningSolver(model, small_data(), update_rule="adam", batch_size=10)
+    np.random.seed(0)
+    restore_solver(solver, meta, optim, where=tmp_path / "m.json")
+    name, keys, pos, has_gauss, cached = meta["training"]["numpy_random_state"]
+    state = np.random.get_state()
+    assert state[0] == name and state[1].tolist() == keys and state[2:] == (pos, has_gauss, cached)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda a: a.update({"param/extra": np.zeros(2)}), r"m.npz: unexpected array 'param/"),
+        (
+            lambda a: a.update({"optim/Wh/m": a["optim/Wh/m"] * np.nan}),
+            r"m.npz: array 'optim/Wh/m' holds NaN or infinite values",
+        ),
+        (
+            lambda a: a.update({"optim/Wh/v": a["optim/Wh/v"].astype(np.int32)}),
+            r"m.npz: array 'optim/Wh/v' must hold floats, got int32",
+        ),
+        (
+            lambda a: a.update({"param/W_embed": a["param/W_embed"] * np.inf}),
+            r"m.npz: array 'param/W_embed' holds NaN or infinite values",
+        ),
+    ],
+)
+def test_rnn_weights_and_moments_that_cannot_be_used_are_refused(
+    trained_pair, tmp_path, change, match
+):
+    _copy(trained_pair, tmp_path, "m.npz", "m.json")
+    rewrite_npz(tmp_path / "m", change)
+    before = (tmp_path / "m.npz").read_bytes()
+    with pytest.raises(ValueError, match=match):
+        train_captioner(
+            small_data(), tmp_path / "m", resume=True, verbose=False, progress=False,
+            num_epochs=2, **SMALL,
+        )  # fmt: skip
+    assert (tmp_path / "m.npz").read_bytes() == before
+
+
+def test_an_rnn_optimiser_beta_of_one_is_refused(trained_pair, tmp_path):
+    _copy(trained_pair, tmp_path, "m.npz", "m.json")
+    rewrite_npz(tmp_path / "m", lambda arrays: None)
+    edit_json(tmp_path / "m", _set(["training", "optim_scalars", "Wx", "beta2"], 1.0))
+    with pytest.raises(ValueError, match=r"m.json / m.npz: optimiser Wx/beta2 must be in \[0, 1\)"):
+        load_checkpoint(tmp_path / "m")
+
+
+def _flip_a_weight_bit(path):
+    """One bit of the largest tensor's bytes (not of the ZIP's headers)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    h = info.header_offset
+    start = h + 30 + int.from_bytes(data[h + 26 : h + 28], "little")
+    start += int.from_bytes(data[h + 28 : h + 30], "little")
+    data[start + 3] ^= 0x40  # a float32's exponent: a finite weight becomes a huge one
+    path.write_bytes(bytes(data))
+
+
+def _moment(index, key, value):
+    def change(saved):
+        state = saved["training"]["optimizer"]["state"][index]
+        state[key] = value(state[key])
+
+    return change
+
+
+TRANSFORMER_DEFECTS = [
+    (
+        lambda s: s["model_state"].update(
+            {"output.weight": (s["model_state"]["output.weight"] * 100).to(torch.int32)}
+        ),
+        r"t.pt: weight 'output.weight' must hold floats, got int32",  # gave garbage captions
+    ),
+    (
+        lambda s: s["model_state"]["embedding.weight"].__setitem__((0, 0), float("inf")),
+        r"t.pt: weight 'embedding.weight' holds NaN or infinite values",
+    ),
+    (
+        _moment(0, "exp_avg", lambda v: v[:1]),  # died at the first step
+        r"t.pt: optimiser state exp_avg of parameter 0 \(visual_projection.weight\) has shape "
+        r"\(1, 6\), the model needs \(16, 6\)",
+    ),
+    (
+        _moment(2, "exp_avg_sq", lambda v: v * float("nan")),
+        r"t.pt: optimiser state exp_avg_sq of parameter 2 \(.*\) holds NaN or infinite",
+    ),
+    (
+        _moment(2, "exp_avg_sq", lambda v: -v - 1),
+        r"t.pt: optimiser state exp_avg_sq of parameter 2 \(.*\) has negative values",
+    ),
+    (
+        lambda s: s["training"].update(torch_rng_state=s["training"]["torch_rng_state"] * 0 + 255),
+        r"t.pt: training torch_rng_state is not a valid torch random state",
+    ),
+    (
+        lambda s: s["training"]["numpy_random_state"].__setitem__(2, 10**6),
+        r"t.pt: training numpy_random_state is not a NumPy random state \(pos must be",
+    ),
+    (_flip_a_weight_bit, r"t.pt: member .* is damaged \(CRC mismatch"),
+]
+
+
+@pytest.mark.parametrize("change, match", TRANSFORMER_DEFECTS)
+def test_a_transformer_checkpoint_that_cannot_be_used_is_refused(
+    trained_pair, tmp_path, change, match
+):
+    from cs231n.captioning.checkpoint import load_captioner
+
+    _copy(trained_pair, tmp_path, "t.pt")
+    path = tmp_path / "t.pt"
+    if change is _flip_a_weight_bit:
+        change(path)
+    else:
+        _rewrite_pt(path, change)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=match):
+        load_captioner(path)
+    with pytest.raises(ValueError, match=match):
+        train_transformer(small_data(), tmp_path / "t", epochs=2, resume=True)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["t.pt"]
+
+
+@pytest.fixture
+def small_data_everywhere(monkeypatch):
+    """The CLI's caption data: the tests' small random set, named "coco"."""
+    monkeypatch.setattr(
+        "cs231n.captioning.data.load_caption_data", lambda *a, **k: (small_data(), "coco")
+    )
+
+
+CLI_TRAIN = "--threads 1 caption train --batch-size 10 --lr 0.01 -q".split()
+CLI_MODELS = {
+    "lstm": "--model lstm --hidden-dim 12 --wordvec-dim 8".split(),
+    "transformer": "--model transformer --wordvec-dim 16 --num-heads 2 --num-layers 1".split(),
+}
+
+
+def _cli_trained(tmp_path, model):
+    from cs231n.cli import main
+
+    ckpt = tmp_path / "c"
+    assert main([*CLI_TRAIN, *CLI_MODELS[model], "--epochs", "1", "-o", str(ckpt)]) == 0
+    return ckpt
+
+
+def _one_line_error(capsys, message):
+    err = capsys.readouterr().err
+    assert err.startswith("cs231n: error: ") and err.count("\n") == 1, err
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("change, match", GARBAGE_NUMPY_STATES[:4])
+def test_cli_resume_and_sample_refuse_a_garbage_numpy_state(
+    small_data_everywhere, tmp_path, capsys, change, match
+):
+    from cs231n.cli import main
+
+    ckpt = _cli_trained(tmp_path, "lstm")
+    rewrite_npz(ckpt, lambda arrays: None)
+    edit_json(ckpt, _numpy_state(change))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    argv = [*CLI_TRAIN, *CLI_MODELS["lstm"], "--epochs", "2", "-o", str(ckpt), "--resume"]
+    assert main(argv) == 2
+    _one_line_error(capsys, rf"c.json: training numpy_random_state is not a NumPy .*{match}")
+    assert main(["caption", "sample", str(ckpt), "-o", str(tmp_path / "s.html")]) == 2
+    _one_line_error(capsys, rf"c.json: training numpy_random_state is not a NumPy .*{match}")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("change, match", [TRANSFORMER_DEFECTS[i] for i in (0, 2, 3, 5, 7)])
+def test_cli_resume_and_sample_refuse_a_damaged_transformer(
+    small_data_everywhere, tmp_path, capsys, change, match
+):
+    from cs231n.cli import main
+
+    ckpt = _cli_trained(tmp_path, "transformer")
+    if change is _flip_a_weight_bit:
+        change(tmp_path / "c.pt")
+    else:
+        _rewrite_pt(tmp_path / "c.pt", change)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    match = match.replace("t.pt", "c.pt")
+    argv = [*CLI_TRAIN, *CLI_MODELS["transformer"], "--epochs", "2", "-o", str(ckpt), "--resume"]
+    assert main(argv) == 2
+    _one_line_error(capsys, match)
+    assert main(["caption", "sample", str(ckpt), "-o", str(tmp_path / "s.html")]) == 2
+    _one_line_error(capsys, match)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -277,7 +277,7 @@ def test_nan_parameters_are_refused_not_decoded_to_empty_captions(tmp_path, caps
     save_checkpoint(tmp_path / "m", model, extra={"data": "builtin"})
     code = main(["caption", "evaluate", str(tmp_path / "m"), "--data-dir", str(tmp_path)])
     err = capsys.readouterr().err
-    assert code == 2 and "m.npz: param/W_vocab holds NaN or infinite values" in err
+    assert code == 2 and "m.npz: array 'param/W_vocab' holds NaN or infinite values" in err
 
 
 # ----------------------------------------------------------------------------------------------

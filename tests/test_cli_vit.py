@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from test_vit_training import striped_mnist
 
 from cs231n.cli import main
@@ -96,3 +97,42 @@ def test_missing_data_and_damaged_checkpoints_are_one_line(tmp_path, capsys, mon
     assert main([*args, "--resume"]) == 2
     err = capsys.readouterr().err
     assert "v.pt: not a readable ViT checkpoint" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda s: s["optimizer"]["state"][3]["exp_avg_sq"].fill_(float("nan")),
+            "v.pt: optimiser state exp_avg_sq of parameter 3 (transformer.layers.0.self_attn."
+            "key.bias) holds NaN or infinite values",
+        ),
+        (
+            lambda s: s["config"].update(embed_dim=10**6, num_heads=2),
+            "v.pt: the model it describes (8,000,334,000,138 parameters) needs about",
+        ),
+        (
+            lambda s: s["model_state"].update(
+                {"head.bias": s["model_state"]["head.bias"].to(torch.int16)}
+            ),
+            "v.pt: weight 'head.bias' must hold floats, got int16",
+        ),
+    ],
+)
+def test_a_resume_from_a_checkpoint_that_cannot_be_used_is_refused(
+    data_dir, tmp_path, capsys, change, message
+):
+    """NaN moments were resumed from (exit 0, the NaN weights then saved over NAME.pt); a
+    configuration of a huge model died in the allocator (issue #19 a)."""
+    name = tmp_path / "v"
+    args = ["--threads", "1", "vit", "train", "--quick", "--data-dir", str(data_dir), "-q"]
+    assert main([*args, "--epochs", "1", "--max-images", "40", "-o", str(name)]) == 0
+    saved = torch.load(name.with_suffix(".pt"), weights_only=True)
+    change(saved)
+    torch.save(saved, name.with_suffix(".pt"))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2", "--max-images", "40", "-o", str(name), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cs231n: error: {tmp_path}/{message}") and err.count("\n") == 1, err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -220,6 +220,19 @@ def test_one_scorer_scores_several_generators(tmp_path, scoring):
     assert other["fid_train_vs_test_floor"] == together["fid_train_vs_test_floor"]
 
 
+def _flip_last_member_bit(data):
+    """A bit of the bytes of the ZIP's largest member (a weight), not of its headers."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data, h = bytearray(data), info.header_offset
+    start = h + 30 + int.from_bytes(data[h + 26 : h + 28], "little")
+    data[start + int.from_bytes(data[h + 28 : h + 30], "little") + 3] ^= 0x40
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -228,8 +241,12 @@ def test_one_scorer_scores_several_generators(tmp_path, scoring):
         lambda p: p.write_text("hello"),  # text
         lambda p: torch.save({"w": torch.zeros(2)}, p),  # another architecture
         lambda p: torch.save({k: v * float("nan") for k, v in torch.load(p).items()}, p),
+        # Integers where the classifier has floats were cast silently (issue #19 a).
+        lambda p: torch.save({k: (v * 100).long() for k, v in torch.load(p).items()}, p),
+        lambda p: torch.save({k: v[:1] for k, v in torch.load(p).items()}, p),  # other shapes
+        lambda p: p.write_bytes(_flip_last_member_bit(p.read_bytes())),  # its CRC fails
     ],
-    ids=["truncated", "empty", "text", "foreign", "nan"],
+    ids=["truncated", "empty", "text", "foreign", "nan", "integers", "shapes", "bit-flip"],
 )
 def test_a_corrupt_classifier_cache_is_rebuilt(tmp_path, scoring, corrupt):
     score, trainings, cache, _ = scoring

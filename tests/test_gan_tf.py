@@ -8,6 +8,7 @@ gradients 1e-7 (measured 1.1e-9); model outputs 1e-5 in inference mode (measured
 1e-4 for the DC generator's batch statistics (measured 1.4e-5).
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -383,3 +384,122 @@ def test_without_tensorflow_the_import_error_says_how_to_install(monkeypatch):
     monkeypatch.delitem(sys.modules, "cs231n.gan_tf")
     with pytest.raises(ImportError, match=r"setup\.sh --with-tensorflow.*\[tensorflow\]"):
         importlib.import_module("cs231n.gan_tf")
+
+
+# --- Keras weights that load but cannot be used (issue #19 a) ------------------------------------
+
+
+def _no_grid(images, path, title=None):
+    path.write_bytes(b"")
+
+
+@pytest.fixture(scope="module")
+def tf_runs(tmp_path_factory):
+    """A short "fc" and a "dc" TensorFlow run (D.weights.h5, G.weights.h5, state.json)."""
+    from cs231n.gan import training as gan_training
+
+    folder = tmp_path_factory.mktemp("tf-gan")
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gan_training, "save_grid", _no_grid)
+        for arch in ("fc", "dc"):
+            gan_training.train_tensorflow(folder / arch, x, arch=arch, epochs=1, batch_size=8)
+    return folder
+
+
+def _edit_h5(path, name, change):
+    """Replace dataset ``name`` of an HDF5 file by ``change(its values)``."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        value = change(f[name][()])
+        del f[name]
+        f[name] = value
+
+
+KERAS_DEFECTS = [
+    (
+        "G.weights.h5",
+        lambda a: np.where(np.arange(a.size).reshape(a.shape) == 5, np.nan, a),  # drew a grid
+        r"G.weights.h5: G weight 'layers/dense/vars/0' holds NaN or infinite values",
+    ),
+    (
+        "D.weights.h5",
+        lambda a: a * np.inf,
+        r"D.weights.h5: D weight 'layers/dense/vars/0' holds NaN or infinite values",
+    ),
+    (
+        "G.weights.h5",
+        lambda a: (a * 100).astype(np.int32),
+        r"G.weights.h5: G weight 'layers/dense/vars/0' must hold floats, got int32",
+    ),
+    (
+        "G.weights.h5",
+        lambda a: a[:, :7],
+        r"G.weights.h5: its G weights do not fit the model: 6 arrays of [\d,]+ numbers, the "
+        r"model has 6 of 1,952,528 \(an array of shape \(96, 7\) the model has not\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("file, change, match", KERAS_DEFECTS)
+def test_keras_weights_that_cannot_be_used_are_refused(
+    tf_runs, tmp_path, capsys, file, change, match
+):
+    import shutil
+
+    from cs231n.cli import main
+    from cs231n.gan import training as gan_training
+
+    run = tmp_path / "run"
+    shutil.copytree(tf_runs / "fc", run)
+    _edit_h5(run / file, "layers/dense/vars/0", change)
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    if file == "G.weights.h5":  # gan sample reads G only
+        assert main(["gan", "sample", str(run), "-n", "4", "-o", str(tmp_path / "g.png")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cs231n: error: ") and err.count("\n") == 1, err
+        assert re.search(match, err) and not (tmp_path / "g.png").exists()
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=match):
+        gan_training.train_tensorflow(run, x, epochs=2, batch_size=8)
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_negative_moving_variance_is_refused(tf_runs, tmp_path):
+    import shutil
+
+    from cs231n.gan import training as gan_training
+
+    run = tmp_path / "run"
+    shutil.copytree(tf_runs / "dc", run)
+    _edit_h5(run / "G.weights.h5", "layers/batch_normalization/vars/3", lambda a: -a - 1)
+    with pytest.raises(ValueError, match=r"G.weights.h5: G weight '.*moving_variance' has neg"):
+        gan_training.load_tf_generator(run)
+
+
+def test_a_weights_file_that_is_not_hdf5_is_one_line(tf_runs, tmp_path):
+    import shutil
+
+    from cs231n.gan import training as gan_training
+
+    run = tmp_path / "run"
+    shutil.copytree(tf_runs / "fc", run)
+    (run / "G.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    with pytest.raises(ValueError, match=r"G.weights.h5: not a readable Keras weights file \("):
+        gan_training.load_tf_generator(run)
+
+
+def test_a_state_json_whose_history_disagrees_is_refused(tf_runs, tmp_path):
+    import json
+    import shutil
+
+    from cs231n.gan import training as gan_training
+
+    run = tmp_path / "run"
+    shutil.copytree(tf_runs / "fc", run)
+    state = json.loads((run / "state.json").read_text())
+    state["iteration"] += 5  # the same check as a PyTorch run's progress
+    (run / "state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"state.json: training state is malformed \(needs epoch"):
+        gan_training.load_tf_generator(run)

@@ -178,8 +178,8 @@ class Pickled:
         (lambda p: p.write_text("not a checkpoint"), "not a readable GAN checkpoint"),
         (lambda p: torch.save({"something": 1}, p), "not a GAN checkpoint"),
         (lambda p: torch.save(Pickled(), p), "Python objects beyond tensors"),
-        (lambda p: _rewrite(p, lambda s: s.update(rng=torch.zeros(3))), "random-number state"),
-        (lambda p: _rewrite(p, lambda s: s["config"].update(arch="dc")), "differ|do not fit the 'dc'"),
+        (lambda p: _rewrite(p, lambda s: s.update(rng=torch.zeros(3))), "rng is not a torch random state"),
+        (lambda p: _rewrite(p, lambda s: s["config"].update(arch="dc")), "differ|D weight '4.weight' is missing"),
         (lambda p: _rewrite(p, lambda s: s["state"].update(epoch=-4)), "training state"),
         (lambda p: _rewrite(p, lambda s: s["G"].update({k: v * float("nan") for k, v in s["G"].items()})), "NaN"),
     ],
@@ -245,3 +245,149 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, capsys, monkeypatch
     assert "no space left on the device to write" in err and "previous file is kept" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert (run / "checkpoint.pt").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoints that load but cannot be used (issue #19 a): refused by `gan sample` and by a
+# resume before any work, in one line naming the file; the good files left as they were
+
+
+def _flip_a_weight_bit(path):
+    """One bit of the largest tensor's bytes (not of the ZIP's headers)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    h = info.header_offset
+    start = h + 30 + int.from_bytes(data[h + 26 : h + 28], "little")
+    start += int.from_bytes(data[h + 28 : h + 30], "little")
+    data[start + 3] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def _set_moment(opt, index, key, value):
+    def change(saved):
+        state = saved[opt]["state"][index]
+        state[key] = value(state[key])
+
+    return lambda p: _rewrite(p, change)
+
+
+def _degenerate_rng(saved):
+    saved["rng"][24 : 24 + 624 * 8] = 0  # the Mersenne Twister's words
+
+
+@pytest.mark.parametrize(
+    "corrupt, match",
+    [
+        (
+            lambda p: _rewrite(p, lambda s: s.update(rng=s["rng"] * 0 + 255)),  # was a traceback
+            r"rng is not a valid torch random state \(Invalid mt19937 state\)",
+        ),
+        (lambda p: _rewrite(p, _degenerate_rng), r"rng is degenerate: it draws only zeros"),
+        (
+            _set_moment("G_opt", 0, "exp_avg", lambda v: v * float("nan")),  # was resumed from
+            r"G_opt exp_avg of parameter 0 \(0.weight\) holds NaN or infinite values",
+        ),
+        (
+            _set_moment("D_opt", 1, "exp_avg_sq", lambda v: v[:3]),
+            r"D_opt exp_avg_sq of parameter 1 \(1.bias\) has shape \(3,\), the model needs \(256,",
+        ),
+        (
+            _set_moment("D_opt", 0, "step", lambda v: v * 0 + 99),
+            r"D_opt of parameter 0 \(1.weight\): Adam's step count is 99, but 1 iterations",
+        ),
+        (
+            lambda p: _rewrite(p, lambda s: s["G_opt"]["param_groups"][0].update(lr=float("inf"))),
+            r"G_opt lr must be a positive number, got inf",
+        ),
+        (
+            lambda p: _rewrite(
+                p, lambda s: s["G"].update({"0.weight": (s["G"]["0.weight"] * 99).long()})
+            ),  # was cast silently: a grid of noise
+            r"G weight '0.weight' must hold floats, got int64",
+        ),
+        (
+            lambda p: _rewrite(p, lambda s: s["state"]["history"].append((1.0, 1.0))),
+            r"training state is malformed \(needs epoch, iteration and a history of one",
+        ),
+        (
+            lambda p: _rewrite(p, lambda s: s["config"].update(spectral_norm="yes")),
+            r"config must name a loss .* and spectral_norm true or false",
+        ),
+        (_flip_a_weight_bit, r"checkpoint.pt: member .* is damaged \(CRC mismatch"),
+    ],
+    ids=[
+        "rng", "rng-zero", "nan-moment", "moment-shape", "step", "lr", "int-weights", "history",
+        "spectral-norm", "bit-flip",
+    ],
+)  # fmt: skip
+def test_checkpoints_that_cannot_be_used_are_refused_before_any_work(
+    trained_run, tmp_path, capsys, corrupt, match
+):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    corrupt(run / "checkpoint.pt")
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["gan", "sample", str(run), "-n", "4", "-o", str(tmp_path / "g.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cs231n: error: {run / 'checkpoint.pt'}: ") and err.count("\n") == 1
+    assert not (tmp_path / "g.png").exists()
+    with pytest.raises(ValueError, match=match):
+        gan_training.train(run, images(64), epochs=2, batch_size=64)
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+@pytest.fixture(scope="module")
+def dc_run(tmp_path_factory):
+    """A "dc" run: its generator has batch normalisation (running statistics in the state)."""
+    run = tmp_path_factory.mktemp("gan-dc") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gan_training, "save_grid", placeholder_grid)
+        gan_training.train(run, images(16), arch="dc", epochs=1, batch_size=8)
+    return run
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda s: s["G"]["2.running_var"].fill_(-1.0), r"G weight '2.running_var' has negative"),
+        (
+            lambda s: s["G"].update({"5.num_batches_tracked": torch.tensor(2.0)}),
+            r"G weight '5.num_batches_tracked' must hold integers, got float32",
+        ),
+        (lambda s: s["D"].pop("4.bias"), r"D weight '4.bias' is missing"),
+    ],
+)
+def test_the_networks_running_statistics_are_checked_too(dc_run, tmp_path, change, match):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(dc_run, run)
+    _rewrite(run / "checkpoint.pt", change)
+    with pytest.raises(ValueError, match=match):
+        gan_training.load_generator(run)
+
+
+def test_cli_resume_refuses_a_nan_moment_and_keeps_the_good_run(tmp_path, capsys, monkeypatch):
+    """The NaN moment was resumed from (exit 0) and the NaN weights saved over the run."""
+    from test_data_mnist import fake_mnist
+
+    folder = fake_mnist(tmp_path / "idx", n_train=64)
+    run = tmp_path / "run"
+    args = ["gan", "train", "--dataset", str(folder), "--batch-size", "32", "-q", "-o", str(run)]
+    monkeypatch.setattr(gan_training, "save_grid", placeholder_grid)
+    assert main([*args, "--epochs", "1"]) == 0
+    _set_moment("G_opt", 2, "exp_avg_sq", lambda v: v * float("inf"))(run / "checkpoint.pt")
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main([*args, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"cs231n: error: {run / 'checkpoint.pt'}: G_opt exp_avg_sq of parameter 2 (2.weight) "
+        "holds NaN or infinite values\n"
+    )
+    assert {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()} == before

@@ -143,7 +143,7 @@ def _nan(saved):
         (_nan, r"v.pt: weight 'head.weight' holds NaN"),
         (
             lambda s: s["model_state"].pop("head.bias"),
-            r"v.pt: its weights do not fit its config",
+            r"v.pt: weight 'head.bias' is missing",
         ),
         (lambda s: s.update(torch_rng_state=torch.zeros(3)), r"torch_rng_state is not a torch"),
     ],
@@ -214,3 +214,114 @@ def test_a_vit_keeps_the_editions_choices_it_was_built_with(data_root, tmp_path)
     x = torch.rand(2, 1, 28, 28)
     model.eval(), rebuilt.eval()
     torch.testing.assert_close(rebuilt(x), model.cpu()(x))
+
+
+# ----------------------------------------------------------------------------------------------
+# Checkpoints that load but cannot be used (issue #19 a): refused before any work, in one line
+# naming the file; NAME.pt, NAME.json and the curve left as they were
+
+
+@pytest.fixture(scope="module")
+def trained_vit(data_root, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vit")
+    train, test = load_vit_data("fashion-mnist", data_root, max_images=32)
+    train_vit(
+        train, test, SMALL, checkpoint=folder / "v", num_epochs=1, batch_size=16, verbose=False
+    )
+    return folder
+
+
+def _flip_a_weight_bit(path):
+    """One bit of the largest tensor's bytes (not of the ZIP's headers)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    h = info.header_offset
+    start = h + 30 + int.from_bytes(data[h + 26 : h + 28], "little")
+    start += int.from_bytes(data[h + 28 : h + 30], "little")
+    data[start + 3] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def _moment(index, key, value):
+    def change(saved):
+        state = saved["optimizer"]["state"][index]
+        state[key] = value(state[key])
+
+    return change
+
+
+VIT_DEFECTS = [
+    (
+        lambda s: s["config"].update(embed_dim=10**6, num_heads=2),  # the allocator's error
+        r"v.pt: the model it describes \([\d,]+ parameters\) needs about .* of memory, more than",
+    ),
+    (
+        _moment(3, "exp_avg_sq", lambda v: v * float("nan")),  # resumed, NaN weights saved
+        r"v.pt: optimiser state exp_avg_sq of parameter 3 \(.*\) holds NaN or infinite values",
+    ),
+    (
+        _moment(0, "exp_avg", lambda v: v.flatten()[:5]),
+        r"v.pt: optimiser state exp_avg of parameter 0 \(.*\) has shape \(5,\), the model needs",
+    ),
+    (
+        _moment(1, "step", lambda v: v + 1),
+        r"v.pt: optimiser state step counts differ between parameters \(2 for parameter 0",
+    ),
+    (
+        lambda s: s["model_state"].update({"head.weight": s["model_state"]["head.weight"].long()}),
+        r"v.pt: weight 'head.weight' must hold floats, got int64",
+    ),
+    (
+        lambda s: s.update(generator_state=s["generator_state"] * 0 + 255),
+        r"v.pt: generator_state is not a valid torch random state",
+    ),
+    (
+        lambda s: s.update(cuda_rng_states=[torch.zeros(16)]),
+        r"v.pt: cuda_rng_states must be a list of CUDA random states",
+    ),
+    (
+        lambda s: s["results"]["test_loss"].__setitem__(0, "x"),
+        r"v.pt: epoch and results do not agree \(one result per epoch, each a number\)",
+    ),
+    (None, r"v.pt: member .* is damaged \(CRC mismatch"),  # a flipped bit: resumed from
+]
+
+
+@pytest.mark.parametrize("change, match", VIT_DEFECTS)
+def test_a_vit_checkpoint_that_cannot_be_used_is_refused(
+    data_root, trained_vit, tmp_path, change, match
+):
+    import shutil
+
+    for p in trained_vit.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    if change is None:
+        _flip_a_weight_bit(tmp_path / "v.pt")
+    else:
+        _rewrite(tmp_path / "v.pt", change)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(ValueError, match=match) as caught:
+        load_vit_checkpoint(tmp_path / "v")
+    assert "\n" not in str(caught.value)
+    train, test = load_vit_data("fashion-mnist", data_root, max_images=32)
+    with pytest.raises(ValueError, match=match):
+        train_vit(
+            train, test, SMALL, checkpoint=tmp_path / "v", resume=True, num_epochs=2,
+            batch_size=16, verbose=False,
+        )  # fmt: skip
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_huge_model_is_refused_before_it_is_built(trained_vit, tmp_path, monkeypatch):
+    import shutil
+
+    import cs231n.vit.training as vit_training
+
+    shutil.copy(trained_vit / "v.pt", tmp_path / "v.pt")
+    _rewrite(tmp_path / "v.pt", lambda s: s["config"].update(embed_dim=10**5, num_heads=2))
+    monkeypatch.setattr(vit_training, "build_vit", lambda *a, **k: pytest.fail("built"))
+    with pytest.raises(ValueError, match=r"v.pt: the model it describes \([\d,]+ parameters\)"):
+        load_vit_checkpoint(tmp_path / "v")

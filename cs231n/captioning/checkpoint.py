@@ -8,7 +8,9 @@ is the readable copy and names the ``.npz`` by its digest. A save killed between
 leaves a new ``.npz`` beside the previous JSON: loading sees that the digest differs and uses
 the metadata inside the ``.npz``, so the parameters, the optimiser state and the progress
 always come from one save. Everything loaded is checked (shapes, finite floats, a consistent
-vocabulary, a sane training state), and each problem is one error naming the file.
+vocabulary, a sane training state, random states that can be restored) by the project's one
+checkpoint mechanism (:mod:`cs231n.core.checkpoints`), and each problem is one error naming the
+file.
 
 Format ``cs231n-captioning/2``; ``cs231n-captioning/1`` checkpoints (no digest, no metadata in
 the ``.npz``) still load.
@@ -34,9 +36,19 @@ import numpy as np
 from .. import optim
 from ..classifiers.rnn import CaptioningRNN
 from ..coco_utils import check_vocabulary
+from ..core.checkpoints import (
+    check_array,
+    check_cuda_rngs,
+    check_model_size,
+    check_numpy_rng,
+    check_optimizer_state,
+    check_state,
+    check_torch_rng,
+    check_zip,
+)
 from ..core.edition import edition_for, using_edition
 from ..core.files import atomic_path
-from .sizing import check_model_memory, model_parameter_count, transformer_parameter_count
+from .sizing import model_parameter_count, transformer_parameter_count
 
 FORMAT = "cs231n-captioning/2"
 FORMATS = ("cs231n-captioning/1", FORMAT)  # what load_checkpoint reads
@@ -186,12 +198,14 @@ def load_checkpoint(path):
         model = CaptioningRNN(word_to_idx, **config)
     except (ValueError, TypeError, MemoryError) as e:
         raise ValueError(f"{where}: cannot build the model it describes ({e})") from None
-    for name, value in model.params.items():
-        key = f"param/{name}"
-        if key not in arrays:
-            raise ValueError(f"{npz_path}: missing array {key!r}")
-        _check_array(npz_path, key, arrays[key], value.shape)
-        model.params[name] = arrays[key].astype(model.dtype, copy=False)
+    check_state(
+        npz_path,
+        {k: v for k, v in arrays.items() if k.startswith("param/")},
+        {f"param/{name}": value for name, value in model.params.items()},
+        "array",
+    )
+    for name in model.params:
+        model.params[name] = arrays[f"param/{name}"].astype(model.dtype, copy=False)
 
     optim_state = None
     training = meta.get("training")
@@ -204,46 +218,48 @@ def load_checkpoint(path):
                 if len(parts) != 3 or parts[1] not in model.params:
                     raise ValueError(f"{npz_path}: unexpected array {key!r}")
                 _, name, field = parts
-                _check_array(npz_path, key, value, model.params[name].shape)
+                check_array(
+                    npz_path, f"array {key!r}", value, model.params[name].shape,
+                    nonnegative=field == "v",
+                )  # fmt: skip
                 optim_state[name][field] = value.astype(model.dtype, copy=False)
         _check_optim_state(optim_state, training, f"{where} / {npz_path.name}")
     return model, meta, optim_state
 
 
-def restore_solver(solver, meta, optim_state):
-    """Put a saved training state back into a freshly built solver (for resuming).
+def restore_solver(solver, meta, optim_state, where="checkpoint"):
+    """Put a saved training state back into a freshly built solver (for resuming); ``where``
+    names the checkpoint in errors.
 
     Raises ValueError when the state does not fit the solver's model (a parameter without its
-    optimiser state, moments of the wrong shape, an impossible epoch)."""
+    optimiser state, moments of the wrong shape, an impossible epoch, a random state that
+    cannot be restored)."""
     training = meta["training"]
-    _check_training(training, "checkpoint", solver.model.params)
-    if set(optim_state) != set(solver.model.params):
+    random_state = _check_training(training, where, solver.model.params)
+    params = solver.model.params
+    if set(optim_state) != set(params):
         raise ValueError(
-            f"checkpoint: optimiser state for {sorted(optim_state)}, the model has "
-            f"{sorted(solver.model.params)}"
+            f"{where}: optimiser state for {sorted(optim_state)}, the model has {sorted(params)}"
         )
     for name, config in optim_state.items():
         for key, value in config.items():
-            if isinstance(value, np.ndarray) and value.shape != solver.model.params[name].shape:
-                raise ValueError(
-                    f"checkpoint: optimiser state {name}/{key} has shape {value.shape}, the "
-                    f"parameter {solver.model.params[name].shape}"
-                )
-    _check_optim_state(optim_state, training, "checkpoint")
+            if isinstance(value, np.ndarray):
+                check_array(where, f"optimiser state {name}/{key}", value, params[name].shape)
+    _check_optim_state(optim_state, training, where)
     if solver.update_rule is optim.adam and training["epoch"] > 0:
         steps = len(training["loss_history"])
         for name, config in optim_state.items():
             if any(k not in config for k in ("m", "v", "t")):
-                raise ValueError(f"checkpoint: Adam's state m, v, t of {name} is missing")
+                raise ValueError(f"{where}: Adam's state m, v, t of {name} is missing")
             if config["t"] != steps:
                 raise ValueError(
-                    f"checkpoint: Adam's step count t of {name} is {config['t']}, but "
+                    f"{where}: Adam's step count t of {name} is {config['t']}, but "
                     f"{steps} iterations were trained (loss_history)"
                 )
     solver.epoch = training["epoch"]
     solver.loss_history = list(training["loss_history"])
     solver.optim_configs = optim_state
-    np.random.set_state(_decode_state(training["numpy_random_state"]))
+    np.random.set_state(random_state)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,11 +281,9 @@ def _read_npz(path) -> dict:
     if head not in (b"PK\x03\x04", b"PK\x05\x06"):
         what = "empty" if not head else "not a ZIP archive"
         raise ValueError(f"{path}: not a readable .npz file ({what})")
+    # Every member's CRC (NumPy may stop before a member's end) and the unpacked size.
+    check_zip(path, ".npz file")
     try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()  # every member's CRC: NumPy may stop before a member's end
-        if bad is not None:
-            raise ValueError(f"member {bad} is damaged (CRC mismatch)")
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, RuntimeError) as e:
@@ -355,21 +369,12 @@ def _check_model_memory(config, vocab_size, where):
         config["hidden_dim"],
         config["cell_type"],
     )
-    check_model_memory(count, f"{where}: the model it describes")
-
-
-def _check_array(npz_path, key, array, shape):
-    if array.shape != tuple(shape):
-        raise ValueError(
-            f"{npz_path}: {key} has shape {array.shape}, the model needs {tuple(shape)}"
-        )
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"{npz_path}: {key} must hold floats, got {array.dtype}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{npz_path}: {key} holds NaN or infinite values")
+    check_model_size(where, count)
 
 
 def _check_training(training, where, params):
+    """The saved progress and optimiser scalars fit ``params``; returns the NumPy random state,
+    checked, as ``np.random.set_state`` takes it."""
     if not isinstance(training, dict):
         raise ValueError(f"{where}: 'training' must be an object")
     for key in ("epoch", "loss_history", "optim_scalars", "numpy_random_state"):
@@ -392,13 +397,7 @@ def _check_training(training, where, params):
         raise ValueError(
             f"{where}: optimiser state for {sorted(scalars)}, the model has {sorted(params)}"
         )
-    try:
-        state = _decode_state(training["numpy_random_state"])
-        np.random.RandomState().set_state(state)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise ValueError(
-            f"{where}: training numpy_random_state is not a NumPy random state ({e})"
-        ) from None
+    return check_numpy_rng(where, training["numpy_random_state"], "training numpy_random_state")
 
 
 def _check_optim_state(optim_state, training, where):
@@ -413,6 +412,11 @@ def _check_optim_state(optim_state, training, where):
                 )
         if config.get("learning_rate", 0.0) < 0:
             raise ValueError(f"{where}: optimiser {name}/learning_rate is negative")
+        for key in ("beta1", "beta2"):  # as torch's Adam has them: a beta of 1 divides by 0
+            if key in config and not 0 <= config[key] < 1:
+                raise ValueError(
+                    f"{where}: optimiser {name}/{key} must be in [0, 1), got {config[key]!r}"
+                )
         if "t" in config and (not _is_int(config["t"]) or config["t"] < 0):
             raise ValueError(
                 f"{where}: optimiser {name}/t must be a non-negative integer, got {config['t']!r}"
@@ -436,13 +440,9 @@ def _check_optim_state(optim_state, training, where):
 
 
 def _encode_state(state):
+    """``np.random.get_state()`` as JSON (read back by core.checkpoints.check_numpy_rng)."""
     name, keys, pos, has_gauss, cached = state
     return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
-
-
-def _decode_state(state):
-    name, keys, pos, has_gauss, cached = state
-    return name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached
 
 
 # ----------------------------------------------------------------------------------------------
@@ -533,13 +533,12 @@ def load_transformer_checkpoint(path):
     import torch
 
     from ..classifiers.transformer import CaptioningTransformer
-    from ..core.torch_utils import check_tensors, torch_load
+    from ..core.torch_utils import torch_load
 
     file = transformer_checkpoint_path(path)
     if not file.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {file}")
-    _check_zip_crc(file)
-    saved = torch_load(file, "captioning checkpoint")
+    saved = torch_load(file, "captioning checkpoint")  # whole (every member's CRC) and in memory
     if not isinstance(saved, dict) or saved.get("format") != TRANSFORMER_FORMAT:
         found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
         raise ValueError(
@@ -557,19 +556,18 @@ def load_transformer_checkpoint(path):
     check_vocabulary(idx_to_word, word_to_idx, file)
     if not isinstance(saved["extra"], dict):
         raise ValueError(f"{file}: 'extra' must be a dictionary")
-    count = transformer_parameter_count(len(idx_to_word), **config)
-    check_model_memory(count, f"{file}: the model it describes")
+    check_model_size(file, transformer_parameter_count(len(idx_to_word), **config))
 
-    state = saved["model_state"]
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
-        raise ValueError(f"{file}: model_state is not a state dict of tensors")
-    check_tensors(file, state, "weight")
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: not the caller's
         try:
             with using_edition(edition_for(saved["model"].get("activation", "gelu"))):
                 model = CaptioningTransformer(word_to_idx, **config)
         except (ValueError, TypeError, RuntimeError) as e:
             raise ValueError(f"{file}: cannot build the model it describes ({e})") from None
+    # Every weight the model has, of its shape, floats (load_state_dict would cast integers),
+    # finite.
+    state = saved["model_state"]
+    check_state(file, state, model.state_dict(), "weight")
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
@@ -587,22 +585,6 @@ def load_transformer_checkpoint(path):
     _check_transformer_training(training, file, model)
     meta["training"] = {k: training[k] for k in ("epoch", "loss_history")}
     return model, meta, training
-
-
-def _check_zip_crc(file):
-    """A PyTorch file is a ZIP archive: a flipped bit anywhere in it fails its member's CRC."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ValueError(
-            f"{file}: not a readable captioning checkpoint ({e or type(e).__name__}: empty, "
-            "truncated or another format)"
-        ) from None
-    except Exception as e:  # zlib errors of a damaged member
-        raise ValueError(f"{file}: not a readable captioning checkpoint ({e})") from None
-    if bad is not None:
-        raise ValueError(f"{file}: member {bad} is damaged (CRC mismatch)")
 
 
 def _check_transformer_config(model, where) -> dict:
@@ -631,7 +613,8 @@ def _check_transformer_config(model, where) -> dict:
 
 def _check_transformer_training(training, where, model):
     """The saved training state can be restored: progress, Adam's state for these weights
-    (its step count equal to the iterations trained), and valid random states."""
+    (its step count equal to the iterations trained), and valid random states, which it
+    returns ({"torch", "cuda", "numpy"}, as their setters take them)."""
     import torch
 
     if not isinstance(training, dict):
@@ -651,56 +634,25 @@ def _check_transformer_training(training, where, model):
             f"iterations in loss_history), got {epoch!r}"
         )
     optimizer = training["optimizer"]
-    if not isinstance(optimizer, dict) or not {"state", "param_groups"} <= set(optimizer):
-        raise ValueError(f"{where}: training optimizer is not an optimiser state dict")
+    # Adam's state against these weights: a step count per parameter equal to the iterations
+    # trained, moments of the parameters' shapes, finite, second moments non-negative.
+    check_optimizer_state(
+        where, optimizer, list(model.named_parameters()), len(history), "optimiser state"
+    )
     probe = torch.optim.Adam(model.parameters())
     try:
         probe.load_state_dict(optimizer)
     except (ValueError, KeyError, RuntimeError, TypeError) as e:
         raise ValueError(f"{where}: the optimiser state does not fit the model ({e})") from None
-    num_params = sum(len(group.get("params", [])) for group in optimizer["param_groups"])
-    if history and len(optimizer["state"]) != num_params:
-        raise ValueError(
-            f"{where}: the optimiser state covers {len(optimizer['state'])} of the "
-            f"{num_params} parameters, after {len(history)} iterations"
-        )
-    for group in optimizer["param_groups"]:
-        lr = group.get("lr")
-        if not _is_number(lr) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"{where}: optimiser learning rate must be positive, got {lr!r}")
-    for index, state in optimizer["state"].items():
-        if not isinstance(state, dict):
-            raise ValueError(f"{where}: optimiser state {index} is not a dictionary")
-        step = state.get("step")
-        step = float(step) if torch.is_tensor(step) else step
-        if step is not None and step != len(history):
-            raise ValueError(
-                f"{where}: Adam's step count of parameter {index} is {step:g}, but "
-                f"{len(history)} iterations were trained (loss_history)"
-            )
-        for key, value in state.items():
-            if torch.is_tensor(value) and value.is_floating_point():
-                if not torch.isfinite(value).all():
-                    raise ValueError(
-                        f"{where}: optimiser state {index}/{key} holds NaN or infinite values"
-                    )
-                if key == "exp_avg_sq" and (value < 0).any():
-                    raise ValueError(f"{where}: optimiser state {index}/{key} is negative")
-    rng = training["torch_rng_state"]
-    reference = torch.get_rng_state()
-    if not torch.is_tensor(rng) or rng.dtype != torch.uint8 or rng.shape != reference.shape:
-        raise ValueError(f"{where}: training torch_rng_state is not a torch random state")
-    cuda = training.get("cuda_rng_states", [])
-    if not isinstance(cuda, list) or not all(
-        torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda
-    ):
-        raise ValueError(f"{where}: training cuda_rng_states must be a list of random states")
-    try:
-        np.random.RandomState().set_state(_decode_state(training["numpy_random_state"]))
-    except (TypeError, ValueError, OverflowError) as e:
-        raise ValueError(
-            f"{where}: training numpy_random_state is not a NumPy random state ({e})"
-        ) from None
+    return {
+        "torch": check_torch_rng(where, training["torch_rng_state"], "training torch_rng_state"),
+        "cuda": check_cuda_rngs(
+            where, training.get("cuda_rng_states", []), "training cuda_rng_states"
+        ),
+        "numpy": check_numpy_rng(
+            where, training["numpy_random_state"], "training numpy_random_state"
+        ),
+    }
 
 
 def restore_transformer_solver(solver, training, where="checkpoint"):
@@ -709,15 +661,28 @@ def restore_transformer_solver(solver, training, where="checkpoint"):
     loss history and the random states; ``solver.train()`` then continues exactly."""
     import torch
 
-    _check_transformer_training(training, where, solver.model)
+    random_states = _check_transformer_training(training, where, solver.model)
+    _set_cuda_rng_states(where, random_states["cuda"])
     solver.optim.load_state_dict(training["optimizer"])
     solver.epoch = int(training["epoch"])
     solver.loss_history = [float(x) for x in training["loss_history"]]
-    torch.set_rng_state(training["torch_rng_state"].cpu())
-    cuda = training.get("cuda_rng_states") or []
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([t.cpu() for t in cuda])
-    np.random.set_state(_decode_state(training["numpy_random_state"]))
+    torch.set_rng_state(random_states["torch"])
+    np.random.set_state(random_states["numpy"])
+
+
+def _set_cuda_rng_states(where, states):
+    """The CUDA generators' saved states, restored on a machine with as many devices (else
+    left as they are); one that CUDA refuses is one error naming the file."""
+    import torch
+
+    if states and torch.cuda.is_available() and len(states) == torch.cuda.device_count():
+        try:
+            torch.cuda.set_rng_state_all(states)
+        except (RuntimeError, ValueError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(
+                f"{where}: training cuda_rng_states is not a CUDA random state ({reason})"
+            ) from None
 
 
 def load_captioner(path):

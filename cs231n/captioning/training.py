@@ -491,7 +491,7 @@ def _train(data, checkpoint, resume, seed, hp, extra, print_every, verbose, prog
         on_epoch_end=end_of_epoch,
     )
     if state is not None:
-        restore_solver(solver, *state)
+        restore_solver(solver, *state, where=checkpoint_paths(checkpoint)[1])
         reports.extend(state[0]["extra"].get("reports", []))
     solver.train()
     return model, solver, reports

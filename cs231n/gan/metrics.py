@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.checkpoints import check_state
 from ..core.checks import whole_number
 from ..core.config import cache_key, cache_path
 from ..core.files import atomic_path, clear_cache_entry
@@ -204,7 +205,7 @@ def fid(model, images_a, images_b):
 def _load_cached(cache, model, log):
     """``model`` with the cached weights, or None when there is no cache; a corrupt or foreign
     cache file is reported, removed and None returned (it is rebuilt, never fatal)."""
-    from ..core.torch_utils import check_tensors, torch_load
+    from ..core.torch_utils import torch_load
 
     if not os.path.lexists(cache):
         return None
@@ -214,9 +215,8 @@ def _load_cached(cache, model, log):
         return None
     try:
         state = torch_load(cache, "scoring-classifier cache")
-        if not isinstance(state, dict):
-            raise ValueError(f"{cache}: not a state dict")
-        check_tensors(cache, state)
+        # The classifier's every weight, of its shape, floats, finite (core.checkpoints).
+        check_state(cache, state, model.state_dict(), "weight")
         model.load_state_dict(state)
     except (ValueError, RuntimeError) as e:
         reason = str(e).strip().splitlines()[0]

@@ -26,6 +26,13 @@ import numpy as np
 import torch
 
 from .. import gan_pytorch as gan
+from ..core.checkpoints import (
+    check_keras_model,
+    check_keras_weights,
+    check_optimizer_state,
+    check_state,
+    check_torch_rng,
+)
 from ..core.checks import whole_number
 from ..core.files import save_figure
 from ..core.run import Trainer
@@ -237,6 +244,8 @@ class GANTrainer(BaseGANTrainer):
         return read_checkpoint(path, self.device)  # the module's checked reader
 
     def restore(self, saved, path):
+        # read_checkpoint checked every part against the networks of the saved settings, which
+        # the resume check found equal to this run's.
         _load_models(path, saved, self.D, self.G)
         try:
             self.D_opt.load_state_dict(saved["D_opt"])
@@ -315,9 +324,13 @@ CHECKPOINT_KEYS = ("config", "D", "G", "D_opt", "G_opt", "state", "rng")
 
 
 def read_checkpoint(path, device="cpu") -> dict:
-    """A run's ``checkpoint.pt``, checked: every part present and well formed, weights finite,
-    the random state a valid one. Raises ValueError naming the file and what is wrong."""
-    from ..core.torch_utils import check_tensors, torch_load
+    """A run's ``checkpoint.pt``, checked (:mod:`cs231n.core.checkpoints`) against the
+    networks its settings build, before anything is loaded into a model: every part present and
+    well formed; the D and G weights of those networks' shapes, floats, finite; Adam's states
+    for those weights (a step per iteration trained: every iteration for D, and for G every
+    one, or every fifth with WGAN-GP), finite; the random state a valid one. Raises ValueError
+    naming the file and what is wrong."""
+    from ..core.torch_utils import torch_load
 
     saved = torch_load(path, "GAN checkpoint", map_location=device)
     if not isinstance(saved, dict) or any(k not in saved for k in CHECKPOINT_KEYS):
@@ -325,24 +338,53 @@ def read_checkpoint(path, device="cpu") -> dict:
         raise ValueError(
             f"{path}: not a GAN checkpoint (needs {list(CHECKPOINT_KEYS)}, found {found})"
         )
-    config, state, rng = saved["config"], saved["state"], saved["rng"]
+    config, state = saved["config"], saved["state"]
     if not isinstance(config, dict) or config.get("arch") not in ("fc", "dc"):
         raise ValueError(f"{path}: config has no known architecture: {config!r}")
+    if config.get("loss", "gan") not in (*LOSSES, "wgan-gp") or not isinstance(
+        config.get("spectral_norm", False), bool
+    ):
+        raise ValueError(
+            f'{path}: config must name a loss "gan", "lsgan" or "wgan-gp" and spectral_norm '
+            f"true or false: {config!r}"
+        )
+    _check_progress(path, state)
+    with torch.random.fork_rng(devices=[]):  # building draws weights: not the caller's numbers
+        D, G = build_models(config["arch"], config.get("spectral_norm", False))
+    iterations = state["iteration"]
+    g_steps = -(-iterations // 5) if config.get("loss") == "wgan-gp" else iterations
+    for name, model, steps in (("D", D, iterations), ("G", G, g_steps)):
+        check_state(path, saved[name], model.state_dict(), f"{name} weight")
+        check_optimizer_state(
+            path, saved[f"{name}_opt"], list(model.named_parameters()), steps, f"{name}_opt"
+        )
+    saved["rng"] = check_torch_rng(path, saved["rng"], "rng")
+    return saved
+
+
+def _check_progress(path, state):
+    """A run's progress (both frameworks): epoch and iteration counts, and a history of one
+    (d_loss, g_loss) pair per iteration."""
     if (
         not isinstance(state, dict)
-        or not all(isinstance(state.get(k), int) and state[k] >= 0 for k in ("epoch", "iteration"))
+        or not all(_is_count(state.get(k)) for k in ("epoch", "iteration"))
         or not isinstance(state.get("history"), list)
+        or len(state["history"]) != state["iteration"]
+        or not all(
+            isinstance(h, list | tuple)
+            and len(h) == 2
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in h)
+            for h in state["history"]
+        )
     ):
-        raise ValueError(f"{path}: training state is malformed: {str(state)[:80]}")
-    reference = torch.get_rng_state()
-    if not torch.is_tensor(rng) or rng.dtype != torch.uint8 or rng.shape != reference.shape:
-        raise ValueError(f"{path}: random-number state is malformed")
-    for name in ("D", "G"):
-        if not isinstance(saved[name], dict):
-            raise ValueError(f"{path}: {name} is not a state dict")
-        check_tensors(path, saved[name], f"{name} weight")
-    saved["rng"] = rng.cpu()
-    return saved
+        raise ValueError(
+            f"{path}: training state is malformed (needs epoch, iteration and a history of "
+            f"one (d_loss, g_loss) pair per iteration): {str(state)[:80]}"
+        )
+
+
+def _is_count(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 def _load_models(path, saved, D, G):
@@ -484,13 +526,9 @@ def read_tf_state(path) -> dict:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable training state ({e})") from None
-    if (
-        not isinstance(state, dict)
-        or not isinstance(state.get("config"), dict)
-        or not all(isinstance(state.get(k), int) and state[k] >= 0 for k in ("epoch", "iteration"))
-        or not isinstance(state.get("history"), list)
-    ):
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
         raise ValueError(f"{path}: training state is malformed: {str(state)[:80]}")
+    _check_progress(path, state)  # as a PyTorch run's
     return state
 
 
@@ -502,6 +540,8 @@ def _load_keras_weights(run_dir, models):
                 f"no {path.name} in {run_dir} (train first: "
                 f"cs231n gan train --framework tensorflow -o {run_dir})"
             )
+        # Shapes against the model, floats, finite: before Keras reads a number of them.
+        check_keras_weights(path, model, f"{name} weight")
         try:
             model.load_weights(str(path))
         except (ValueError, OSError) as e:
@@ -509,6 +549,7 @@ def _load_keras_weights(run_dir, models):
             raise ValueError(
                 f"{path}: not {name} weights of this run's networks ({detail})"
             ) from None
+        check_keras_model(path, model, f"{name} weight")
 
 
 class TFGANTrainer(BaseGANTrainer):

@@ -21,6 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.checkpoints import (
+    check_cuda_rngs,
+    check_model_size,
+    check_optimizer_state,
+    check_state,
+    check_torch_rng,
+)
 from ..core.edition import edition_for, using_edition
 from ..core.files import require_memory, save_figure
 from ..core.run import Trainer
@@ -321,18 +328,24 @@ class ViTTrainer(Trainer):
         return {**saved["config"], **saved["training"], **layers, **data}
 
     def restore(self, saved, path):
+        # Everything here was checked by load_vit_checkpoint (core.checkpoints).
         import torch
 
         solver = self.solver
+        cuda = saved.get("cuda_rng_states") or []
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            try:
+                torch.cuda.set_rng_state_all(cuda)
+            except (RuntimeError, ValueError) as e:
+                raise ValueError(
+                    f"{path}: cuda_rng_states is not a CUDA random state ({e})"
+                ) from None
         self.model.load_state_dict(saved["model_state"])
         solver.optimizer.load_state_dict(saved["optimizer"])
         solver.epoch = self.epoch = saved["epoch"]
         solver.results = saved["results"]
         solver.generator.set_state(saved["generator_state"])
         torch.set_rng_state(saved["torch_rng_state"])
-        cuda = saved.get("cuda_rng_states") or []
-        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
         self.seconds_before = saved["seconds"]
 
 
@@ -356,16 +369,18 @@ def output_paths(name):
 
 
 def load_vit_checkpoint(name) -> dict:
-    """The contents of ``NAME.pt``, checked; raises FileNotFoundError when it is missing and
-    ValueError naming the file when it is damaged or inconsistent (not a ViT checkpoint,
-    settings that build no model, weights that do not fit them or are not finite, a training
-    state that cannot be restored)."""
+    """The contents of ``NAME.pt``, checked (:mod:`cs231n.core.checkpoints`) before anything
+    is resumed from it; raises FileNotFoundError when it is missing and ValueError naming the
+    file when it is damaged or inconsistent (a member whose CRC fails, not a ViT checkpoint,
+    settings that build no model or one too large for this machine, checked before it is
+    built; weights that do not fit them, integers where it has floats, or are not finite; an
+    Adam state of other shapes or not finite; random states that cannot be restored)."""
     import torch
 
-    from ..core.torch_utils import check_tensors, torch_load
+    from ..core.torch_utils import torch_load
 
     path = checkpoint_path(name)
-    saved = torch_load(path, "ViT checkpoint")
+    saved = torch_load(path, "ViT checkpoint")  # whole (every member's CRC), fits in memory
     keys = ("format", "config", "training", "epoch", "results", "seconds", "model_state")
     keys += ("optimizer",)
     keys += ("generator_state", "torch_rng_state")
@@ -384,6 +399,8 @@ def load_vit_checkpoint(name) -> dict:
         check_config(config)
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
+    # The size its settings describe, before the model is built.
+    check_model_size(path, vit_parameter_count(**config))
     epoch, results = saved["epoch"], saved["results"]
     lists = ("train_loss", "train_acc@1", "test_loss", "test_acc@1")
     if (
@@ -392,14 +409,17 @@ def load_vit_checkpoint(name) -> dict:
         or epoch < 0
         or not isinstance(results, dict)
         or any(not isinstance(results.get(k), list) or len(results[k]) != epoch for k in lists)
+        or not all(
+            isinstance(x, int | float) and not isinstance(x, bool)
+            for k in lists
+            for x in results[k]
+        )
     ):
-        raise ValueError(f"{path}: epoch and results do not agree (one result per epoch)")
+        raise ValueError(
+            f"{path}: epoch and results do not agree (one result per epoch, each a number)"
+        )
     if not isinstance(saved["seconds"], int | float) or not math.isfinite(saved["seconds"]):
         raise ValueError(f"{path}: seconds must be a finite number")
-    state = saved["model_state"]
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: model_state is not a state dict")
-    check_tensors(path, state, "weight")
     layers = saved.get("layers", LEGACY_CHOICES)
     if (
         not isinstance(layers, dict)
@@ -412,30 +432,24 @@ def load_vit_checkpoint(name) -> dict:
         )
     with torch.random.fork_rng(devices=[]):
         model = build_vit(config, choices=layers)
+    # Every weight the model has, of its shape, floats, finite; Adam's state for them.
+    state = saved["model_state"]
+    check_state(path, state, model.state_dict(), "weight")
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
         lines = str(e).strip().splitlines()
         detail = lines[1].strip() if len(lines) > 1 else lines[0]
         raise ValueError(f"{path}: its weights do not fit its config ({detail})") from None
+    check_optimizer_state(path, saved["optimizer"], list(model.named_parameters()))
     probe = torch.optim.Adam(model.parameters())
     try:
         probe.load_state_dict(saved["optimizer"])
     except (ValueError, KeyError, RuntimeError, TypeError) as e:
         raise ValueError(f"{path}: the optimiser state does not fit the model ({e})") from None
     for key in ("generator_state", "torch_rng_state"):
-        rng = saved[key]
-        if not torch.is_tensor(rng) or rng.dtype != torch.uint8:
-            raise ValueError(f"{path}: {key} is not a torch random state")
-        try:
-            torch.Generator().set_state(rng)
-        except RuntimeError as e:
-            raise ValueError(f"{path}: {key} is not a torch random state ({e})") from None
-    cuda = saved.get("cuda_rng_states", [])
-    if not isinstance(cuda, list) or not all(
-        torch.is_tensor(t) and t.dtype == torch.uint8 for t in cuda
-    ):
-        raise ValueError(f"{path}: cuda_rng_states must be a list of random states")
+        saved[key] = check_torch_rng(path, saved[key], key)
+    saved["cuda_rng_states"] = check_cuda_rngs(path, saved.get("cuda_rng_states", []))
     saved["model"] = model.eval()
     return saved
 
