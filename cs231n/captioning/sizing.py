@@ -107,9 +107,3 @@ def check_training_size(data, hp, what=None):
         )
     vocab_size, input_dim = len(data["idx_to_word"]), data["train_features"].shape[1]
     require_training_memory(vocab_size, input_dim, hp, data["train_captions"].shape[1], what)
-
-
-def check_model_memory(count, what) -> None:
-    """Refuse a model of ``count`` parameters that this machine cannot hold (parameters,
-    gradients and Adam's moments, float32)."""
-    require_memory(count * 16, f"{what} ({count:,} parameters)")
