@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .core.dropout import CourseDropout
 from .core.edition import edition
 
 __all__ = [
@@ -152,7 +153,7 @@ class PositionalEncoding(nn.Module):
             raise ValueError(
                 f"PositionalEncoding: embed_dim must be even (sine/cosine pairs), got {embed_dim}"
             )
-        self.dropout = nn.Dropout(p=dropout)
+        self.dropout = CourseDropout(p=dropout)
         # Computed in float64 and rounded once, so that far positions keep full float32 accuracy.
         position = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
         frequency = 10000.0 ** (-torch.arange(0, embed_dim, 2, dtype=torch.float64) / embed_dim)
@@ -217,7 +218,7 @@ class MultiHeadAttention(nn.Module):
         self.query = nn.Linear(embed_dim, embed_dim)
         self.value = nn.Linear(embed_dim, embed_dim)
         self.proj = nn.Linear(embed_dim, embed_dim)
-        self.attn_drop = nn.Dropout(dropout)
+        self.attn_drop = CourseDropout(dropout)
 
         # The course's attribute names (``emd_dim`` is its spelling).
         self.n_head = num_heads
@@ -294,7 +295,7 @@ class FeedForwardNetwork(nn.Module):
         activation = _activation("FeedForwardNetwork", activation)
         self.fc1 = nn.Linear(embed_dim, ffn_dim)
         self.activation = _ACTIVATIONS[activation]()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = CourseDropout(dropout)
         self.fc2 = nn.Linear(ffn_dim, embed_dim)
 
     def forward(self, x):
@@ -325,9 +326,9 @@ class TransformerDecoderLayer(nn.Module):
         self.norm_cross = nn.LayerNorm(input_dim)
         self.norm_ffn = nn.LayerNorm(input_dim)
 
-        self.dropout_self = nn.Dropout(dropout)
-        self.dropout_cross = nn.Dropout(dropout)
-        self.dropout_ffn = nn.Dropout(dropout)
+        self.dropout_self = CourseDropout(dropout)
+        self.dropout_cross = CourseDropout(dropout)
+        self.dropout_ffn = CourseDropout(dropout)
 
     def _sublayers(self, tgt, self_kv, memory_kv, tgt_mask):
         """The layer's computation given the projected self-attention keys/values of the target
@@ -375,8 +376,8 @@ class TransformerEncoderLayer(nn.Module):
         self.norm_self = nn.LayerNorm(input_dim)
         self.norm_ffn = nn.LayerNorm(input_dim)
 
-        self.dropout_self = nn.Dropout(dropout)
-        self.dropout_ffn = nn.Dropout(dropout)
+        self.dropout_self = CourseDropout(dropout)
+        self.dropout_ffn = CourseDropout(dropout)
 
     def forward(self, src, src_mask=None):
         """src (N, S, D), src_mask (S, S) with 0 = blocked (None: all visible). Returns

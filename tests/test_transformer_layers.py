@@ -12,14 +12,14 @@ draws; with it every seeded notebook value is reproduced to the notebook's own p
 
 from __future__ import annotations
 
-import contextlib
-import math
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+# The course's dropout draws (cs231n.core.dropout), used by the notebook-value tests here and in
+# test_classifiers_transformer.py / test_transformer_notebooks.py.
+from cs231n.core.dropout import legacy_dropout  # noqa: E402, F401
 from cs231n.core.edition import using_edition
 from cs231n.transformer_layers import (
     FeedForwardNetwork,
@@ -29,65 +29,6 @@ from cs231n.transformer_layers import (
     TransformerDecoderLayer,
     TransformerEncoderLayer,
 )
-
-# --------------------------------------------------------------------------------------------
-# Re-creating the course's dropout draws (used by the notebook-value tests here and in
-# test_classifiers_transformer.py).
-
-_MCG31_M = 0x7FFFFFFF  # modulus 2^31 - 1
-_MCG31_A = 1132489760  # MKL's VSL_BRNG_MCG31 multiplier
-
-
-def _peek_u32() -> int:
-    """The next 32-bit output of PyTorch's CPU Mersenne Twister, without consuming it: the
-    generator state (left, next, 624 words) is loaded into NumPy's MT19937."""
-    raw = torch.get_rng_state().numpy().tobytes()
-    left = int(np.frombuffer(raw[8:12], np.int32)[0])
-    index = int(np.frombuffer(raw[16:24], np.uint64)[0])
-    key = np.frombuffer(raw[24 : 24 + 624 * 8], np.uint64).astype(np.uint32)
-    rs = np.random.RandomState()
-    rs.set_state(("MT19937", key, index if left > 1 else 624))
-    return int(rs.randint(0, 2**32, dtype=np.uint32))
-
-
-def _mcg31_uniforms(seed: int, n: int) -> np.ndarray:
-    """n uniforms of an MCG31m1 stream seeded with ``seed`` (x0 first, x_k = A x_{k-1} mod M),
-    computed a block at a time: x_{b+j} = (A^j mod M) * x_b mod M fits in int64."""
-    x = seed % _MCG31_M or 1
-    block = max(1, min(n, 4096))
-    powers = np.empty(block, dtype=np.int64)
-    p = 1
-    for j in range(block):
-        powers[j] = p
-        p = p * _MCG31_A % _MCG31_M
-    out = np.empty(n, dtype=np.int64)
-    for start in range(0, n, block):
-        m = min(block, n - start)
-        out[start : start + m] = powers[:m] * x % _MCG31_M
-        x = x * p % _MCG31_M
-    return out / _MCG31_M
-
-
-@contextlib.contextmanager
-def legacy_dropout():
-    """Within the block, dropout draws its masks as the course's PyTorch builds did (see the
-    module docstring); the torch generator advances by the one 32-bit draw they consumed."""
-    original = torch.nn.functional.dropout
-
-    def dropout(input, p=0.5, training=True, inplace=False):
-        if not training or p == 0 or input.numel() == 0:
-            return input
-        seed = _peek_u32()
-        torch.rand(1)  # consumes exactly one 32-bit draw
-        keep = _mcg31_uniforms(seed, input.numel()) < 1 - p
-        noise = torch.from_numpy(keep).reshape(input.shape).to(input.dtype).div_(1 - p)
-        return input * noise
-
-    torch.nn.functional.dropout = dropout
-    try:
-        yield
-    finally:
-        torch.nn.functional.dropout = original
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -501,17 +442,6 @@ def test_patch_embedding_rejects_bad_arguments():
         layer(torch.zeros(2, 1, 8, 9))
     with pytest.raises(ValueError, match=r"\(N, 1, 8, 8\)"):
         layer(torch.zeros(1, 8, 8))
-
-
-def test_legacy_dropout_mcg31_blocks_equal_the_recurrence():
-    """The blockwise stream equals the plain recurrence (the first outputs are x0, A x0, ...)."""
-    seed, n = 123456789, 5000
-    x, expected = seed % _MCG31_M, []
-    for _ in range(n):
-        expected.append(x / _MCG31_M)
-        x = x * _MCG31_A % _MCG31_M
-    np.testing.assert_array_equal(_mcg31_uniforms(seed, n), np.asarray(expected))
-    assert math.isclose(_mcg31_uniforms(0, 1)[0], 1 / _MCG31_M)  # a zero seed starts at 1
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ printed with the cell it touched, tagged:
          names (they are gone from SciPy >= 1.2; the README names this change). SciPy itself is
          not a package dependency: give its folder with ``--extra-path`` for the blur cells.
 [env]    ``--legacy-dropout``: ``torch.nn.functional.dropout`` draws its masks as the PyTorch
-         builds of 2021-2025 did (the tests' ``legacy_dropout``): those notebooks' checks run in
+         builds of 2021-2025 did (CS231N_LEGACY_DROPOUT=1, cs231n.core.dropout): those notebooks' checks run in
          training mode, so their expected values hold dropout masks current PyTorch draws
          differently. Without it those checks print errors near 1 (a MISMATCH that is
          PyTorch's, not the package's).
@@ -472,13 +472,9 @@ def worker(spec_path: str):
         except ImportError:
             pass
     if spec.get("legacy_dropout"):
-        # The tests' re-creation of the dropout masks of the PyTorch builds the 2021-2025
-        # notebooks' expected values were printed with (see tests/test_transformer_layers.py).
-        sys.path.insert(1, str(ROOT / "tests"))
-        from test_transformer_layers import legacy_dropout
-
-        helper.legacy_dropout = legacy_dropout()  # kept: collecting it would end the block
-        helper.legacy_dropout.__enter__()
+        # The package's opt-in (cs231n.core.dropout): the masks of the PyTorch builds the
+        # 2021-2025 notebooks' expected values were printed with.
+        os.environ["CS231N_LEGACY_DROPOUT"] = "1"
     ns = {"__name__": "__main__", "__course_nb__": helper}
     tainted: dict[str, tuple[str, int]] = {}  # name -> ("skipped" | "failed", cell index)
     results = open(spec["results"], "a", buffering=1)
