@@ -294,6 +294,14 @@ def check_optimizer_state(path, state, params, steps=None, what="optimiser state
             f"{path}: {what} step counts differ between parameters ({counts[a]:g} for "
             f"parameter {a} ({params[a][0]}), {counts[b]:g} for parameter {b} ({params[b][0]}))"
         )
+    # Last, what PyTorch itself requires of the structure: loaded into a throwaway Adam.
+    import torch
+
+    probe = torch.optim.Adam([p for _, p in params])
+    try:
+        probe.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as e:
+        raise ValueError(f"{path}: {what} does not fit the model ({e})") from None
 
 
 # ----------------------------------------------------------------------------------------------
