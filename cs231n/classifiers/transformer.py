@@ -223,10 +223,7 @@ class CaptioningTransformer(nn.Module):
             )
         if not features.is_floating_point():
             raise TypeError(f"{func}: features must be floating point, got {features.dtype}")
-        features = features.to(device=self._device(), dtype=self.output.weight.dtype)
-        if not torch.isfinite(features).all():  # NaN features decode into garbage captions
-            raise ValueError(f"{func}: features hold NaN or infinite values")
-        return features
+        return features.to(device=self._device(), dtype=self.output.weight.dtype)
 
     def forward(self, features, captions):
         """Scores for the next word at every position, with future positions masked.
@@ -263,7 +260,12 @@ class CaptioningTransformer(nn.Module):
     def start_decoding(self, features):
         """The initial :class:`DecodeState` for decoding captions of ``features`` (N, D) one
         word at a time with :meth:`decode_step`."""
-        features = self._features("CaptioningTransformer.start_decoding", features)
+        func = "CaptioningTransformer.start_decoding"
+        features = self._features(func, features)
+        # Checked where captions are decoded (NaN features would decode into garbage), not in
+        # forward: that is the training step, whose solver checks its data once.
+        if not torch.isfinite(features).all():
+            raise ValueError(f"{func}: features hold NaN or infinite values")
         memory = self.visual_projection(features).unsqueeze(1)
         memory_kv = [
             layer.cross_attn.project_kv(memory, memory) for layer in self.transformer.layers
