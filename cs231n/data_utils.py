@@ -376,11 +376,9 @@ _TINY_HINT = (
 def _text_lines(path) -> list[str]:
     """The non-blank lines of a Tiny ImageNet text file, without their line endings."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"Tiny ImageNet file not found: {path} ({_TINY_HINT})") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not a UTF-8 text file ({e})") from None
     return [line.rstrip("\r\n") for line in text.splitlines() if line.strip()]
 
 
