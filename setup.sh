@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates the virtual environment at .venv/ and installs the project with its dev tools; on
-# Debian, as root, also installs what pip cannot (Fashion-MNIST for the GANs).
+# Debian, as root, also installs what pip cannot (Fashion-MNIST for the GANs). The extras:
+# dev (tests, ruff), eval (COCO caption metrics), notebooks (SciPy, which the course's own
+# notebooks import).
 # --with-tensorflow also installs the TensorFlow half's extra (tensorflow-cpu, about 250 MB).
 # --with-legacy-keras does too, and adds tf-keras (Keras 2, 2 MB), which TensorFlow uses for
 # tf.keras when TF_USE_LEGACY_KERAS=1, so the course's 2020 TensorFlow notebooks run as written
@@ -14,7 +16,7 @@ cd "$(dirname "$0")"
 
 TF_KERAS_VERSION=2.21.0
 usage="usage: ./setup.sh [--with-tensorflow] [--with-legacy-keras]"
-extras="dev,eval"
+extras="dev,eval,notebooks"
 tensorflow=0
 legacy_keras=0
 for arg in "$@"; do

@@ -5,30 +5,37 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import tempfile  # noqa: F401  (the course's module imports it: its star-import gives it)
 import urllib.error
 import urllib.request
 
 import numpy as np
 
+from .core.edition import edition as _edition
+
 
 def image_from_url(url, timeout=20):
-    """Download an image and return it as an (H, W, 3) uint8 array.
+    """Download an image and return it as an (H, W, 3) uint8 array, or None when it cannot be
+    fetched.
 
-    Raises OSError with the URL when it cannot be fetched (offline, HTTP error) or decoded;
-    the course's version printed the error and returned None. Decoded by
-    :func:`decode_image` (EXIF orientation, alpha over white, ...).
+    As in the course, a URL that cannot be fetched (offline, HTTP error, timeout after
+    ``timeout`` seconds) prints one line naming it and the reason, and gives None: the course's
+    captioning notebooks rely on that (``if img is not None: plt.imshow(img)``, "Skip missing
+    URLs"), since many COCO image URLs are gone. The line goes to stderr, so it stays out of
+    piped output. A payload that is fetched but is not an image raises OSError naming the URL.
+    Decoded by :func:`decode_image` (EXIF orientation, alpha over white, ...).
     """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             payload = response.read()
     except urllib.error.HTTPError as e:
-        raise OSError(f"image_from_url: HTTP error {e.code} for {url}") from None
+        print(f"HTTP Error: {e.code} {url}", file=sys.stderr)
+        return None
     except (urllib.error.URLError, TimeoutError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise OSError(
-            f"image_from_url: cannot fetch {url} ({reason}); this machine may be offline"
-        ) from None
+        print(f"URL Error: {reason} {url} (this machine may be offline)", file=sys.stderr)
+        return None
     try:
         return decode_image(io.BytesIO(payload), name=url)
     except OSError as e:  # decode_image's message names the URL
@@ -331,16 +338,40 @@ def decode_image(source, name=None):
         return _pil_to_rgb(im, name)
 
 
+# The last edition whose load_image resized with scipy.misc.imresize (removed from SciPy 1.3).
+LAST_IMRESIZE_EDITION = 2019
+
+
 def load_image(filename, size=None):
     """Read an image file as (H, W, 3) uint8 RGB, as :func:`decode_image` decodes it (EXIF
-    orientation applied, alpha over white, 16-bit scaled); with ``size``, scale so the shorter
-    side is ``size`` pixels. Unreadable files get an error naming them (FileNotFoundError,
+    orientation applied, alpha over white, 16-bit scaled); with ``size``, rescale it so that its
+    shorter side is ``size`` pixels, the way the course's edition in force did
+    (:func:`cs231n.set_edition`), because the style-transfer notebooks' expected values were
+    computed on those pixels:
+
+    - up to 2019, SciPy's ``imresize(img, scale)``: bilinear (PIL's), each side
+      ``int(side * scale)`` with ``scale = size / shorter side``;
+    - from 2020, the course's PIL call ``resize((H', W'), NEAREST)``, which PIL reads as
+      (width, height): the image comes out transposed in shape, a 768x1024 (HxW) photo as
+      256x192, squeezed, not rotated. The course's own code carries a TODO saying so; its
+      notebooks' checks (the total-variation loss of ``tubingen.jpg`` at 192: 1704.19 in 2020,
+      303.47 in 2018, ``style-transfer-checks-tf.npz``) hold only for these pixels.
+
+    The package's own commands never pass ``size``: they scale with :func:`resize_shorter_side`
+    (aspect kept, bicubic). Unreadable files get an error naming them (FileNotFoundError,
     OSError; ImageTooLargeError for images above PIL's MAX_IMAGE_PIXELS)."""
     from PIL import Image
 
     if size is not None and (int(size) != size or size < 1):
         raise ValueError(f"size must be a positive integer, got {size!r}")
     img = decode_image(filename)
-    if size is not None:
-        img = np.asarray(resize_shorter_side(Image.fromarray(img), size))
-    return img
+    if size is None:
+        return img
+    orig_shape = np.array(img.shape[:2])
+    scale = float(size) / orig_shape.min()
+    if _edition() <= LAST_IMRESIZE_EDITION:
+        pil = Image.fromarray(img)
+        new = tuple(int(v) for v in (np.array(pil.size) * scale).astype(int))
+        return np.asarray(pil.resize(tuple(max(1, v) for v in new), Image.BILINEAR))
+    new = tuple(max(1, int(v)) for v in (orig_shape * scale).astype(int))
+    return np.asarray(Image.fromarray(img).resize(new, resample=Image.NEAREST))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from cs231n.cli import main
 from cs231n.core.config import data_path
-from cs231n.image_utils import load_image
+from cs231n.image_utils import load_image, resize_shorter_side
 from cs231n.net_visualization_pytorch import preprocess
 from cs231n.pretrained import squeezenet as models
 from cs231n.pretrained.squeezenet import load_model
@@ -97,10 +97,10 @@ def test_load_images_scales_and_centre_crops(image_files):
     batch, crops = load_images([a, b])
     assert batch.shape == (2, 3, 224, 224) and batch.dtype == torch.float32
     assert crops.shape == (2, 224, 224, 3) and crops.dtype == np.uint8
-    big = load_image(a, size=224)  # 224 wide, 280 high
+    big = np.asarray(resize_shorter_side(load_image(a), 224))  # 224 wide, 280 high
     assert big.shape == (280, 224, 3)
     np.testing.assert_array_equal(crops[0], big[28 : 28 + 224])
-    big = load_image(b, size=224)  # 280 wide
+    big = np.asarray(resize_shorter_side(load_image(b), 224))  # 280 wide
     np.testing.assert_array_equal(crops[1], big[:, 28 : 28 + 224])
     torch.testing.assert_close(batch[:1], preprocess(crops[0], size=None))
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cs231n.core.edition import using_edition
 from cs231n.image_utils import (
     SQUEEZENET_MEAN,
     SQUEEZENET_STD,
@@ -99,8 +100,11 @@ def test_load_image_reads_rgb_png_exactly(save):
 )
 def test_load_image_size_scales_the_shorter_side(save, hw, size, expected):
     path = save(random_uint8((*hw, 3)), "b.jpg", quality=95)
-    out = load_image(path, size=size)
+    with using_edition(2019):  # scipy's imresize: the aspect kept
+        out = load_image(path, size=size)
     assert out.shape == (*expected, 3) and out.dtype == np.uint8
+    out = load_image(path, size=size)  # the course's 2020-2026 form: (H', W') read as (W, H)
+    assert out.shape == (expected[1], expected[0], 3) and out.dtype == np.uint8
 
 
 def test_load_image_size_keeps_content():
@@ -112,7 +116,8 @@ def test_load_image_size_keeps_content():
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG")
     buf.seek(0)
-    out = load_image(buf, size=30).astype(int)
+    with using_edition(2019):
+        out = load_image(buf, size=30).astype(int)
     assert out.shape == (30, 45, 3)
     np.testing.assert_allclose(out, img[1::2, 1::2], atol=6)
 

@@ -24,8 +24,8 @@ printed with the cell it touched, tagged:
          ``from tensorflow.examples.tutorials.mnist import input_data`` -> ``from cs231n.data
          import input_data``.
 [env]    ``from scipy.misc import imread, imresize`` is dropped when no other cell uses those
-         names (they are gone from SciPy >= 1.2; the README names this change). SciPy itself is
-         not a package dependency: give its folder with ``--extra-path`` for the blur cells.
+         names (they are gone from SciPy >= 1.2; the README names this change). SciPy itself
+         comes with the ``notebooks`` extra (``./setup.sh`` installs it).
 [env]    ``--legacy-dropout``: ``torch.nn.functional.dropout`` draws its masks as the PyTorch
          builds of 2021-2025 did (CS231N_LEGACY_DROPOUT=1, cs231n.core.dropout): those notebooks' checks run in
          training mode, so their expected values hold dropout masks current PyTorch draws
