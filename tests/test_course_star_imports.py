@@ -106,6 +106,31 @@ COURSE_IMPORTS = {
         "SQUEEZENET_STD": "cs231n.image_utils:SQUEEZENET_STD",
     },
     "cs231n.style_transfer_tensorflow": {"tf": "tensorflow", "np": "numpy"},
+    # The SimCLR subpackage (2021-2026). Without torchvision (which does not load here) its
+    # transforms and CIFAR-10 dataset are the package's own, with torchvision's names.
+    "cs231n.simclr.contrastive_loss": {"torch": "torch", "np": "numpy"},
+    "cs231n.simclr.data_utils": {
+        "Image": "PIL.Image",
+        "transforms": "cs231n.data.transforms",
+        "CIFAR10": "cs231n.simclr.data_utils:_CIFAR10",
+        "random": "random",
+        "torch": "torch",
+    },
+    "cs231n.simclr.model": {
+        "torch": "torch",
+        "nn": "torch.nn",
+        "F": "torch.nn.functional",
+        "resnet50": "cs231n.pretrained.resnet:resnet50",
+    },
+    "cs231n.simclr.utils": {
+        "torch": "torch",
+        "optim": "torch.optim",
+        "DataLoader": "torch.utils.data:DataLoader",
+        "tqdm": "tqdm:tqdm",
+        "np": "numpy",
+        "simclr_loss_vectorized": "cs231n.simclr.contrastive_loss:simclr_loss_vectorized",
+        "rel_error": "cs231n.simclr.contrastive_loss:rel_error",
+    },
     "cs231n.transformer_layers": {
         "torch": "torch",
         "nn": "torch.nn",
@@ -130,6 +155,8 @@ NOT_GIVEN = {
                                "`from ..rnn_layers import *`: import them from their modules"],
     "cs231n.layer_utils": ["the layer functions of `from .layers import *` and "
                            "`from .fast_layers import *` beyond the ones it uses"],
+    "cs231n.simclr.utils": ["pd (pandas), profile and clever_format (thop): not dependencies "
+                            "(the notebook's setup cell installs thop and imports them itself)"],
 }  # fmt: skip
 
 MODULES = sorted(set(API) | set(COURSE_IMPORTS))

@@ -187,3 +187,76 @@ def test_each_use_refuses_the_same_hostile_archives(
     # ... and nothing was written: no file in the data directory but a hand-copied archive.
     files = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
     assert files == ([COCO.archive.path] if use == "coco" else [])
+
+
+# --------------------------------------------------------------------------------------------
+# tar archives (CIFAR-10's cifar-10-python.tar.gz): the same rules
+
+
+def tar_gz(entries) -> bytes:
+    """A .tar.gz of (TarInfo, bytes or None) members."""
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for info, data in entries:
+            if data is not None:
+                info.size = len(data)
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def _tar_member(name, kind=None, target=""):
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    if kind is not None:
+        info.type, info.linkname = kind, target
+    return info
+
+
+def test_tar_extracts_like_zip(tmp_path):
+    data = tar_gz([(_tar_member("d/a.txt"), b"alpha"), (_tar_member("d/b/c.txt"), b"gamma")])
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(data)
+    written = archives.extract(archive, tmp_path / "out")
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in written) == [
+        "d/a.txt",
+        "d/b/c.txt",
+    ]
+    assert (tmp_path / "out" / "d" / "b" / "c.txt").read_bytes() == b"gamma"
+    sha = {"d/a.txt": hashlib.sha256(b"other").hexdigest()}
+    with pytest.raises(archives.ArchiveError, match="sha256"):
+        archives.extract(archive, tmp_path / "again", sha256=sha)
+    assert not (tmp_path / "again" / "d").exists()
+
+
+@pytest.mark.parametrize(
+    "member, problem",
+    [
+        (lambda: (_tar_member("../evil.txt"), b"x"), "'..'"),
+        (lambda: (_tar_member("/etc/evil"), b"x"), "absolute"),
+        (lambda: (_tar_member("link", b"2", "/etc/passwd"), None), "link"),  # SYMTYPE
+        (lambda: (_tar_member("hard", b"1", "good.txt"), None), "link"),  # LNKTYPE
+        (lambda: (_tar_member("fifo", b"6"), None), "special"),  # FIFOTYPE
+    ],
+)
+def test_tar_hostile_members_are_refused_and_nothing_written(tmp_path, member, problem):
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(tar_gz([(_tar_member("good.txt"), b"fine"), member()]))
+    with pytest.raises(archives.ArchiveError, match=problem):
+        archives.extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_tar_truncated_or_oversized_is_refused(tmp_path):
+    data = tar_gz([(_tar_member("a.bin"), random.Random(0).randbytes(50_000))])
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(data[: len(data) // 2])
+    with pytest.raises(archives.ArchiveError, match="corrupt|not a readable"):
+        archives.extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out" / "a.bin").exists()
+    archive.write_bytes(data)
+    with pytest.raises(archives.ArchiveError, match="expand to 50000 bytes"):
+        archives.extract(archive, tmp_path / "out", max_bytes=10_000)

@@ -1,4 +1,5 @@
-"""The one zip extractor: every archive the project unpacks goes through :func:`extract`.
+"""The one extractor: every archive the project unpacks goes through :func:`extract` (zip, and
+tar, plain or compressed, such as CIFAR-10's ``cifar-10-python.tar.gz``).
 
 It is written for archives from the network, which may be corrupt or hostile. Before anything
 is written, every entry's path is checked (nothing absolute, no ``..``, no symbolic link), no
@@ -18,6 +19,7 @@ import os
 import re
 import shutil
 import stat
+import tarfile
 import tempfile
 import zipfile
 import zlib
@@ -48,8 +50,8 @@ def extract(archive, dest_dir, select=None, *, sha256=None, max_bytes=None) -> l
     that must match a pinned checksum. ``max_bytes``: what the chosen files may expand to, in
     all (default: :data:`MAX_BYTES`). Files already at a destination are replaced.
 
-    Raises :class:`ArchiveError` and writes nothing when the archive is not a zip, when any
-    entry is unsafe, when two chosen entries land on the same destination (an archive holding
+    Raises :class:`ArchiveError` and writes nothing when the archive is neither a zip nor a
+    tar, when any entry is unsafe (for tar also a link or special file), when two chosen entries land on the same destination (an archive holding
     a name twice included), when a chosen entry expands more than
     :data:`MAX_COMPRESSION_RATIO` times its compressed size, when the chosen files would expand
     beyond the limit, or when a chosen entry is corrupt or fails its checksum.
@@ -57,6 +59,8 @@ def extract(archive, dest_dir, select=None, *, sha256=None, max_bytes=None) -> l
     archive, dest_dir = Path(archive), Path(dest_dir)
     sha256 = sha256 or {}
     max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    if archive.is_file() and not zipfile.is_zipfile(archive) and _is_tar(archive):
+        return _extract_tar(archive, dest_dir, select, sha256, max_bytes)
     try:
         zf = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as e:
@@ -163,6 +167,103 @@ def _safe_entry_path(archive, info: zipfile.ZipInfo) -> PurePosixPath:
     else:
         return PurePosixPath(*parts)
     raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
+
+
+# --------------------------------------------------------------------------------------------
+# tar archives (plain, gzip, bz2, xz), under the same rules as zip
+
+
+def _is_tar(archive: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(archive)
+    except (OSError, tarfile.TarError, EOFError):
+        return False
+
+
+def _safe_tar_path(archive, member: tarfile.TarInfo) -> PurePosixPath | None:
+    """The member's path relative to the target (None for a folder), or ArchiveError when it
+    could escape it or is not a plain file: links, devices and FIFOs are refused outright."""
+    name = member.name
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if member.isdir():
+        problem = None
+    elif member.issym() or member.islnk():
+        problem = "a link"
+    elif not member.isfile():
+        problem = "a device, FIFO or other special file"
+    else:
+        problem = None
+    if problem is None:
+        if name.startswith(("/", "\\")):
+            problem = "an absolute path"
+        elif re.match(r"[A-Za-z]:", name):
+            problem = "a path with a drive letter"
+        elif ".." in parts:
+            problem = "a '..' component"
+        elif "\0" in name or (not parts and not member.isdir()):
+            problem = "an empty or invalid name"
+    if problem is not None:
+        raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
+    return None if member.isdir() else PurePosixPath(*parts)
+
+
+def _extract_tar(archive, dest_dir, select, sha256, max_bytes) -> list[Path]:
+    """:func:`extract` for a tar archive: every member checked (plain files and folders only,
+    safe paths), the chosen ones bounded in total size, unpacked into a staging folder with
+    their SHA-256 checked, then renamed into place; corrupt data (a truncated or damaged gzip
+    stream) is an ArchiveError and leaves the destination as it was."""
+    try:
+        tf = tarfile.open(archive, "r:*")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise ArchiveError(f"{archive} is not a readable tar archive ({e})") from None
+    with tf:
+        try:
+            members = tf.getmembers()  # reads the whole stream: a damaged one fails here
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+            raise ArchiveError(f"{archive} is corrupt ({e}); nothing was extracted") from None
+        entries = [(m, _safe_tar_path(archive, m)) for m in members]
+        entries = [(m, rel) for m, rel in entries if rel is not None]
+        plan = (
+            {rel: rel.as_posix() for _, rel in entries}
+            if select is None
+            else select([rel for _, rel in entries])
+        )
+        chosen = _choose(archive, entries, plan)
+        total = sum(m.size for m in chosen.values())
+        if total > max_bytes:
+            raise ArchiveError(
+                f"{archive}: the files to extract would expand to {total} bytes, more than "
+                f"{max_bytes} (refused)"
+            )
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
+        try:
+            for dest, member in chosen.items():
+                target = staging / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                digest = hashlib.sha256()
+                try:
+                    with tf.extractfile(member) as src, open(target, "wb") as out:
+                        while chunk := src.read(1 << 20):
+                            digest.update(chunk)
+                            out.write(chunk)
+                except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                    raise ArchiveError(
+                        f"{archive} is corrupt: entry {member.name!r} cannot be read ({e})"
+                    ) from None
+                expected = sha256.get(dest)
+                if expected is not None and digest.hexdigest() != expected:
+                    raise ArchiveError(
+                        f"{archive}: {member.name!r} has sha256 {digest.hexdigest()}, "
+                        f"expected {expected}"
+                    )
+            for dest in chosen:
+                final = dest_dir / dest
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / dest, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [dest_dir / dest for dest in chosen]
 
 
 __all__ = ["ArchiveError", "MAX_BYTES", "MAX_COMPRESSION_RATIO", "extract"]
