@@ -1,0 +1,69 @@
+"""``cs231n diffusion train | sample``, run as a user would: a quick Fashion-MNIST run, its
+samples by both samplers with guidance and the trajectory figure, and one clear error per bad
+option before any work."""
+
+import pytest
+from test_vit_training import striped_mnist
+
+from cs231n.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("diffusion")
+    striped_mnist(root / "data" / "fashion-mnist", n_train=64, n_test=10)
+    run_dir = root / "run"
+    args = ["--threads", "1", "diffusion", "train", "--data", "fashion-mnist", "--quick"]
+    args += ["--steps", "4", "--data-dir", str(root / "data"), "-q", "-o", str(run_dir)]
+    assert main(args) == 0
+    return run_dir
+
+
+def test_quick_train_writes_the_run(run, capsys):
+    names = {p.name for p in run.iterdir()}
+    assert {"config.json", "model.pt", "losses.json", "samples.png"} <= names
+
+
+def test_sample_by_class_with_both_samplers(run, tmp_path, capsys):
+    out, traj = tmp_path / "s.png", tmp_path / "t.png"
+    args = ["--threads", "1", "diffusion", "sample", str(run), "--class", "sneaker", "-q"]
+    assert (
+        main([*args, "-n", "4", "--cfg-scale", "2", "-o", str(out), "--trajectory", str(traj)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "4 samples of 'sneaker', ddpm in 10 steps, guidance 2" in printed
+    assert out.is_file() and traj.is_file()
+    assert main([*args, "-n", "2", "--sampler", "ddim", "--steps", "3", "-o", str(out)]) == 0
+    assert "ddim in 3 steps, no guidance" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--class", "sneakers"], "unknown Fashion-MNIST class 'sneakers'"),
+        (["--class", "bag", "--cfg-scale", "nan"], "--cfg-scale: must be a finite number"),
+        (["--class", "bag", "--steps", "0"], "--steps: must be a positive integer"),
+        (["--class", "bag", "--steps", "4"], "ancestral (ddpm) sampler walks all 10 steps"),
+        (["--prompt", "crying face"], "conditioned on a --class, not a --prompt"),
+    ],
+)
+def test_bad_sample_options(run, tmp_path, capsys, extra, message):
+    code = _exit_code(["diffusion", "sample", str(run), *extra, "-o", str(tmp_path / "x.png")])
+    assert code != 0
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def _exit_code(args) -> int:
+    """main's return value, or the status of the SystemExit an option's parse error raises."""
+    try:
+        return main(args)
+    except SystemExit as e:
+        return e.code
+
+
+def test_bad_train_options(tmp_path, capsys):
+    assert _exit_code(["diffusion", "train", "--data", "cifar"]) != 0
+    assert "invalid choice: 'cifar'" in capsys.readouterr().err
+    code = _exit_code(["diffusion", "train", "--dim", "2", "-o", str(tmp_path / "r")])
+    assert code != 0 and "--dim" in capsys.readouterr().err
