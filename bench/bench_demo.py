@@ -1,9 +1,18 @@
-"""``cs231n demo`` on this machine: seconds per part, quick and full mode, fresh and warm cache.
+"""``cs231n demo`` on this machine: seconds per part, quick and full mode, fresh and warm cache,
+against the demo's time budgets, so that the next part added knows what it may spend.
 
-Each run is its own process calling :func:`cs231n.report.demo.run_demo` with ``CS231N_CACHE`` set to
-a new empty folder (fresh: the Shapes set and the GAN scoring classifier are built), then again
-with that folder kept (warm). Per-part seconds come from the ``<!-- summary: {...} -->`` comment
-at the end of the report; "process" is the whole process, Python and torch imports included.
+Each run is its own process running ``cs231n demo --offline`` (never a download: missing data
+shows as a skipped part) with ``CS231N_CACHE`` set to a new empty folder (fresh: the Shapes set
+and the GAN scoring classifier are built), then again with that folder kept (warm); its output
+goes to a file, as in a log or CI. Per-part seconds come from the ``<!-- summary: {...} -->``
+comment at the end of the report; "process" is the whole process, Python and torch imports
+included; "log lines" counts the output's lines, each carriage return starting one (issue #23:
+a few hundred at most); "report MB" is the report folder (the page and its figures; the
+training runs go to the cache).
+
+The budgets (issue #23): ``--quick`` at most 60 s and the full demo at most 15 minutes, both
+from an empty cache (the fresh runs). After the table, each mode's budget line says how many
+seconds are left for a new part (the self-supervised and diffusion sections to come).
 The 1-minute load average before each run is printed too: the machine is shared, and timings
 mean little when it is loaded: NumPy's and torch's spinning worker threads then fight the other
 processes for the two cores (runs 5-10 times slower); ``OPENBLAS_NUM_THREADS=1
@@ -28,7 +37,8 @@ import time
 from pathlib import Path
 
 SUMMARY = re.compile(r"<!-- summary: (.*?) -->", re.S)
-RUN = "import sys; from cs231n.report.demo import run_demo; run_demo(sys.argv[1], quick=sys.argv[2] == 'quick', data_root=sys.argv[3] or None)"
+# Seconds a whole `cs231n demo` process may take from an empty cache (issue #23, item 5).
+BUDGETS = {"quick": 60.0, "full": 15 * 60.0}
 
 
 def short(title):
@@ -36,24 +46,59 @@ def short(title):
     return title.split(" (")[0]
 
 
+def log_lines(text):
+    """Lines as a log viewer shows them: each carriage return (a progress redraw) starts one."""
+    return len([line for line in re.split(r"\r\n|\r|\n", text) if line])
+
+
+def folder_bytes(folder):
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
 def run_once(mode, cache, out, data_dir, verbose):
     env = {**os.environ, "CS231N_CACHE": str(cache), "MPLBACKEND": "Agg"}
+    command = [sys.executable, "-m", "cs231n", "demo", "--offline", "-o", str(out)]
+    command += ["--quick"] if mode == "quick" else []
+    command += ["--data-dir", data_dir] if data_dir else []
+    log = out.with_name(out.name + ".log")
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", RUN, str(out), mode, data_dir or ""],
-        env=env,
-        stdout=None if verbose else subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with open(log, "w", encoding="utf-8", newline="") as f:
+        proc = subprocess.run(command, env=env, stdout=f, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if verbose:
+        sys.stderr.write(text)
     report = out / "index.html"
     match = SUMMARY.search(report.read_text(encoding="utf-8")) if report.exists() else None
     if match is None:
-        sys.exit(f"{mode}: no report summary (exit code {proc.returncode})\n{proc.stdout or ''}")
+        sys.exit(f"{mode}: no report summary (exit code {proc.returncode})\n{text}")
     parts = json.loads(html.unescape(match.group(1)))
-    return {"load": load, "process": seconds, "parts": parts}
+    return {
+        "load": load,
+        "process": seconds,
+        "parts": parts,
+        "log_lines": log_lines(text),
+        "report_bytes": folder_bytes(out),
+        "report_files": sum(1 for p in out.rglob("*") if p.is_file()),
+    }
+
+
+def budget_lines(results):
+    """One line per mode: its fresh-cache process time against its budget, and what is left."""
+    lines = []
+    for r in results:
+        if r["cache"] != "fresh":
+            continue
+        budget = BUDGETS[r["mode"]]
+        left = budget - r["process"]
+        status = f"{left:.0f} s left for new parts" if left >= 0 else f"OVER by {-left:.0f} s"
+        line = f"{r['mode']}: {r['process']:.0f} s of {budget:.0f} s from an empty cache, {status}"
+        if r["parts"]:
+            title, part = max(r["parts"].items(), key=lambda kv: kv[1]["seconds"])
+            line += f"; slowest part: {short(title)} ({part['seconds']:.0f} s)"
+        lines.append(line)
+    return lines
 
 
 def main(argv=None):
@@ -64,7 +109,9 @@ def main(argv=None):
     parser.add_argument("--data-dir", help="the data directory (default: CS231N_DATA)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--keep", help="keep the reports and caches in this folder")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the demo's output")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show each run's output after it"
+    )
     args = parser.parse_args(argv)
 
     modes = ["quick"] if args.quick_only else ["full"] if args.full_only else ["quick", "full"]
@@ -91,7 +138,16 @@ def main(argv=None):
             shutil.rmtree(work, ignore_errors=True)
 
     titles = list(dict.fromkeys(t for r in results for t in r["parts"]))
-    header = ["mode", "cache", *map(short, titles), "parts", "process", "load"]
+    header = [
+        "mode",
+        "cache",
+        *map(short, titles),
+        "parts",
+        "process",
+        "log lines",
+        "report MB",
+        "load",
+    ]
     rows = []
     for r in results:
         cells = []
@@ -109,6 +165,8 @@ def main(argv=None):
                 *cells,
                 f"{total:.1f}",
                 f"{r['process']:.1f}",
+                r["log_lines"],
+                f"{r['report_bytes'] / 2**20:.1f}",
                 f"{r['load']:.2f}",
             ]
         )
@@ -116,6 +174,9 @@ def main(argv=None):
     for row in [header, *rows]:
         print("  ".join(str(x).rjust(w) for x, w in zip(row, widths, strict=True)))
     print(f"(seconds; load: 1-minute load average before the run, on {os.cpu_count()} CPUs)")
+    print("Budgets (issue #23):")
+    for line in budget_lines(results):
+        print("  " + line)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

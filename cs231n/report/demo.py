@@ -2,7 +2,10 @@
 
 Each part runs on its own; a part whose data is missing is reported (what is missing and how to
 get it) and skipped, and the others still run. ``quick`` shrinks every part to a smoke test.
-The report is ``OUT/index.html`` with its images beside it in ``OUT/``.
+The report is ``OUT/index.html`` with its figures beside it in ``OUT/`` (a few MB: something to
+mail or publish). The training runs (the GANs' checkpoints, sample grids and losses, ~140 MB) go
+to a runs folder that the report names and links: ``runs``, else a folder in the cache, one per
+report folder and mode (:func:`default_runs_dir`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..captioning.data import coco_available, references_by_image
 from ..captioning.evaluation import evaluate_captioner, write_caption_page
 from ..captioning.training import plot_loss_curve, train_captioner
 from ..core import html
-from ..core.config import data_path
+from ..core.config import cache_key, cache_path, data_path
 from ..core.files import atomic_path
 from ..data import assets
 from ..data.download import DownloadError
@@ -82,7 +85,7 @@ def caption_hyper(model, quick):
     return {"cell_type": model, **hyper}
 
 
-def captioning(out, sec, quick, data_root, log):
+def captioning(out, sec, quick, data_root, log, runs=None):
     data, name = caption_data.load_caption_data(
         "auto",
         data_root,
@@ -173,7 +176,7 @@ def captioning(out, sec, quick, data_root, log):
     )
 
 
-def network_visualization(out, sec, quick, data_root, log):
+def network_visualization(out, sec, quick, data_root, log, runs=None):
     import torch
 
     from ..net_visualization_pytorch import class_visualization, deprocess, fool, preprocess
@@ -213,7 +216,7 @@ def network_visualization(out, sec, quick, data_root, log):
     sec.table(["class", "name", "probability reached"], rows)
 
 
-def style_transfer(out, sec, quick, data_root, log):
+def style_transfer(out, sec, quick, data_root, log, runs=None):
     from ..style_transfer_pytorch import PRESETS, default_cnn, preset_arguments, transfer
 
     cnn = default_cnn(None, data_root)
@@ -241,7 +244,9 @@ def style_transfer(out, sec, quick, data_root, log):
     sec.table(["preset", "seconds", "content loss", "style loss", "TV loss"], rows)
 
 
-def gans(out, sec, quick, data_root, log):
+def gans(out, sec, quick, data_root, log, runs=None):
+    """The GANs: each trained in its own run folder under ``runs`` (default:
+    :func:`default_runs_dir`), its final sample grid copied into the report."""
     from ..gan.metrics import GeneratorScorer
     from ..gan.training import load_generator, train
 
@@ -264,11 +269,14 @@ def gans(out, sec, quick, data_root, log):
             else " (quick mode)"
         )
     )
-    rows = []
+    runs = Path(runs) if runs is not None else default_runs_dir(out, quick)
+    log(f"   GAN runs (outside the report): {runs / 'gan'}")
+    rows, folders = [], []
     scorer = None
     for spec, epochs in schedule.items():
         loss, arch = spec.split()
-        run = out / "gan_runs" / f"{arch}_{loss}"
+        run = runs / "gan" / f"{arch}_{loss}"
+        folders.append((spec, run))
         start = time.perf_counter()
         train(run, x, loss=loss, arch=arch, epochs=epochs, resume=False)
         seconds = time.perf_counter() - start
@@ -304,6 +312,20 @@ def gans(out, sec, quick, data_root, log):
         ],
         rows,
     )
+    # The runs stay out of the report folder (their checkpoints are ~99% of its weight), so
+    # the report names where they are: a link, and the path itself for a copied report.
+    sec.text(
+        "The run folders (checkpoint, sample grids, losses; `cs231n gan sample` reads them) "
+        "are kept outside this report:"
+    )
+    sec.blocks.append(
+        html.bullet_list(
+            [
+                html.join([f"{spec}: ", html.link(run.resolve().as_uri(), str(run.resolve()))])
+                for spec, run in folders
+            ]
+        )
+    )
     if scorer is not None:
         sec.text(_scoring_classifier_text(scorer.info))
 
@@ -324,12 +346,141 @@ def _scoring_classifier_text(info):
     return text
 
 
+# The diffusion part: the course's DDPM on Fashion-MNIST, class-conditioned. Quick: the tiny
+# smoke-test model (`cs231n diffusion train --quick`) for a few steps on a slice, scored as the
+# quick GANs; full: a few minutes of a small U-Net (`cs231n diffusion train` trains 3000 steps
+# of width 32: see the README's numbers), scored by DDIM with and without guidance as the GANs
+# (the same classifier and sample count).
+QUICK_DIFFUSION = {
+    "model": {"dim": 8, "dim_mults": [1, 2], "timesteps": 10},
+    "train": {"steps": 20, "batch_size": 16, "max_images": 256},
+    "samples": 200,
+    "rows": [("ddim", 5, None), ("ddpm", 10, None)],
+}
+FULL_DIFFUSION = {
+    "model": {"dim": 16, "dim_mults": [1, 2, 4], "timesteps": 100},
+    "train": {"steps": 600, "batch_size": 64, "max_images": None},
+    "samples": 2000,
+    "rows": [("ddim", 20, None), ("ddim", 20, 2.0)],
+}
+DIFFUSION_GUIDANCE = 2.0  # the guided sample grid's scale w
+
+
+def diffusion(out, sec, quick, data_root, log, runs=None):
+    """The course's DDPM on Fashion-MNIST: trained in its own run folder under ``runs``
+    (default: :func:`default_runs_dir`), sample grids (one row per class) without and with
+    classifier-free guidance, a denoising trajectory, and the scores of ``cs231n diffusion
+    score`` (the GANs' scorer) for the samplers of ``rows``."""
+    import torch
+
+    from ..diffusion.sampling import generate, trajectory_frames
+    from ..diffusion.scoring import score_diffusion
+    from ..diffusion.settings import FASHION_CLASSES
+    from ..diffusion.training import save_grid, train
+    from ..pretrained.domain_classifier import DomainScorer
+
+    plan = QUICK_DIFFUSION if quick else FULL_DIFFUSION
+    model, steps = plan["model"], plan["train"]["steps"]
+    runs = Path(runs) if runs is not None else default_runs_dir(out, quick)
+    run = runs / "diffusion" / "fashion_mnist"
+    log(f"   diffusion run (outside the report): {run}")
+    sec.text(
+        f"The course's U-Net DDPM (width {model['dim']}, levels {model['dim_mults']}, "
+        f"{model['timesteps']} diffusion steps), class-conditioned on Fashion-MNIST (a one-hot "
+        f"label in the text embedding's place), {steps} training steps of "
+        f"{plan['train']['batch_size']} images"
+        + (
+            " (quick mode: a smoke test of the pipeline; the samples are noise)."
+            if quick
+            else " (`cs231n diffusion train --data fashion-mnist` trains 3000 of width 32)."
+        )
+    )
+    start = time.perf_counter()
+    trainer = train(
+        run,
+        "fashion-mnist",
+        model=model,
+        save_every=steps,
+        sample_every=10**9,
+        resume=False,
+        data_root=data_root,
+        **plan["train"],
+    )
+    seconds = time.perf_counter() - start
+    diffusion_model = trainer.diffusion_model.eval()
+    per_class = 4 if quick else 8
+    labels = torch.arange(10).repeat_interleave(per_class)
+    cond = torch.nn.functional.one_hot(labels, 10).float()
+    sampler, sample_steps, _ = plan["rows"][0]
+    for name, scale in (("plain", None), ("guided", DIFFUSION_GUIDANCE)):
+        images = generate(diffusion_model, cond, len(cond), scale, sampler, sample_steps)
+        save_grid(images, out / f"diffusion_{name}.png", nrow=per_class)
+        sec.image(
+            f"diffusion_{name}.png",
+            f"{sampler.upper()} in {sample_steps} steps, "
+            + ("no guidance" if scale is None else f"guidance w = {scale:g}")
+            + f"; one row per class: {', '.join(FASHION_CLASSES)}",
+        )
+    trajectory = generate(diffusion_model, cond[::per_class][:4], 4, trajectory=True)
+    frames, columns = trajectory_frames(trajectory)
+    save_grid(frames, out / "diffusion_trajectory.png", nrow=columns)
+    sec.image(
+        "diffusion_trajectory.png",
+        f"The ancestral sampler's trajectory over {model['timesteps']} steps, from noise "
+        f"(left) to the image: {', '.join(FASHION_CLASSES[:4])}",
+    )
+    scorer = DomainScorer(
+        "fashion-mnist",
+        data_root,
+        samples=plan["samples"],
+        log=log,
+        classifier="quick" if quick else "full",
+    )
+    rows = []
+    for sampler, sample_steps, scale in plan["rows"]:
+        s = score_diffusion(diffusion_model, scorer, sampler, sample_steps, scale)
+        rows.append(
+            [
+                sampler,
+                sample_steps,
+                "-" if scale is None else scale,
+                seconds,
+                s["sampling_seconds"],
+                s["fid_generated_vs_test"],
+                s["kid_generated_vs_test"],
+                s["fid_train_vs_test_floor"],
+                s["generated_class_accuracy"],
+            ]
+        )
+    sec.table(
+        [
+            "sampler",
+            "steps",
+            "guidance",
+            "train s",
+            "sampling s",
+            "Fréchet distance",
+            "KID",
+            "floor (real vs real)",
+            "class recognised",
+        ],
+        rows,
+    )
+    sec.text(
+        f"Scored as the GANs, on {plan['samples']} class-balanced samples: "
+        + _scoring_classifier_text(scorer.info)
+    )
+    sec.text("The run folder (checkpoint, losses; `cs231n diffusion sample` reads it):")
+    sec.blocks.append(html.bullet_list([html.link(run.resolve().as_uri(), str(run.resolve()))]))
+
+
 # (title, function, the assets it needs: names in cs231n.data.assets.ASSETS)
 PARTS = [
     ("Image captioning (RNN and LSTM in NumPy, Transformer in PyTorch)", captioning, ()),
     ("Network visualization (SqueezeNet)", network_visualization, ("squeezenet", "imagenet-val")),
     ("Style transfer", style_transfer, ("squeezenet", "styles")),
     ("GANs (Fashion-MNIST)", gans, ("fashion-mnist",)),
+    ("Diffusion (DDPM, Fashion-MNIST)", diffusion, ("fashion-mnist",)),
 ]
 DEMO_ASSETS = tuple(dict.fromkeys(name for *_, needs in PARTS for name in needs))
 
@@ -366,14 +517,27 @@ def missing_assets_block(missing, data_root=None) -> str:
     return "\n".join(lines)
 
 
-def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, mirror=None):
+def default_runs_dir(out, quick) -> Path:
+    """Where the demo's training runs go unless told: ``CACHE/demo_runs/KEY``, KEY from the
+    report folder's absolute path and the mode, so that two reports never share runs (two
+    demos at once would otherwise be refused each other's run folders)."""
+    key = cache_key(report=str(Path(out).resolve()), quick=bool(quick))
+    return cache_path("demo_runs", key)
+
+
+def run_demo(
+    out="report", quick=False, data_root=None, log=print, fetch=False, mirror=None, runs=None
+):
     """Run every part; write OUT/index.html; return (path, sections).
 
     ``fetch``: download the missing assets first (:func:`prepare_assets`); without it, or when
     that fails, the parts whose assets are missing are skipped and both the log and the report
-    name each missing asset and the one command that fetches them."""
+    name each missing asset and the one command that fetches them. ``runs``: the folder for
+    the training runs (checkpoints), outside the report unless asked (default:
+    :func:`default_runs_dir`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    runs = Path(runs) if runs is not None else default_runs_dir(out, quick)
     missing, notes = prepare_assets(data_root, fetch, mirror, log)
     sections = []
     notice = None
@@ -389,7 +553,7 @@ def run_demo(out="report", quick=False, data_root=None, log=print, fetch=False, 
             if lacking:
                 command = assets.download_command(lacking, data_root)
                 raise FileNotFoundError(f"missing {', '.join(lacking)} (fetch: {command})")
-            part(out, sec, quick, data_root, log)
+            part(out, sec, quick, data_root, log, runs)
         except (FileNotFoundError, ImportError) as e:
             sec.status = "skipped"
             sec.text(f"Skipped: {e}.")
