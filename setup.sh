@@ -49,6 +49,20 @@ else
   echo "note: Fashion-MNIST (for the GANs) is not installed: on Debian run \`sudo apt-get install dataset-fashion-mnist\`, elsewhere \`.venv/bin/cs231n data download fashion-mnist\`"
 fi
 
+# The offline emoji for the diffusion job (when the course's emoji_data.npz is absent) are drawn
+# from Debian's fonts-noto-color-emoji.
+if [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
+  :
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "Installing Debian's fonts-noto-color-emoji (the offline emoji for diffusion)"
+  if ! (apt-get install -y -qq fonts-noto-color-emoji || (apt-get update -qq &&
+    apt-get install -y -qq fonts-noto-color-emoji)) >/dev/null 2>&1; then
+    echo "warning: could not install fonts-noto-color-emoji; diffusion on emoji then needs the course's emoji_data.npz (\`.venv/bin/cs231n data download emoji\`)" >&2
+  fi
+else
+  echo "note: the Noto Color Emoji font (offline emoji for diffusion) is not installed: on Debian run \`sudo apt-get install fonts-noto-color-emoji\`, elsewhere \`.venv/bin/cs231n data download emoji\` (the course's emoji_data.npz)"
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/pip install --quiet --disable-pip-version-check -e ".[$extras]"

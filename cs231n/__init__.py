@@ -9,9 +9,10 @@ The layout is the map (tests/test_layout.py holds it):
   ``captioning/``, ``vision/``, ``style/``, ``gan/``, ``vit/`` (later ``ssl/``, ``diffusion/``);
   plus
   ``core/`` (the ground floor: config, atomic files and locks, argument checks, torch and
-  TensorFlow utilities, the run folder, HTML pages), ``data/`` (the asset registry, downloads,
-  archives, readers), ``pretrained/`` (SqueezeNet in both frameworks and its conversions),
-  ``report/`` (the demo and its report) and ``cli/`` (parses arguments and prints, nothing more).
+  TensorFlow utilities, the run folder, the distributed context, HTML pages), ``data/`` (the
+  asset registry, downloads, archives, readers), ``pretrained/`` (SqueezeNet in both frameworks
+  and its conversions), ``report/`` (the demo and its report) and ``cli/`` (parses arguments
+  and prints, nothing more).
 - Imports run one way: core <- data <- pretrained <- course modules <- jobs (which never import
   each other) <- report <- cli; no import circle. Package imports sit at the top of a file;
   only modules that load PyTorch, TensorFlow or matplotlib are imported inside functions.

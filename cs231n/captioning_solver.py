@@ -15,6 +15,7 @@ import numpy as np
 
 from . import optim
 from .coco_utils import all_finite, sample_coco_minibatch
+from .core.progress import progress_bar
 
 
 class CaptioningSolver:
@@ -116,9 +117,7 @@ def run_training(solver, learning_rate, at_epoch_end=None):
 
     bar = None
     if solver.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_iterations, initial=start, desc="train", unit="it", dynamic_ncols=True)
+        bar = progress_bar(total=num_iterations, initial=start, desc="train", unit="it")
     say = bar.write if bar is not None else print
     try:
         for t in range(start, num_iterations):
@@ -130,8 +129,10 @@ def run_training(solver, learning_rate, at_epoch_end=None):
                     f"{solver.epoch + 1}); try a smaller learning rate (now {learning_rate()})"
                 )
             if bar is not None:
+                # The postfix is drawn by update (at most every bar.mininterval seconds), not
+                # redrawn on its own at every step.
+                bar.set_postfix(loss=f"{loss:.4f}", epoch=solver.epoch, refresh=False)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", epoch=solver.epoch)
             if solver.verbose and t % solver.print_every == 0:
                 say(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:f}")
             if (t + 1) % iterations_per_epoch == 0:

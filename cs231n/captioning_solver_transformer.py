@@ -109,11 +109,17 @@ class CaptioningSolverTransformer:
         """The course's loss (see :func:`transformer_temporal_softmax_loss`)."""
         return transformer_temporal_softmax_loss(x, y, mask)
 
-    def _step(self):
-        """One Adam update on a random minibatch; appends the loss to ``loss_history``."""
+    def _minibatch(self):
+        """``(captions, features)`` of a random training minibatch (a multi-process run keeps
+        its own part of it: cs231n.captioning.training)."""
         captions, features, _ = sample_coco_minibatch(
             self.data, batch_size=self.batch_size, split="train"
         )
+        return captions, features
+
+    def _step(self):
+        """One Adam update on a random minibatch; appends the loss to ``loss_history``."""
+        captions, features = self._minibatch()
         # The model reads <START> w1 ... and predicts w1 ... <END>; <NULL> targets do not count.
         captions_in = torch.as_tensor(captions[:, :-1], dtype=torch.long, device=self.device)
         captions_out = torch.as_tensor(captions[:, 1:], dtype=torch.long, device=self.device)

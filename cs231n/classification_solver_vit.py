@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .core.checks import positive_int
+from .core.progress import progress_bar
 from .core.torch_utils import resolve_device
 
 # The solver, and what the course's module imports (its star-import gives these too).
@@ -59,7 +60,7 @@ def train_val(
     loss_criterion = loss_criterion or torch.nn.CrossEntropyLoss()
     total_loss, correct_1, correct_5, total = 0.0, 0, 0, 0
     label = "Train" if is_train else "Test"
-    bar = tqdm(data_loader, disable=not progress)
+    bar = progress_bar(data_loader, disable=not progress)
     with torch.set_grad_enabled(is_train):
         for images, targets in bar:
             images, targets = images.to(device), targets.to(device)
@@ -158,13 +159,18 @@ class ClassificationSolverViT:
         )
         return loss, acc
 
+    def _train_loader(self):
+        """The training data, shuffled with ``self.generator`` (a multi-process run replaces
+        this with its own part of the same order: cs231n.vit.training)."""
+        return torch.utils.data.DataLoader(
+            self.train_data, batch_size=self.batch_size, shuffle=True, generator=self.generator
+        )
+
     def train(self, device=None):
         """Train for ``num_epochs`` epochs (from ``self.epoch``) on ``device`` (None: the GPU
         when available, else the CPU), testing after each; fills ``results``."""
         device = resolve_device(device)
-        train_loader = torch.utils.data.DataLoader(
-            self.train_data, batch_size=self.batch_size, shuffle=True, generator=self.generator
-        )
+        train_loader = self._train_loader()
         test_loader = torch.utils.data.DataLoader(
             self.test_data, batch_size=self.batch_size, shuffle=False
         )

@@ -41,7 +41,7 @@ def test_status_of_an_empty_data_directory(isolated, capsys, monkeypatch):  # no
     )
     assert out.splitlines()[-1] == (
         "Everything missing but COCO, in one command: "
-        "cs231n data download squeezenet imagenet-val styles mnist fashion-mnist"
+        "cs231n data download squeezenet imagenet-val styles mnist fashion-mnist text-embed"
     )
 
 
@@ -118,11 +118,23 @@ def test_path_and_status_list_the_same_assets(isolated, capsys):  # noqa: F811
         "mnist": False,
         "fashion-mnist": False,
         "coco": True,
+        "cifar10": False,
+        "text-embed": False,
+        "emoji": False,
+        "ddpm-model": False,
     }
     assert ["squeezenet", "present", "squeezenet1_1.pt"] in files
     assert ["coco", "missing", "coco_captioning/train2014_vgg16_fc7.h5", "(optional)"] in files
     missing = [line for line in lines if line.startswith("Run ")]
     assert missing == [
         f"Run `cs231n data download {name} --data-dir {data}` to fetch the missing {name} files."
-        for name in ("styles", "mnist", "fashion-mnist")
+        for name in (
+            "styles",
+            "mnist",
+            "fashion-mnist",
+            "cifar10",
+            "text-embed",
+            "emoji",
+            "ddpm-model",
+        )
     ]

@@ -84,8 +84,15 @@ def test_all_fetches_and_verifies_every_asset_but_coco(fake_mirror, isolated):
         assert where is not None and where.exists()
         for path, data in expected[name].items():
             assert (isolated / path).read_bytes() == data
-    assert set(expected) == {"squeezenet", "imagenet-val", "styles", "mnist", "fashion-mnist"}
-    assert all(s.present for s in assets.status(isolated) if s.name != "coco")
+    assert set(expected) == {
+        "squeezenet",
+        "imagenet-val",
+        "styles",
+        "mnist",
+        "fashion-mnist",
+        "text-embed",
+    }
+    assert all(s.present for s in assets.status(isolated) if s.name in expected)
     # The styles archive went through the cache and was deleted once extracted.
     assert not list((Path(os.environ["CS231N_CACHE"]) / "downloads").iterdir())
     # Only the asset files are in the data directory: no archive, no part files.
@@ -250,6 +257,7 @@ def test_names_and_the_download_command():
         "imagenet-val",
         "mnist",
         "fashion-mnist",
+        "text-embed",
         "coco",
     ]
     with pytest.raises(ValueError, match="unknown asset 'imagenet' \\(known: squeezenet, "):
@@ -261,12 +269,19 @@ def test_names_and_the_download_command():
 
 def test_every_pin_is_a_full_sha256():
     for spec in assets.ASSETS.values():
-        pins = [f.sha256 for f in spec.files] + [m.sha256 for m in spec.members]
-        pins += [spec.archive.sha256] if spec.archive and spec.name != "coco" else []
+        # emoji_data.npz and model-70000.pt: no published checksum, not fetched to pin one.
+        unpinned = spec.name in ("emoji", "ddpm-model")
+        pins = [] if unpinned else [f.sha256 for f in spec.files] + [m.sha256 for m in spec.members]
+        # COCO publishes no checksum, CIFAR-10 an MD5 only (test_cifar10_is_pinned_by_md5).
+        pins += (
+            [spec.archive.sha256] if spec.archive and spec.name not in ("coco", "cifar10") else []
+        )
         for pin in pins:
             assert len(pin) == 64 and int(pin, 16) >= 0, (spec.name, pin)
     # COCO's archive is the exception: no checksum is published (its size is checked).
     assert assets.ASSETS["coco"].archive.sha256 is None
+    assert assets.ASSETS["emoji"].files[0].sha256 is None
+    assert assets.ASSETS["ddpm-model"].files[0].sha256 is None
     # torchvision's own check: the file name carries the hash's first 8 digits.
     assert assets.ASSETS["squeezenet"].files[0].sha256.startswith("b8a52dc0")
 
@@ -295,3 +310,103 @@ def test_the_real_files_match_the_pins(isolated, monkeypatch):
     for m in spec.members:
         assert (isolated / m.path).read_bytes() == source[m.member]
     assert (isolated / "imagenet_val_25.npz").read_bytes() == npz
+
+
+# --------------------------------------------------------------------------------------------
+# CIFAR-10: the official tar.gz, MD5-checked, unpacked into cifar-10-batches-py/
+
+
+def cifar_tar_gz(per_batch=3, seed=0, extra=()):
+    """A small archive in the official cifar-10-python.tar.gz layout: cifar-10-batches-py/
+    holding data_batch_1..5 and test_batch (pickled dicts, bytes keys, (N, 3072) uint8 data),
+    batches.meta and readme.html. ``extra``: more TarInfo members, e.g. hostile ones."""
+    import pickle
+    import tarfile
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+
+        def add(name, data):
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+        for name in assets.CIFAR10_FILES:
+            batch = {
+                b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                b"labels": rng.integers(0, 10, per_batch).tolist(),
+            }
+            add(name, pickle.dumps(batch))
+        add("batches.meta", pickle.dumps({b"label_names": [b"airplane"] * 10}))
+        add("readme.html", b"<html></html>")
+        for info, data in extra:
+            tf.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def cifar_mirror(monkeypatch, isolated):
+    """The tiny archive on a local mirror, the registry's MD5 and size patched to match."""
+    data = cifar_tar_gz()
+    spec = assets.ASSETS["cifar10"]
+    patched = dataclasses.replace(spec.archive, md5=hashlib.md5(data).hexdigest(), size=len(data))
+    monkeypatch.setitem(assets.ASSETS, "cifar10", dataclasses.replace(spec, archive=patched))
+    with serving({"/cifar10/cifar-10-python.tar.gz": data}) as srv:
+        yield srv, data
+
+
+def test_cifar10_is_pinned_by_md5():
+    # https://www.cs.toronto.edu/~kriz/cifar.html: the python version's MD5 and size.
+    spec = assets.ASSETS["cifar10"]
+    assert spec.archive.urls == ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",)
+    assert spec.archive.md5 == "c58f30108f718f92721af3b95e74349a"
+    assert spec.archive.size == 170_498_071
+    assert not spec.in_all  # 163 MB: asked for by name
+
+
+def test_cifar10_fetch_unpacks_what_load_cifar10_reads(cifar_mirror, isolated):
+    from cs231n.data_utils import load_CIFAR10
+
+    srv, _ = cifar_mirror
+    folder = assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert folder == isolated / "cifar-10-batches-py"
+    Xtr, Ytr, Xte, Yte = load_CIFAR10(folder)
+    assert Xtr.shape == (15, 32, 32, 3) and Xte.shape == (3, 32, 32, 3)
+    assert (folder / "batches.meta").is_file()
+    assert not (isolated / "cifar-10-python.tar.gz").exists()  # deleted once unpacked
+    count = len(srv.requests)
+    assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert len(srv.requests) == count
+
+
+def test_cifar10_interrupted_download_resumes(cifar_mirror, isolated):
+    srv, data = cifar_mirror
+    srv.drop_after = 500
+    with pytest.raises(DownloadError, match="interrupted"):
+        assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert not (isolated / "cifar-10-batches-py").exists()
+    assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert srv.requests[-1]["range"] == "bytes=500-" and srv.requests[-1]["status"] == 206
+    assert (isolated / "cifar-10-batches-py" / "test_batch").is_file()
+
+
+def test_cifar10_wrong_md5_is_refused_and_deleted(cifar_mirror, isolated):
+    srv, data = cifar_mirror
+    srv.files["/cifar10/cifar-10-python.tar.gz"] = bytes(len(data))  # right size, wrong bytes
+    with pytest.raises(DownloadError, match="MD5 .* expected"):
+        assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert not (isolated / "cifar-10-python.tar.gz").exists()
+    assert not (isolated / "cifar-10-batches-py").exists()
+
+
+def test_cifar10_archive_by_hand_with_wrong_md5_is_kept_and_named(cifar_mirror, isolated):
+    srv, data = cifar_mirror
+    isolated.mkdir(parents=True)
+    (isolated / "cifar-10-python.tar.gz").write_bytes(cifar_tar_gz(seed=1))
+    with pytest.raises(ArchiveError, match="not the official archive"):
+        assets.fetch("cifar10", isolated, mirror=srv.base, progress=False)
+    assert (isolated / "cifar-10-python.tar.gz").is_file()
+    assert not srv.requests

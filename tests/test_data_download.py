@@ -374,7 +374,7 @@ def test_fetch_dataset_reports_missing_files(server, tmp_path):
 
 
 def test_unknown_dataset(tmp_path):
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet' \\(known: coco\\)"):
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet' \\(known: cifar10, coco\\)"):
         assets.fetch_dataset("imagenet", tmp_path)
 
 

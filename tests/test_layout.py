@@ -16,13 +16,16 @@ COURSE_API = Path(__file__).parent / "data" / "course_api.json"
 
 # Bottom to top: a module may import its own layer and the ones below it, never above.
 LAYERS = {"core": 0, "data": 1, "pretrained": 2, "course": 3, "job": 4, "report": 5, "cli": 6}
-JOBS = ("captioning", "vision", "style", "gan", "vit")
+JOBS = ("captioning", "vision", "style", "gan", "vit", "ssl", "diffusion")
+# The course's own subpackages (their modules are course modules, like classifiers/).
+COURSE_PACKAGES = ("classifiers", "simclr")
 # Course paths at the top that the API list does not name (no public names to check there).
 OTHER_COURSE_PATHS = {
     "cs231n",
     "cs231n.__main__",
     "cs231n.classifiers",
     "cs231n.classification_solver_vit",
+    "cs231n.simclr",
 }
 # What may be imported inside a function: heavy or optional libraries, and modules that import
 # them at their top (so that `cs231n --help` and the PyTorch commands never load TensorFlow).
@@ -85,7 +88,7 @@ def layer(module: str) -> tuple[str, str | None]:
         return "cli", None
     parts = module.split(".")
     folder = MODULES[module].name == "__init__.py" and len(parts) == 2
-    if len(parts) == 1 or parts[1] == "classifiers" or (len(parts) == 2 and not folder):
+    if len(parts) == 1 or parts[1] in COURSE_PACKAGES or (len(parts) == 2 and not folder):
         return "course", None
     if parts[1] in JOBS:
         return "job", parts[1]
@@ -128,7 +131,7 @@ def _heavy_modules() -> set[str]:
 
 def test_every_module_has_a_known_place():
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
-    assert folders <= {*LAYERS, *JOBS, "classifiers"} - {"course", "job"}, folders
+    assert folders <= {*LAYERS, *JOBS, *COURSE_PACKAGES} - {"course", "job"}, folders
     for module in MODULES:
         assert layer(module)[0] in LAYERS, module
 

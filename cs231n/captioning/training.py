@@ -5,10 +5,13 @@ tests), for the three captioners: the NumPy ``CaptioningRNN`` with a vanilla RNN
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..captioning_solver import CaptioningSolver
 from ..classifiers.rnn import CaptioningRNN
+from ..core import distributed
 from ..core.files import output_lock, save_figure
 from ..core.run import Trainer, differences, resume_refusal
 from .checkpoint import (
@@ -262,7 +265,9 @@ def train_captioner(
     if checkpoint is None:
         return work(None, False)
 
-    with output_lock(checkpoint_name(checkpoint)):  # one run per checkpoint at a time
+    # One run per checkpoint at a time; in a multi-process run, the main process holds it.
+    lock = output_lock(checkpoint_name(checkpoint))
+    with lock if distributed.is_main_process() else contextlib.nullcontext():
         _check_checkpoint_kind(checkpoint, cell_type == "transformer")
         return work(checkpoint, resume)
 
@@ -334,7 +339,16 @@ class CaptioningTransformerTrainer(Trainer):
     """The Transformer captioning run of :func:`train_captioner` on the project's run protocol
     (:class:`cs231n.core.run.Trainer`): the checkpoint ``NAME.pt`` beside ``NAME`` after every
     epoch, an exact resume (refused when the model's settings or the vocabulary differ), one
-    validation report per epoch. ``checkpoint`` None: a run that writes nothing."""
+    validation report per epoch. ``checkpoint`` None: a run that writes nothing.
+
+    Under torchrun (:mod:`cs231n.core.distributed`) the batch size is the global batch: every
+    process draws the whole minibatch from NumPy's random state (seeded alike), keeps its
+    contiguous B / W captions, averages the gradients before each Adam step and records the
+    global batch's loss; dropout masks are drawn per process (seeded from the seed, the epoch
+    and the rank). With dropout off, W processes give the one-process model up to float
+    rounding. Only rank 0 writes; the checkpoint's extra records ``world_size``. A resume
+    under another world size continues the minibatches, weights and Adam's state exactly
+    (dropout masks are drawn anew)."""
 
     config_file = None  # NAME.pt records the settings
     may_change = ("num_epochs",)  # a resumed run may train for more epochs, nothing else
@@ -356,7 +370,14 @@ class CaptioningTransformerTrainer(Trainer):
         from ..captioning_solver_transformer import CaptioningSolverTransformer
 
         self.restart_hint = RESTART_HINT
-        self.data, self.hp, self.extra = data, hp, extra or {}
+        self.data, self.hp, self.extra, self.seed = data, hp, extra or {}, seed
+        if device is None or distributed.launched():
+            from ..core.torch_utils import resolve_device
+
+            device = str(resolve_device(device))
+        self.dist = ctx = distributed.setup(device)
+        ctx.local_batch_size(hp["batch_size"], "caption train")
+        device = ctx.device
         self.model = _new_transformer(data, hp, seed)
         # The edition in force decided the activation: a resume under another is another run.
         self.config["activation"] = transformer_config(self.model)["activation"]
@@ -369,13 +390,42 @@ class CaptioningTransformerTrainer(Trainer):
             batch_size=hp["batch_size"],
             num_epochs=hp["num_epochs"],
             print_every=print_every,
-            verbose=verbose,
-            progress=progress,
+            verbose=verbose and ctx.is_main,
+            progress=progress and ctx.is_main,
             device=device,
             on_epoch_end=_report_logger(
-                self.model, data, self.reports, lambda solver, reports: self.save(), verbose, log
+                self.model,
+                data,
+                self.reports,
+                lambda solver, reports: self.save(),
+                verbose and ctx.is_main,
+                log,
             ),
         )
+        if ctx.distributed:
+            self._distribute()
+
+    def _distribute(self):
+        """The solver's training in several processes: its own part of each global minibatch,
+        the gradients averaged before each step, the global batch's loss recorded, dropout
+        masks of its own."""
+        ctx, solver = self.dist, self.solver
+        ctx.sync_optimizer(solver.optim)
+        minibatch, step, end_of_epoch = solver._minibatch, solver._step, solver.on_epoch_end
+
+        def own_part():
+            captions, features = minibatch()  # the global batch: the same draw everywhere
+            return ctx.shard(captions), ctx.shard(features)
+
+        def step_everywhere():
+            step()
+            solver.loss_history[-1] = ctx.mean(solver.loss_history[-1])
+
+        def next_epoch(solver):
+            end_of_epoch(solver)
+            ctx.seed_torch(self.seed, "dropout", solver.epoch)
+
+        solver._minibatch, solver._step, solver.on_epoch_end = own_part, step_everywhere, next_epoch
 
     @property
     def checkpoint_file(self):
@@ -387,11 +437,19 @@ class CaptioningTransformerTrainer(Trainer):
         super().start()
 
     def fit(self):
+        if self.dist.distributed:  # rank 0's weights everywhere; each rank's dropout masks
+            self.dist.broadcast(self.model.to(self.dist.device))
+            self.dist.seed_torch(self.seed, "dropout", self.solver.epoch)
         self.solver.train()  # the course's solver runs the epochs; its hook saves after each
         self.epoch = self.solver.epoch
 
     def checkpoint(self) -> dict:
-        extra = {**self.extra, "hyper": self.hp, "reports": self.reports}
+        extra = {
+            **self.extra,
+            "hyper": self.hp,
+            "reports": self.reports,
+            "world_size": self.dist.world_size,
+        }
         return transformer_checkpoint_payload(self.model, self.solver, extra)
 
     def read_checkpoint(self, path) -> dict:

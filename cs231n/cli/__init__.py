@@ -9,14 +9,15 @@ import os
 import sys
 
 from .. import __version__
+from ..core import distributed
 from ..core.config import DATA_ENV_VAR
-from . import caption, data, demo, gan, style, vision, vit
+from . import caption, data, demo, diffusion, gan, ssl, style, vision, vit
 from .common import CommandParser, UserError, int_range
 
 __all__ = ["UserError", "build_parser", "main"]
 
 # In the order `cs231n --help` lists their commands.
-COMMAND_GROUPS = (caption, vit, vision, style, gan, demo, data)
+COMMAND_GROUPS = (caption, vit, vision, style, gan, ssl, diffusion, demo, data)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +108,13 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
-        with limit_threads(args.threads or default_threads()):
+        nproc = getattr(args, "nproc", None)
+        if nproc is not None and nproc > 1 and not distributed.launched():
+            return launch(nproc, sys.argv[1:] if argv is None else list(argv), args.threads)
+        threads = args.threads or default_threads()
+        if distributed.launched():
+            threads = _as_one_of_several(args, nproc) if args.threads is None else threads
+        with limit_threads(threads):
             return args.func(args)
     except BrokenPipeError:  # the reader went away (`cs231n data path | head -1`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -116,8 +123,56 @@ def main(argv=None) -> int:
         if os.environ.get("CS231N_DEBUG"):
             raise
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"cs231n: error: {message}", file=sys.stderr)
+        who = ""
+        if distributed.launched():  # which of the processes failed
+            who = f" (process {distributed.env_rank()} of {distributed.env_world_size()})"
+        print(f"cs231n: error{who}: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cs231n: interrupted", file=sys.stderr)
         return 130
+
+
+# ----------------------------------------------------------------------------------------------
+# Several processes: `--nproc N` starts torchrun, which starts this command N times.
+
+
+def launch(nproc, argv, args_threads=None) -> int:
+    """Run ``cs231n ARGV`` in ``nproc`` processes on this machine under torchrun
+    (:func:`cs231n.core.distributed.torchrun_command`; ``--standalone``: a free local port).
+    The processes run ARGV without ``--nproc`` (torchrun's own parser would take it for its
+    ``--nproc-per-node``). Returns torchrun's exit status: 0, or non-zero when any process
+    failed (torchrun then stops the others)."""
+    import subprocess
+
+    rest, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = i + 1 < len(argv)
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    print(f"cs231n: starting {nproc} processes (torchrun --standalone)", file=sys.stderr)
+    env = dict(os.environ)
+    if args_threads is None and "OMP_NUM_THREADS" not in env:  # the cores shared out
+        env["OMP_NUM_THREADS"] = str(max(1, default_threads() // nproc))
+    return subprocess.run(distributed.torchrun_command(nproc, rest), env=env).returncode
+
+
+def _as_one_of_several(args, nproc) -> int:
+    """In a torchrun job: refuse a ``--nproc`` other than this machine's process count; quiet
+    the processes other than the main one (no progress bars or lines on stdout; errors still
+    go to stderr); return the threads each process may use: the cores shared among the
+    machine's processes (``LOCAL_WORLD_SIZE``)."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE") or distributed.env_world_size())
+    if nproc is not None and nproc != local:
+        raise UserError(
+            f"--nproc {nproc} inside a torchrun job of {local} processes per machine: give "
+            "one or the other"
+        )
+    if not distributed.is_main_process():
+        if hasattr(args, "quiet"):
+            args.quiet = True
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the life of the process)
+    return max(1, default_threads() // max(local, 1))

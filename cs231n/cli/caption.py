@@ -31,7 +31,9 @@ from ..captioning.training import (
     train_defaults,
 )
 from ..coco_utils import check_max_train
-from ..core.files import atomic_path, output_lock, require_memory
+from ..core import distributed
+from ..core.files import atomic_path, require_memory
+from ..core.progress import progress_write
 from .common import (
     UserError,
     _device_name,
@@ -41,6 +43,7 @@ from .common import (
     add_group,
     figure_output,
     finite_float,
+    main_lock,
     writable_output,
 )
 
@@ -187,6 +190,11 @@ def _describe_data(data, name):
 def cmd_caption_train(args) -> int:
 
     _resolve_model_options(args, train_defaults(args.model))
+    if args.model != "transformer" and distributed.env_world_size() > 1:
+        raise UserError(
+            f"caption train --model {args.model} is NumPy code and trains in one process; "
+            "several processes (torchrun, --nproc) train --model transformer"
+        )
     checkpoint = checkpoint_name(args.checkpoint or f"caption_{args.model}")
     if args.model == "transformer":
         writable_output(transformer_checkpoint_path(checkpoint))
@@ -199,13 +207,11 @@ def cmd_caption_train(args) -> int:
             raise UserError(f"--max-train {args.max_train}: {e}") from None
     _check_model_size(args, 4, 1)  # the smallest data: the model alone must fit
     # One run per checkpoint name: a second one is refused, naming this one's PID.
-    with output_lock(checkpoint):
+    with main_lock(checkpoint):
         return _train(args, checkpoint)
 
 
 def _train(args, checkpoint):
-    from tqdm.auto import tqdm
-
     data, name = caption_data.load_caption_data(
         args.data, args.data_dir, args.max_train, log=print, seed=args.seed
     )
@@ -225,7 +231,7 @@ def _train(args, checkpoint):
         checkpoint=checkpoint,
         resume=args.resume,
         extra={"data": name, "max_train": args.max_train},
-        log=tqdm.write,
+        log=progress_write,
         **_hyperparameters(args),
         **_run_settings(args),
     )
@@ -523,6 +529,7 @@ def add_parser(commands):
     )
     train.add_quiet("no progress bar or periodic losses")
     train.add_data_dir()
+    train.add_nproc()
 
     sample = add_command(
         caption_commands,

@@ -5,14 +5,16 @@ is registered, and the checks made before any work."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
 from pathlib import Path
 
-from ..core import tf_utils
+from ..core import distributed, tf_utils
 from ..core.checks import MAX_SEED
 from ..core.config import DATA_ENV_VAR, default_data_dir
+from ..core.files import output_lock
 from ..data.assets import MIRROR_ENV_VAR
 
 DEFAULT = "(default: %(default)s)"  # the help of options that need no more words
@@ -157,6 +159,18 @@ class CommandParser(argparse.ArgumentParser):
     def add_quiet(self, help="no progress bar"):
         self.add_argument("-q", "--quiet", action="store_true", help=help)
 
+    def add_nproc(self):
+        """``--nproc N``: run the command in N processes on this machine (torchrun; the main
+        function launches it, cs231n.cli.main)."""
+        self.add_argument(
+            "--nproc",
+            type=int_range(1, 1024),
+            default=None,
+            metavar="N",
+            help="train in N processes on this machine (torchrun --standalone "
+            "--nproc-per-node N); the batch size is the global batch, split evenly",
+        )
+
     def add_epochs(self, default, help=DEFAULT):
         self.add_argument("--epochs", type=_positive_int, default=default, help=help)
 
@@ -182,6 +196,12 @@ class CommandParser(argparse.ArgumentParser):
 
 
 FRAMEWORKS = ("pytorch", "tensorflow")
+
+
+def main_lock(name):
+    """:func:`~cs231n.core.files.output_lock` on ``name`` in the main process; nothing in the
+    other processes of a torchrun job (only the main one writes the output)."""
+    return output_lock(name) if distributed.is_main_process() else contextlib.nullcontext()
 
 
 def check_framework(args, command, pytorch_only=()):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..core.files import atomic_path, output_lock
+from ..core import distributed
+from ..core.files import atomic_path
+from ..core.progress import progress_bar
 from ..data.mnist import load_mnist, torch_dataset
 from .common import (
     DEFAULT,
@@ -17,6 +19,7 @@ from .common import (
     check_framework,
     figure_output,
     int_range,
+    main_lock,
     require_tensorflow,
     writable_output,
 )
@@ -40,12 +43,13 @@ def cmd_gan_train(args) -> int:
             (f"--loss {args.loss}", args.loss == "wgan-gp"),
             ("--spectral-norm", args.spectral_norm),
             ("--device", args.device is not None),
+            ("several processes (torchrun, --nproc)", distributed.env_world_size() > 1),
         ],
     )
     run_dir = writable_output(Path(args.output) / "config.json").parent
     # One run per folder: a second one is refused, naming this one. The trainer holds the
     # same lock (re-entrant); taking it here refuses a second run before the data is read.
-    with output_lock(run_dir):
+    with main_lock(run_dir):
         _check_same_framework(args, run_dir)
         return _train(args, run_dir, tensorflow)
 
@@ -65,8 +69,6 @@ def _check_same_framework(args, run_dir):
 
 
 def _train(args, run_dir, tensorflow):
-    from tqdm.auto import tqdm
-
     from ..gan.training import train, train_tensorflow
 
     images, _ = load_mnist(args.dataset, "train", args.data_dir)
@@ -78,7 +80,7 @@ def _train(args, run_dir, tensorflow):
         + (" (TensorFlow)" if tensorflow else "")
     )
     per_epoch = len(x) // args.batch_size
-    bar = tqdm(total=args.epochs * per_epoch, desc="gan", disable=args.quiet, dynamic_ncols=True)
+    bar = progress_bar(total=args.epochs * per_epoch, desc="gan", disable=args.quiet)
 
     def progress(it, d, g):
         bar.n = it + 1
@@ -215,6 +217,7 @@ def add_parser(commands):
     train.add_seed()
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_device()
+    train.add_nproc()
     train.add_framework("models")
     train.add_output(None, "RUN_DIR", None, required=True)
     train.add_quiet()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from ..core.progress import progress_bar
 from ..style.transfer import (
     check_images,
     inversion_arguments,
@@ -36,10 +37,9 @@ def _checked_output_and_size(args, images):
 
 
 def _progress_bar(args):
-    """A tqdm bar and the ``callback(t, losses)`` of the transfer functions that moves it."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=args.iterations, desc="style", disable=args.quiet, dynamic_ncols=True)
+    """A progress bar (cs231n.core.progress) and the ``callback(t, losses)`` of the transfer
+    functions that moves it."""
+    bar = progress_bar(total=args.iterations, desc="style", disable=args.quiet)
 
     def progress(t, terms):
         if bar.n >= bar.total:

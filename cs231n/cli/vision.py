@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from ..core.progress import progress_bar
 from ..vision.classes import class_names, resolve_class
 from .common import (
     _positive_float,
@@ -111,8 +112,6 @@ def cmd_fool(args) -> int:
 
 
 def cmd_visualize_class(args) -> int:
-    from tqdm.auto import tqdm
-
     from ..vision.figures import image_figure
     from ..vision.frameworks import visualize_class
 
@@ -120,7 +119,7 @@ def cmd_visualize_class(args) -> int:
     out = figure_output(args.output)
     model, names = _vision_setup(args)
     target = resolve_class(args.target, names)
-    bar = tqdm(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
+    bar = progress_bar(total=args.iterations, desc=names[target].split(",")[0], disable=args.quiet)
     try:
         img, probability = visualize_class(
             model,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from ..core.files import output_lock
 from ..vit.training import (
     MODEL_DEFAULTS,
     QUICK,
@@ -24,6 +23,7 @@ from .common import (
     add_group,
     finite_float,
     int_range,
+    main_lock,
     writable_output,
 )
 
@@ -73,7 +73,7 @@ def cmd_vit_train(args) -> int:
         writable_output(path)
     # The trainer holds the same lock (re-entrant); taking it here refuses a second run on
     # NAME before the data is read.
-    with output_lock(output_paths(name)[0].with_suffix("")):
+    with main_lock(output_paths(name)[0].with_suffix("")):
         return _train(args, name, config, training, max_images)
 
 
@@ -206,6 +206,7 @@ def add_parser(commands):
         "2000 images (options given still apply)",
     )
     train.add_device()
+    train.add_nproc()
     train.add_seed(0, "seed of the weights, dropout and shuffling (default: %(default)s)")
     train.add_argument(
         "-o",

@@ -16,8 +16,10 @@ The protocol every run follows is written once, here:
   leaves the previous checkpoint whole;
 - what a run shows beside it (sample grids ``samples/iter_NNNNNN.png`` and ``final.png``,
   ``losses.json``, figures), each file written atomically;
-- only the main process writes: in a ``torch.distributed`` job the other ranks train, load and
-  resume like it, but write nothing and hold no lock.
+- only the main process writes: in a ``torch.distributed`` job (``torchrun``; the context is
+  :mod:`cs231n.core.distributed`'s, ``self.dist``) the other ranks train, load and resume like
+  it, but write nothing and hold no lock; after a resume every rank must stand at the same
+  epoch (a checkpoint one node cannot see is one clear error, not a silent divergence).
 
 A subclass supplies the model: :meth:`Trainer.train_epoch` (or :meth:`Trainer.fit`, where a
 solver runs the epochs itself), :meth:`Trainer.checkpoint` (what a checkpoint holds),
@@ -31,9 +33,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from pathlib import Path
 
+from . import distributed
 from .files import atomic_path, output_lock
 
 
@@ -60,6 +62,8 @@ class Trainer:
     # How to start afresh instead, said when a resume is refused (the CLI's words by default).
     restart_hint = "run without --resume to start over, or choose another output name"
 
+    dist = None  # a distributed.Context: a PyTorch run sets it (distributed.setup)
+
     def __init__(self, output, config, epochs, *, resume=True, results_folder=None):
         self.output = Path(output) if output is not None else None
         if results_folder is None:
@@ -74,13 +78,10 @@ class Trainer:
 
     @property
     def is_main_process(self) -> bool:
-        """False only in a ``torch.distributed`` job, on ranks other than 0. (PyTorch is not
-        imported for the question: a process that has not loaded it has no such job.)"""
-        torch = sys.modules.get("torch")
-        if torch is None:
-            return True
-        dist = torch.distributed
-        return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+        """False only in a ``torch.distributed`` job, on ranks other than 0 (an initialised
+        process group's rank, else torchrun's ``RANK``; PyTorch is not imported for the
+        question)."""
+        return distributed.is_main_process()
 
     @property
     def writes(self) -> bool:
@@ -106,6 +107,9 @@ class Trainer:
             self.results_folder.mkdir(parents=True, exist_ok=True)
         if self.resume and self.output is not None and self.checkpoint_path().exists():
             self.load()
+        if self.dist is not None:
+            where = self.checkpoint_path() if self.output is not None else "the run"
+            self.dist.agree(self.epoch, f"the epoch to continue from ({where})")
         if self.config_file is not None:
             self.write_json(self.config_file, self.config, indent=2)
 

@@ -12,10 +12,18 @@ mnist           the four MNIST IDX files (``mnist/``)
 fashion-mnist   the four Fashion-MNIST IDX files (``fashion-mnist/``)
 coco            the course's ``coco_captioning.zip`` (about 1 GB), unpacked into
                 ``coco_captioning/`` (see :func:`fetch_dataset`)
+text-embed      the course's ``text_embeddings.pt``: CLIP ViT-B/32 text embeddings of the 2484
+                emoji texts (diffusion)
+emoji           the course's ``emoji_data.npz``: the 32x32 emoji images and their texts
+ddpm-model      the course's pretrained DDPM, ``ddpm/model-70000.pt`` (about 150 MB)
+cifar10         CIFAR-10's ``cifar-10-python.tar.gz`` (163 MB, MD5-checked), unpacked into
+                ``cifar-10-batches-py/`` (the course's ``load_CIFAR10``, SimCLR)
 ==============  ===========================================================================
 
 Every file is checked against a pinned SHA-256 (the COCO archive's is not published: only its
-size is checked, against the server's). Files land in the data directory
+size is checked, against the server's; neither is ``emoji_data.npz``'s nor ``model-70000.pt``'s,
+which could not be fetched to pin them: they are checked for being whole, not for their
+contents). Files land in the data directory
 (:func:`cs231n.core.config.data_dir`); an archive from which only some files are taken is downloaded
 into the cache (``downloads/``) and deleted once its files are extracted and checked. Downloads
 resume (HTTP Range) and show progress (:mod:`cs231n.data.download`); every archive is unpacked by
@@ -34,6 +42,7 @@ No PyTorch: status and downloads work before anything heavy is imported.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -53,12 +62,13 @@ MAX_MEMBERS_BYTES = 64 << 20
 class RemoteFile:
     """A file to download: ``path`` (relative to the data directory; for an archive, its file
     name in the cache), the official ``urls`` (tried in turn), its SHA-256 and size in bytes
-    (None: not published)."""
+    (None: not published), and its MD5 where that is the only published checksum (CIFAR-10)."""
 
     path: str
     urls: tuple[str, ...]
     sha256: str | None
     size: int | None = None
+    md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,15 @@ def _idx_folder(folder: Path) -> Path | None:
     return folder if ok else None
 
 
+def _course_a3_urls(name: str) -> tuple[str, ...]:
+    """The course's 2025/2026 assignment-3 storage (the 2026 starter uses https, 2025's http)."""
+    return tuple(
+        f"{scheme}://cs231n.stanford.edu/2025/storage/a3/{name}" for scheme in ("https", "http")
+    )
+
+
+DDPM_CHECKPOINT = "model-70000.pt"
+
 _STYLES_ARCHIVE = "https://cs231n.github.io/assignments/2020/assignment3_jupyter.zip"
 
 # The files load_coco_data reads (with PCA features), as the course's archive names them
@@ -165,6 +184,14 @@ COCO_FILES = (
     "val2014_urls.txt",
 )
 # The archive's uncompressed features: unpacked when present, needed by nothing.
+# CIFAR-10, python version: the archive's folder and the files the course's load_CIFAR10 reads.
+# URL, MD5 and size as published on https://www.cs.toronto.edu/~kriz/cifar.html (and pinned by
+# torchvision's CIFAR10 class); no SHA-256 is published.
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_SIZE = 170_498_071
+CIFAR10_FILES = tuple(f"data_batch_{b}" for b in range(1, 6)) + ("test_batch",)
+
 COCO_OPTIONAL = ("train2014_vgg16_fc7.h5", "val2014_vgg16_fc7.h5")
 
 ASSETS: dict[str, Asset] = {
@@ -336,6 +363,49 @@ ASSETS: dict[str, Asset] = {
             dataset=Dataset("coco_captioning", COCO_FILES, COCO_OPTIONAL),
             in_all=False,
         ),
+        Asset(
+            "cifar10",
+            "CIFAR-10, python version (cifar-10-batches-py/: five training batches, one test)",
+            "the course's load_CIFAR10 and SimCLR (cs231n.simclr.data_utils.CIFAR10)",
+            "163 MB",
+            archive=RemoteFile(
+                "cifar-10-python.tar.gz", (CIFAR10_URL,), None, CIFAR10_SIZE, md5=CIFAR10_MD5
+            ),
+            dataset=Dataset("cifar-10-batches-py", CIFAR10_FILES, ("batches.meta", "readme.html")),
+            in_all=False,
+        ),
+        Asset(
+            "text-embed",
+            "the course's CLIP ViT-B/32 text embeddings of 2484 emoji texts (text_embeddings.pt)",
+            "diffusion (cs231n diffusion, cs231n.emoji_dataset)",
+            "3.7 MB",
+            files=(
+                RemoteFile(
+                    "text_embeddings.pt",
+                    _course_a3_urls("text_embeddings.pt"),
+                    "9660af90fbc0d3793f0c6c7a89b6aa0a6fd1059b22cfddf8c942866ad8068520",
+                    3_660_556,
+                ),
+            ),
+        ),
+        Asset(
+            "emoji",
+            "the course's 32x32 emoji images and their texts (emoji_data.npz)",
+            "diffusion (otherwise the emoji rendered from the Noto font)",
+            "about 30 MB",
+            # No checksum or size is published and the file could not be fetched to pin one.
+            files=(RemoteFile("emoji_data.npz", _course_a3_urls("emoji_data.npz"), None),),
+            in_all=False,
+        ),
+        Asset(
+            "ddpm-model",
+            "the course's pretrained emoji DDPM after 70000 steps (ddpm/model-70000.pt)",
+            "cs231n.ddpm_trainer.Trainer.download_pretrained",
+            "about 150 MB",
+            # Unpinned, as emoji_data.npz.
+            files=(RemoteFile(f"ddpm/{DDPM_CHECKPOINT}", _course_a3_urls(DDPM_CHECKPOINT), None),),
+            in_all=False,
+        ),
     )
 }
 
@@ -486,6 +556,19 @@ def fetch(
     return locate(name, root)
 
 
+def fetch_file_to(name: str, dest, mirror=None, progress=True) -> Path:
+    """Download the one file of asset ``name`` to ``dest`` (a path of the caller's choosing,
+    as the course's ``download_data(fpath)``), from its official URLs or a mirror, checked
+    against its pin; returns ``dest``. ValueError for an asset of several files."""
+    spec = asset(name)
+    if len(spec.files) != 1 or spec.archive is not None:
+        raise ValueError(f"asset {name!r} is not a single file")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    remote = spec.files[0]
+    return _download_first(spec, remote, dest, _urls(spec, remote, mirror), progress)
+
+
 def stale(name: str, data_root=None) -> bool:
     """Whether one of the asset's files is in the data directory with the wrong checksum (a
     file put there under the asset's name that is not the asset): :func:`fetch` replaces it."""
@@ -608,6 +691,7 @@ def fetch_dataset(
             sha256=spec.archive.sha256,
             progress=progress,
         )
+    _check_md5(spec.archive, archive, downloaded)
     try:
         extract(archive, folder, _dataset_entries(spec.dataset))
     except ArchiveError as e:
@@ -625,6 +709,36 @@ def fetch_dataset(
     if not keep_archive:
         archive.unlink()
     return folder
+
+
+def file_md5(path, chunk_size: int = 1 << 20) -> str:
+    """The MD5 of a file (for archives whose only published checksum is an MD5)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_md5(remote: RemoteFile, archive: Path, downloaded: bool) -> None:
+    """An archive with a published MD5 must match it before anything is unpacked: a download
+    that does not is deleted (IntegrityError, the next run fetches it again); one put there by
+    hand is left for the user to replace (ArchiveError)."""
+    if remote.md5 is None:
+        return
+    actual = file_md5(archive)
+    if actual == remote.md5:
+        return
+    if downloaded:
+        archive.unlink()
+        raise IntegrityError(
+            f"{archive}: MD5 {actual}, expected {remote.md5} (the download was deleted; run "
+            "again to retry)"
+        )
+    raise ArchiveError(
+        f"{archive}: MD5 {actual}, expected {remote.md5} (not the official archive: delete it "
+        "and run again to download a fresh copy)"
+    )
 
 
 def _dataset_entries(dataset: Dataset):

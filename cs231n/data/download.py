@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from ..core.progress import progress_bar
 
 USER_AGENT = "cs231n-a3 (python urllib)"
 
@@ -223,7 +223,7 @@ def _fetch_into(url, part, dest, expected_size, progress, chunk_size, timeout, *
             )
         with (
             open(part, mode) as f,
-            tqdm(
+            progress_bar(
                 total=total,
                 initial=offset,
                 unit="B",

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from .. import gan_pytorch as gan
+from ..core import distributed
 from ..core.checkpoints import (
     check_keras_model,
     check_keras_weights,
@@ -65,10 +66,12 @@ def build_models(arch, spectral_norm=False, seed=0):
     return D, G
 
 
-def gradient_penalty(D, real, fake):
+def gradient_penalty(D, real, fake, eps=None):
     """WGAN-GP's ``E[(||grad D(x_hat)|| - 1)^2]`` on random interpolates; the norm is
-    ``sqrt(sum g^2 + 1e-12)``, whose gradient stays finite where g = 0."""
-    eps = torch.rand(real.shape[0], 1, device=real.device)
+    ``sqrt(sum g^2 + 1e-12)``, whose gradient stays finite where g = 0. ``eps``: the (N, 1)
+    interpolation weights (None: drawn here, uniform in [0, 1))."""
+    if eps is None:
+        eps = torch.rand(real.shape[0], 1, device=real.device)
     x_hat = (
         eps * real.reshape(len(real), -1) + (1 - eps) * fake.reshape(len(fake), -1)
     ).requires_grad_(True)
@@ -159,7 +162,19 @@ class BaseGANTrainer(Trainer):
 
 class GANTrainer(BaseGANTrainer):
     """:func:`train`'s run: the PyTorch networks, and ``checkpoint.pt`` (networks, optimisers,
-    progress and random state) after every epoch, so that a resumed run continues exactly."""
+    progress and random state) after every epoch, so that a resumed run continues exactly.
+
+    Under torchrun (:mod:`cs231n.core.distributed`) ``batch_size`` is the global batch: every
+    rank draws the whole batch's noise (and WGAN-GP's interpolation weights) from the same
+    random state, trains on its contiguous B / W part of the images and of the noise, and
+    averages the gradients (sum, then divide) before each of the discriminator's and the
+    generator's steps; the losses recorded are the global batch's. Everything drawn is drawn
+    globally, so W processes give the one-process model up to float rounding, and a resume
+    after a change of world size continues exactly as well (``world_size`` is recorded in
+    ``config.json`` and may change). "dc" (batch norm in G): ``SyncBatchNorm`` on CUDA; on CPUs
+    each rank normalises with its own B / W examples (not the one-process model)."""
+
+    may_change = ("epochs", "world_size")
 
     def __init__(
         self,
@@ -179,6 +194,8 @@ class GANTrainer(BaseGANTrainer):
         if loss not in (*LOSSES, "wgan-gp"):
             raise ValueError(f'loss must be "gan", "lsgan" or "wgan-gp", got {loss!r}')
         epochs, batch_size, sample_every = _check_run(images, epochs, batch_size, sample_every)
+        ctx = distributed.setup(device)
+        local_batch = ctx.local_batch_size(batch_size, "gan train")
         config = {
             "loss": loss,
             "arch": arch,
@@ -187,44 +204,58 @@ class GANTrainer(BaseGANTrainer):
             "seed": seed,
             "spectral_norm": spectral_norm,
             "num_images": len(images),
+            "world_size": ctx.world_size,
         }
         super().__init__(run_dir, config, images, sample_every, callback, resume)
+        self.dist, device = ctx, ctx.device
         D, G = build_models(arch, spectral_norm, seed)
-        if batch_size < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()):
+        if local_batch < 2 and any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()):
             raise ValueError(
                 f'gan train: the "{arch}" generator has batch normalisation, which needs at '
-                "least 2 images per batch; use a batch size of 2 or more"
+                "least 2 images per batch and process; use a batch size of "
+                f"{2 * ctx.world_size} or more"
             )
         self.loss, self.device = loss, device
-        self.D, self.G = D.to(device), G.to(device)
+        self.D, self.G = ctx.sync_batchnorm(D).to(device), ctx.sync_batchnorm(G).to(device)
         if loss == "wgan-gp":
             self.D_opt = torch.optim.Adam(self.D.parameters(), lr=1e-4, betas=(0.0, 0.9))
             self.G_opt = torch.optim.Adam(self.G.parameters(), lr=1e-4, betas=(0.0, 0.9))
         else:
             self.D_opt, self.G_opt = gan.get_optimizer(self.D), gan.get_optimizer(self.G)
+        ctx.sync_optimizer(self.D_opt)  # each step averages its gradients across the ranks
+        ctx.sync_optimizer(self.G_opt)
         self.d_loss_fn, self.g_loss_fn = LOSSES.get(loss, (None, None))
         self.fixed_noise = gan.sample_noise(64, gan.NOISE_DIM, seed=seed + 1).to(device)
         torch.manual_seed(seed)  # the training's noise; a resumed run restores its own state
 
+    def start(self):
+        super().start()
+        self.dist.broadcast(self.D)  # rank 0's networks everywhere (built or resumed alike)
+        self.dist.broadcast(self.G)
+
     def step(self, images):
-        D, G, size, device = self.D, self.G, self.batch_size, self.device
-        real = gan.preprocess_img(images.to(device))
-        fake = G(gan.sample_noise(size, gan.NOISE_DIM).to(device)).detach()
+        D, G, size, device, ctx = self.D, self.G, self.batch_size, self.device, self.dist
+        # The global batch's draws on every rank (the same random state), this rank's part.
+        real = gan.preprocess_img(ctx.shard(images).to(device))
+        noise = ctx.shard(gan.sample_noise(size, gan.NOISE_DIM))
+        fake = G(noise.to(device)).detach()
         if self.loss == "wgan-gp":
-            d_loss = D(fake).mean() - D(real).mean() + 10 * gradient_penalty(D, real, fake)
+            eps = ctx.shard(torch.rand(size, 1, device=device))
+            d_loss = D(fake).mean() - D(real).mean() + 10 * gradient_penalty(D, real, fake, eps)
         else:
-            d_loss = self.d_loss_fn(D(real), D(fake.view(size, 1, 28, 28)))
+            d_loss = self.d_loss_fn(D(real), D(fake.view(len(fake), 1, 28, 28)))
         self.D_opt.zero_grad()
         d_loss.backward()
         self.D_opt.step()
         g_loss = None
         if self.loss != "wgan-gp" or self.iteration % 5 == 0:  # WGAN-GP: 5 critic steps each
-            scores = D(G(gan.sample_noise(size, gan.NOISE_DIM).to(device)))
+            scores = D(G(ctx.shard(gan.sample_noise(size, gan.NOISE_DIM)).to(device)))
             g_loss = -scores.mean() if self.loss == "wgan-gp" else self.g_loss_fn(scores)
             self.G_opt.zero_grad()
             g_loss.backward()
             self.G_opt.step()
-        return d_loss.item(), g_loss.item() if g_loss is not None else float("nan")
+        d, g = d_loss.item(), g_loss.item() if g_loss is not None else float("nan")
+        return tuple(ctx.means((d, g))) if ctx.distributed else (d, g)
 
     def draw_samples(self, path, title):
         write_samples(self.G, self.fixed_noise, path, title)

@@ -10,6 +10,16 @@ A run saves after every epoch (atomically): ``NAME.pt`` (weights, Adam's state, 
 random states: ``resume`` continues exactly), ``NAME.json`` (the settings and the results,
 readable) and ``NAME_curve.png`` (loss and accuracy per epoch, training and test), holding
 ``NAME.lock`` meanwhile: the run is a :class:`ViTTrainer`, on :class:`cs231n.core.run.Trainer`.
+
+Under torchrun (:mod:`cs231n.core.distributed`) the batch size is the global batch: each of W
+processes trains on B / W images of it (the one-process epoch order, dealt out in turn by a
+``GlobalOrderSampler``), the gradients are averaged before every Adam step, the training loss
+and accuracy recorded are the global batch's, and every process tests on the whole test set.
+Dropout masks are drawn per process (seeded from the seed, the epoch and the rank): with
+dropout 0, and a training set whose size W divides, W processes give the one-process model up
+to float rounding. Only rank 0 writes; ``NAME.json`` records ``world_size``. A resume under
+another world size continues the data order, weights and Adam's state exactly (dropout masks
+are drawn anew).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import distributed
 from ..core.checkpoints import (
     check_cuda_rngs,
     check_model_size,
@@ -244,7 +255,13 @@ class ViTTrainer(Trainer):
             results_folder=stem.parent if stem is not None else None,
         )
         self.model_config, self.hp, self.seed, self.extra = config, hp, seed, extra
-        self.device = device
+        if device is None or distributed.launched():
+            from ..core.torch_utils import resolve_device
+
+            device = str(resolve_device(device))
+        self.dist = ctx = distributed.setup(device)
+        local_batch = ctx.local_batch_size(hp["batch_size"], "vit train")
+        self.device = ctx.device
         self.model = build_vit(config, seed)
         # The edition in force decided these: a resume under another is another run.
         self.config.update(layer_choices(self.model))
@@ -256,11 +273,37 @@ class ViTTrainer(Trainer):
             batch_size=hp["batch_size"],
             learning_rate=hp["learning_rate"],
             weight_decay=hp["weight_decay"],
-            verbose=verbose,
-            progress=progress,
+            verbose=verbose and ctx.is_main,
+            progress=progress and ctx.is_main,
             seed=seed,
         )
         self.seconds_before = self.seconds = 0.0
+        if ctx.distributed:
+            self._distribute(local_batch)
+
+    def _distribute(self, local_batch):
+        """The solver's training in several processes: its own part of each global batch, the
+        gradients averaged before each step, the global batch's loss and accuracy recorded."""
+        import torch
+
+        ctx, solver = self.dist, self.solver
+        sampler = ctx.sampler(solver.train_data, solver.generator, self.seed or 0)
+        # The generator as the one-process loader has it: its draws (the loader's base seed,
+        # then the epoch's order) are the same numbers in the same order.
+        solver._train_loader = lambda: torch.utils.data.DataLoader(
+            solver.train_data, batch_size=local_batch, sampler=sampler, generator=solver.generator
+        )
+        ctx.sync_optimizer(solver.optimizer)
+        run_epoch = solver._run_epoch
+
+        def run_epoch_everywhere(loader, device, training, label):
+            if not training:  # every process tests on the whole test set
+                return run_epoch(loader, device, training, label)
+            sampler.set_epoch(solver.epoch)
+            ctx.seed_torch(self.seed, "dropout", solver.epoch)  # masks differ across ranks
+            return tuple(ctx.means(run_epoch(loader, device, training, label)))
+
+        solver._run_epoch = run_epoch_everywhere
 
     @property
     def checkpoint_file(self):
@@ -277,6 +320,8 @@ class ViTTrainer(Trainer):
             self.save()
 
         self.solver.on_epoch_end = end_of_epoch
+        if self.dist.distributed:  # rank 0's weights everywhere (built or resumed alike)
+            self.dist.broadcast(self.model.to(self.device))
         self.solver.train(device=self.device)
         self.seconds = self.seconds_before + time.perf_counter() - start
 
@@ -288,6 +333,7 @@ class ViTTrainer(Trainer):
             "layers": layer_choices(self.model),
             "training": self.hp,
             "seed": self.seed,
+            "world_size": self.dist.world_size,
             "epoch": self.solver.epoch,
             "seconds": self.seconds,
             "results": self.solver.results,
