@@ -217,8 +217,9 @@ def run_a_gan(
     ``MNIST(batch_size, shuffle=True)``, as the course. Like the course's loop, every batch is
     used, the last shorter one too. ``print_every`` is accepted and unused, as in the course
     (losses print every ``show_every`` iterations unless ``verbose=False``). The two steps run
-    as one ``tf.function`` (about 9 times faster than eager on a CPU), so the losses must be
-    TensorFlow operations, as they must be for the gradients anyway.
+    as one ``tf.function`` (about 9 times faster than eager on a CPU), traced once per call
+    (the solvers' moments are made before it), so the losses must be TensorFlow operations, as
+    they must be for the gradients anyway.
 
     Returns ``(images, final)``: a list with the first 16 generated images (numpy (16, 784) in
     [-1, 1]) every ``show_every`` iterations, and 16 images generated after training (a
@@ -227,6 +228,11 @@ def run_a_gan(
     del print_every  # part of the course's signature only
     if loader_train is None:
         loader_train = MNIST(batch_size=batch_size, shuffle=True)
+
+    # Adam's moments made now, not on the step's first call: a tf.function that creates
+    # variables is traced twice.
+    _build_solver(D_solver, D.trainable_variables)
+    _build_solver(G_solver, G.trainable_variables)
 
     # One trace for any number of real images (the last batch of an epoch is shorter).
     @tf.function(input_signature=[tf.TensorSpec([None, 784], tf.float32)])
@@ -271,6 +277,14 @@ def run_a_gan(
             )
     final = tf.reshape(G(sample_noise(batch_size, noise_size), training=False), [-1, 784])
     return images, final[:16]
+
+
+def _build_solver(solver, variables):
+    """``solver.build(variables)`` unless it is built already (Keras 3 ``built``, Keras 2
+    ``_built``; building twice would add a second set of moments)."""
+    built = getattr(solver, "built", False) or getattr(solver, "_built", False)
+    if not built and callable(getattr(solver, "build", None)):
+        solver.build(variables)
 
 
 class MNIST:

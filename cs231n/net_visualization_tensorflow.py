@@ -8,6 +8,12 @@ images are NHWC, (N, H, W, 3) float arrays normalised with ``SQUEEZENET_MEAN`` /
 tensors and return NumPy arrays where the course's notebook expects them. Gradients come from
 ``tf.GradientTape``. The same updates as the PyTorch twin, so both give the same results on the
 same weights (tests/test_net_visualization_tensorflow.py).
+
+The course's functions run eagerly, as its notebook writes them. The package's drivers, which the
+command line runs (:func:`saliency_maps`, :func:`fool`, :func:`class_visualization`), run the same
+computations as ``tf.function`` graphs, one per model and image shape, traced once and reused:
+eager TensorFlow pays its per-operation overhead on every one of SqueezeNet's operations, several
+times PyTorch's time for the same step on a CPU. ``compiled=False`` gives their eager versions.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core.checks import class_visualization_settings
-from .core.tf_utils import import_tensorflow
+from .core.tf_utils import compiled_for, import_tensorflow
 from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, preprocess_image
 
 tf = import_tensorflow()
@@ -60,12 +66,40 @@ def compute_saliency_maps(X, y, model):
     """
     X = _as_images("compute_saliency_maps", X)
     y = _class_indices("compute_saliency_maps", "y", y, X.shape[0])
+    return _saliency(model, X, y).numpy()
+
+
+def _saliency(model, X, y):
     with tf.GradientTape() as tape:
         tape.watch(X)
         scores = _scores(model, X)
         correct = tf.gather(scores, y, axis=1, batch_dims=1)
     grad = tape.gradient(correct, X)  # each image's score depends on that image only
-    return tf.reduce_max(tf.abs(grad), axis=3).numpy()
+    return tf.reduce_max(tf.abs(grad), axis=3)
+
+
+def _compiled(model, name, shape, function, *specs):
+    """``function(model, X, *args)`` as a ``tf.function`` for images of exactly ``shape``
+    (a graph specialised to one shape runs faster than a shape-generic one) and arguments
+    ``specs``, kept with ``model`` (:func:`cs231n.core.tf_utils.compiled_for`): traced once."""
+
+    def build(model):
+        signature = [tf.TensorSpec(shape, tf.float32), *specs]
+        return tf.function(lambda X, *args: function(model, X, *args), input_signature=signature)
+
+    return compiled_for(model, (name, tuple(shape)), build)
+
+
+def saliency_maps(X, y, model, compiled=True):
+    """:func:`compute_saliency_maps` (the same arguments, the same result) run as one
+    ``tf.function`` per model and batch shape, traced on the first call; ``compiled=False``
+    runs it eagerly. What ``cs231n saliency --framework tensorflow`` runs."""
+    X = _as_images("saliency_maps", X)
+    y = _class_indices("saliency_maps", "y", y, X.shape[0])
+    if not compiled:
+        return _saliency(model, X, y).numpy()
+    spec = tf.TensorSpec([X.shape[0]], tf.int32)
+    return _compiled(model, "saliency", X.shape, _saliency, spec)(X, y).numpy()
 
 
 def _step_direction(grad):
@@ -73,13 +107,30 @@ def _step_direction(grad):
     return grad / tf.maximum(tf.norm(grad), 1e-12)
 
 
-def fool(model, X, target_y, max_iterations=100, learning_rate=1.0, objective="score"):
+def _fool_step(model, X, target, learning_rate, margin):
+    """(the class the model predicts for X, X after one normalised step up the objective)."""
+    with tf.GradientTape() as tape:
+        tape.watch(X)
+        scores = _scores(model, X)
+        target_score = scores[0, target]
+        if margin:
+            others = tf.tensor_scatter_nd_update(scores[0], [[target]], [-np.inf])
+            target_score = target_score - tf.reduce_max(others)
+    grad = tape.gradient(target_score, X)
+    predicted = tf.argmax(scores[0], output_type=tf.int32)
+    return predicted, X + learning_rate * _step_direction(grad)
+
+
+def fool(
+    model, X, target_y, max_iterations=100, learning_rate=1.0, objective="score", compiled=True
+):
     """Normalised gradient ascent on one image until ``model`` predicts ``target_y``.
 
     X: (1, H, W, 3). objective: "score" (the assignment's: the target's unnormalised score) or
-    "margin" (the target's score minus the best other class's). Returns
-    ``(X_fooling, iterations, fooled)``: a float32 NumPy array like X, the steps taken, and
-    whether the model predicts the target for it.
+    "margin" (the target's score minus the best other class's). Each step runs as a
+    ``tf.function`` (one per model, image shape and objective, traced once) unless
+    ``compiled=False``. Returns ``(X_fooling, iterations, fooled)``: a float32 NumPy array
+    like X, the steps taken, and whether the model predicts the target for it.
     """
     if objective not in ("score", "margin"):
         raise ValueError(f'objective must be "score" or "margin", got {objective!r}')
@@ -87,21 +138,33 @@ def fool(model, X, target_y, max_iterations=100, learning_rate=1.0, objective="s
     if X.shape[0] != 1:
         raise ValueError(f"fool: X must hold one image, got {X.shape[0]}")
     (target,) = _class_indices("fool", "target_y", target_y, 1)
+    margin = objective == "margin"
+    if compiled:
+        scalar = [tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)]
+        function = _compiled(
+            model,
+            f"fool_{objective}",
+            X.shape,
+            lambda model, X, t, lr: _fool_step(model, X, t, lr, margin),
+            *scalar,
+        )
+        target_t, rate = tf.constant(target, tf.int32), tf.constant(learning_rate, tf.float32)
+
+        def step(X):
+            return function(X, target_t, rate)
+    else:
+
+        def step(X):
+            return _fool_step(model, X, int(target), learning_rate, margin)
+
     X_fooling = tf.identity(X)
     for iteration in range(max_iterations + 1):
-        with tf.GradientTape() as tape:
-            tape.watch(X_fooling)
-            scores = _scores(model, X_fooling)
-            target_score = scores[0, target]
-            if objective == "margin":
-                others = tf.tensor_scatter_nd_update(scores[0], [[target]], [-np.inf])
-                target_score = target_score - tf.reduce_max(others)
-        if int(tf.argmax(scores[0])) == target:
+        predicted, stepped = step(X_fooling)
+        if int(predicted) == target:
             return X_fooling.numpy(), iteration, True
         if iteration == max_iterations:
             break
-        grad = tape.gradient(target_score, X_fooling)
-        X_fooling = X_fooling + learning_rate * _step_direction(grad)
+        X_fooling = stepped
     return X_fooling.numpy(), max_iterations, False
 
 
@@ -111,7 +174,7 @@ def make_fooling_image(X, target_y, model):
 
     X: (1, H, W, 3) preprocessed image. Returns the fooling image, a float32 NumPy array.
     """
-    return fool(model, X, target_y, max_iterations=100)[0]
+    return fool(model, X, target_y, max_iterations=100, compiled=False)[0]
 
 
 def class_visualization_update_step(X, model, target_y, l2_reg, learning_rate):
@@ -123,14 +186,30 @@ def class_visualization_update_step(X, model, target_y, l2_reg, learning_rate):
     that ``jitter`` returns).
     """
     image = _as_images("class_visualization_update_step", X)
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        objective = _scores(model, image)[0, int(target_y)] - l2_reg * tf.reduce_sum(image**2)
-    step = learning_rate * _step_direction(tape.gradient(objective, image))
+    step = _ascent_step(model, image, int(target_y), l2_reg, learning_rate)
     if isinstance(X, tf.Variable):
         X.assign_add(tf.cast(step, X.dtype))
         return X
     return image + step
+
+
+def _ascent_step(model, image, target, l2_reg, learning_rate):
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        objective = _scores(model, image)[0, target] - l2_reg * tf.reduce_sum(image**2)
+    return learning_rate * _step_direction(tape.gradient(objective, image))
+
+
+def _visualization_step(model, X, target, l2_reg, learning_rate, ox, oy):
+    """One iteration of :func:`class_visualization` but the blur: jitter by (ox, oy), one
+    update step, jitter back, clip to valid pixels. ``tf.roll`` moves the pixels as
+    :func:`jitter` does."""
+    X = tf.roll(X, shift=[oy, ox], axis=[1, 2])
+    X = X + _ascent_step(model, X, target, l2_reg, learning_rate)
+    X = tf.roll(X, shift=[-oy, -ox], axis=[1, 2])
+    low = tf.constant(-SQUEEZENET_MEAN / SQUEEZENET_STD, tf.float32)
+    high = tf.constant((1.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD, tf.float32)
+    return tf.clip_by_value(X, low, high)
 
 
 def _gaussian_kernel(sigma):
@@ -187,10 +266,13 @@ def class_visualization(
     callback=None,
     seed=None,
     size=224,
+    compiled=True,
 ):
     """The course's class-visualization loop (its notebook's ``create_class_visualization``):
     from noise, jitter, one update step, clip to valid pixels, blur every ``blur_every`` steps.
-    ``callback(t, X)`` sees every iteration's image.
+    ``callback(t, X)`` sees every iteration's image. All but the blur (NumPy, as the course's
+    SciPy) runs as one ``tf.function`` per model and size, traced once, unless
+    ``compiled=False`` (then the course's eager functions run, step by step).
 
     Returns ``(X, probability)``: the (1, size, size, 3) float32 image and the model's softmax
     probability of ``target_y`` for it.
@@ -207,15 +289,34 @@ def class_visualization(
     X = tf.convert_to_tensor(preprocess_image(255 * rng.random((size, size, 3)))[None])
     low = tf.constant(-SQUEEZENET_MEAN / SQUEEZENET_STD)
     high = tf.constant((1.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD)
+    if compiled:
+        int32, float32 = tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)
+        function = _compiled(
+            model, "visualization", X.shape, _visualization_step,
+            int32, float32, float32, int32, int32,
+        )  # fmt: skip
+        settings = (
+            tf.constant(target, tf.int32),
+            tf.constant(l2_reg, tf.float32),
+            tf.constant(learning_rate, tf.float32),
+        )
     for t in range(num_iterations):
         ox, oy = rng.integers(0, max_jitter + 1, 2)
-        X = jitter(X, ox, oy)
-        X = class_visualization_update_step(X, model, int(target), l2_reg, learning_rate)
-        X = jitter(X, -ox, -oy)
-        X = tf.clip_by_value(X, low, high)
+        if compiled:
+            X = function(X, *settings, tf.constant(ox, tf.int32), tf.constant(oy, tf.int32))
+        else:
+            X = jitter(X, ox, oy)
+            X = class_visualization_update_step(X, model, int(target), l2_reg, learning_rate)
+            X = jitter(X, -ox, -oy)
+            X = tf.clip_by_value(X, low, high)
         if t % blur_every == 0:
             X = tf.convert_to_tensor(blur_image(X, sigma=0.5))
         if callback is not None:
             callback(t, X)
-    probability = float(tf.nn.softmax(_scores(model, X))[0, int(target)])
+    if compiled:  # an eager forward pass costs several compiled ones
+        X = tf.convert_to_tensor(X)
+        scores = _compiled(model, "scores", X.shape, _scores)(X)
+    else:
+        scores = _scores(model, X)
+    probability = float(tf.nn.softmax(scores)[0, int(target)])
     return X.numpy(), probability

@@ -10,6 +10,11 @@ pixels clamped to [-1.5, 1.5] but for the last 5%).
 Layer indices are the TensorFlow model's: its convolutions include their ReLU, so index ``i``
 here is index ``i + 1`` of PyTorch's ``features`` (the TensorFlow notebook's content layer 2 and
 style layers 0, 3, 5, 6 are the PyTorch notebook's 3 and 1, 4, 6, 7): :data:`PRESETS`.
+
+:func:`transfer` runs each iteration (losses, gradient, Adam update) as one ``tf.function``, kept
+with the model and traced once per image size and layer choice, so that later calls and
+iterations run the graph without TensorFlow's per-operation eager overhead (``compiled=False``
+runs the same iteration eagerly).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 
 from .classifiers.squeezenet import check_image_size
 from .core.checks import style_transfer_settings, whole_number
-from .core.tf_utils import import_tensorflow
+from .core.tf_utils import compiled_for, import_tensorflow
 from .gradient_check import rel_error as rel_error  # the course's name, re-exported
 from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
 
@@ -146,6 +151,59 @@ def _scaled_features(x, cnn, scale):
     return feats if scale == 1 else [f / scale for f in feats]
 
 
+_ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}  # Keras's betas, torch's epsilon
+
+
+def _adam(x, grad, m, v, step, learning_rate):
+    """One Adam update of x, Keras's formula (``keras.optimizers.Adam.update_step``) written
+    out so that it runs inside the compiled iteration with its state as tensors: ``step`` is
+    the optimizer's update count, 1 for its first. Returns (x, m, v) updated."""
+    beta_1, beta_2, epsilon = _ADAM["beta_1"], _ADAM["beta_2"], _ADAM["epsilon"]
+    alpha = learning_rate * tf.sqrt(1 - beta_2**step) / (1 - beta_1**step)
+    m = m + (grad - m) * (1 - beta_1)
+    v = v + (tf.square(grad) - v) * (1 - beta_2)
+    return x - (m * alpha) / (tf.sqrt(v) + epsilon), m, v
+
+
+def _iteration(cnn, content_layer, style_layers):
+    """One iteration of :func:`transfer`: clamp (when ``clamp``), the loss terms and their
+    gradient, one Adam update. Returns (img, m, v, content, style, tv)."""
+
+    def iteration(img, m, v, step, learning_rate, clamp, content_target, style_targets, weights):
+        style_weights, content_weight, tv_weight, scale = weights
+        img = tf.where(clamp, tf.clip_by_value(img, -1.5, 1.5), img)
+        with tf.GradientTape() as tape:
+            tape.watch(img)
+            feats = [f / scale for f in extract_features(img, cnn)]
+            c = content_loss(content_weight, feats[content_layer], content_target)
+            s = style_loss(feats, style_layers, style_targets, tf.unstack(style_weights))
+            tv = tv_loss(img, tv_weight)
+            loss = c + s + tv
+        grad = tape.gradient(loss, img)
+        return (*_adam(img, grad, m, v, step, learning_rate), c, s, tv)
+
+    return iteration
+
+
+def _compiled_iteration(cnn, shape, content_layer, style_layers, target_shapes):
+    """:func:`_iteration` as a ``tf.function`` for images of exactly ``shape``, kept with
+    ``cnn``: traced on its first call only (the settings that change go in as tensors)."""
+
+    def build(cnn):
+        image = tf.TensorSpec(shape, tf.float32)
+        scalar = tf.TensorSpec([], tf.float32)
+        signature = [
+            image, image, image, scalar, scalar, tf.TensorSpec([], tf.bool),
+            tf.TensorSpec(target_shapes[0], tf.float32),
+            [tf.TensorSpec(s, tf.float32) for s in target_shapes[1:]],
+            (tf.TensorSpec([len(style_layers)], tf.float32), scalar, scalar, scalar),
+        ]  # fmt: skip
+        return tf.function(_iteration(cnn, content_layer, style_layers), input_signature=signature)
+
+    key = ("style", tuple(shape), content_layer, style_layers, target_shapes)
+    return compiled_for(cnn, key, build)
+
+
 def transfer(
     content_image,
     style_image,
@@ -162,13 +220,15 @@ def transfer(
     seed=0,
     feature_scale="auto",
     callback=None,
+    compiled=True,
 ):
     """Style transfer with the course's losses and the PyTorch driver's schedule.
 
     content_image, style_image: files, PIL images or arrays. Layer indices are the TensorFlow
     model's (see the module's docstring). ``cnn``: a SqueezeNet (default: the pretrained one,
     :func:`cs231n.classifiers.squeezenet.pretrained_squeezenet`). ``callback(t, losses)`` sees
-    every iteration's loss terms. Returns a :class:`StyleResult`.
+    every iteration's loss terms. ``compiled``: run each iteration as a ``tf.function`` (traced
+    once per model, image size and layers) rather than eagerly. Returns a :class:`StyleResult`.
     """
 
     if cnn is None:
@@ -195,27 +255,33 @@ def transfer(
     style_targets = [gram_matrix(style_feats[i]) for i in style_layers]
 
     if init_random:
-        start = tf.random.stateless_uniform(content.shape, seed=(seed, 0))
+        img = tf.random.stateless_uniform(content.shape, seed=(seed, 0))
     else:
-        start = content
-    img = tf.Variable(start)
+        img = content
+    style_layers = tuple(style_layers)
+    if compiled:
+        targets = [content_target, *style_targets]
+        step_function = _compiled_iteration(
+            cnn, img.shape, content_layer, style_layers, tuple(tuple(t.shape) for t in targets)
+        )
+    else:
+        step_function = _iteration(cnn, content_layer, style_layers)
+    weights = (
+        tf.constant(style_weights, tf.float32),
+        *(tf.constant(w, tf.float32) for w in (content_weight, tv_weight, feature_scale)),
+    )
     decay_at = round(0.9 * iterations)
     stop_clamp = max(round(0.95 * iterations), decay_at + 1)
-    optimizer = tf.keras.optimizers.Adam(learning_rate=3.0, epsilon=1e-8)  # torch's epsilon
     result = StyleResult(image=None, feature_scale=feature_scale)
     for t in range(iterations):
-        if t < stop_clamp:
-            img.assign(tf.clip_by_value(img, -1.5, 1.5))
-        with tf.GradientTape() as tape:
-            feats = _scaled_features(img, cnn, feature_scale)
-            c = content_loss(content_weight, feats[content_layer], content_target)
-            s = style_loss(feats, style_layers, style_targets, style_weights)
-            tv = tv_loss(img, tv_weight)
-            loss = c + s + tv
-        grad = tape.gradient(loss, img)
-        if t == decay_at:
-            optimizer = tf.keras.optimizers.Adam(learning_rate=0.1, epsilon=1e-8)
-        optimizer.apply_gradients([(grad, img)])
+        if t == 0 or t == decay_at:  # a fresh Adam: learning rate 3.0, then 0.1 (PyTorch's)
+            m, v, updates = tf.zeros_like(img), tf.zeros_like(img), 0
+            learning_rate = tf.constant(3.0 if t == 0 else 0.1, tf.float32)
+        updates += 1
+        img, m, v, c, s, tv = step_function(
+            img, m, v, tf.constant(updates, tf.float32), learning_rate,
+            tf.constant(t < stop_clamp), content_target, style_targets, weights,
+        )  # fmt: skip
         terms = {"content": float(c), "style": float(s), "tv": float(tv)}
         terms["total"] = sum(terms.values())
         result.losses.append(terms)

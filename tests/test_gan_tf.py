@@ -304,6 +304,40 @@ def test_run_a_gan_smoke(arch, losses, capsys):
     assert all(changed)  # the batch norms' moving statistics too (training=True)
 
 
+def test_run_a_gan_traces_its_step_once():
+    """The step's Python body runs only when TensorFlow traces it: two epochs of batches of
+    16, 16 and 8 images (a shorter last one) call the loss once. Before the solvers were built
+    ahead of the step, the first call traced it twice (it made Adam's moments)."""
+    calls = []
+
+    def counting_loss(logits_real, logits_fake):
+        calls.append(1)
+        return gan.discriminator_loss(logits_real, logits_fake)
+
+    D = tf.keras.Sequential([tf.keras.Input((784,)), tf.keras.layers.Dense(1)])
+    G = tf.keras.Sequential([tf.keras.Input((96,)), tf.keras.layers.Dense(784)])
+    D_solver, G_solver = gan.get_solvers()
+    args = (D, G, D_solver, G_solver, counting_loss, gan.generator_loss)
+    gan.run_a_gan(*args, batch_size=16, num_epochs=2, loader_train=_batches([16, 16, 8]))
+    assert len(calls) == 1
+    assert int(D_solver.iterations) == int(G_solver.iterations) == 6  # every batch trained
+    gan.run_a_gan(*args, batch_size=16, num_epochs=1, loader_train=_batches([16]))
+    assert len(calls) == 2  # each call compiles its own step; the built solvers are reused
+    assert int(D_solver.iterations) == 7
+
+
+def test_the_cli_training_step_traces_once(tmp_path, monkeypatch):
+    """``cs231n gan train --framework tensorflow``'s step: 2 epochs of 2 batches, one trace."""
+    from cs231n.gan import training as gan_training
+
+    monkeypatch.setattr(gan_training, "save_grid", _no_grid)
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    run = gan_training.TFGANTrainer(tmp_path / "run", x, epochs=2, batch_size=8)
+    run.train()
+    assert len(run.history) == 4
+    assert run._step.experimental_get_tracing_count() == 1
+
+
 def test_run_a_gan_without_batches_raises():
     """Regression: an empty loader, or a one-shot iterator in its second epoch, must not
     silently train nothing."""

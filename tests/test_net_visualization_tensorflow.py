@@ -10,6 +10,7 @@ tf = pytest.importorskip("tensorflow")
 from cs231n import net_visualization_pytorch as tnv  # noqa: E402
 from cs231n import net_visualization_tensorflow as nv  # noqa: E402
 from cs231n.classifiers.squeezenet import squeezenet_from_torch  # noqa: E402
+from cs231n.core.tf_utils import compiled_functions  # noqa: E402
 from cs231n.pretrained.squeezenet import SqueezeNet  # noqa: E402
 
 
@@ -125,3 +126,51 @@ def test_class_visualization_loop(twins):
     np.testing.assert_array_equal(X, again)  # seeded
     with pytest.raises(ValueError, match="l2_reg must be a finite number"):
         nv.class_visualization(4, model, l2_reg=float("nan"))
+
+
+# The compiled drivers (what `cs231n saliency/fool/visualize-class --framework tensorflow` run):
+# the same numbers as the eager ones, from one trace per model and image shape.
+
+
+def tracing_counts(model):
+    return {key: f.experimental_get_tracing_count() for key, f in compiled_functions(model).items()}
+
+
+def test_compiled_saliency_equals_the_eager_one_and_traces_once(twins):
+    _, model = twins
+    X, y = images(2, seed=7), np.array([3, 7])
+    eager = nv.compute_saliency_maps(X, y, model)
+    for labels in (y, [1, 2], np.array([9, 9], np.int64)):  # new labels, no new trace
+        maps = nv.saliency_maps(X, labels, model)
+        assert isinstance(maps, np.ndarray) and maps.shape == (2, 64, 64)
+    close(nv.saliency_maps(X, y, model), eager, rtol=1e-5)
+    close(nv.saliency_maps(X, y, model, compiled=False), eager, rtol=0)
+    assert tracing_counts(model)[("saliency", (2, 64, 64, 3))] == 1
+    with pytest.raises(ValueError, match="outside"):
+        nv.saliency_maps(X, [0, 1000], model)
+
+
+@pytest.mark.parametrize("objective", ["score", "margin"])
+def test_compiled_fooling_equals_the_eager_one_and_traces_once(twins, objective):
+    _, model = twins
+    X = images(1, size=56, seed=3)
+    target = int(np.argsort(model(X).numpy()[0])[-2])
+    eager = nv.fool(model, X, target, max_iterations=4, objective=objective, compiled=False)
+    compiled = nv.fool(model, X, target, max_iterations=4, objective=objective)
+    assert compiled[1:] == eager[1:] and compiled[1] > 0
+    close(compiled[0], eager[0], rtol=1e-5)
+    nv.fool(model, X, (target + 1) % 1000, max_iterations=2, objective=objective)  # new target
+    assert tracing_counts(model)[(f"fool_{objective}", (1, 56, 56, 3))] == 1
+
+
+def test_compiled_class_visualization_equals_the_eager_one_and_traces_once(twins):
+    _, model = twins
+    settings = dict(num_iterations=4, size=40, max_jitter=5, blur_every=2, seed=2)
+    eager, p_eager = nv.class_visualization(6, model, compiled=False, **settings)
+    seen = []
+    compiled, p = nv.class_visualization(6, model, callback=lambda t, X: seen.append(t), **settings)
+    assert seen == [0, 1, 2, 3] and compiled.shape == (1, 40, 40, 3)
+    close(compiled, eager, rtol=1e-5)
+    assert p == pytest.approx(p_eager, rel=1e-4)
+    nv.class_visualization(8, model, l2_reg=1e-2, learning_rate=5, **settings)  # new settings
+    assert tracing_counts(model)[("visualization", (1, 40, 40, 3))] == 1

@@ -10,6 +10,7 @@ tf = pytest.importorskip("tensorflow")
 from cs231n import style_transfer_pytorch as tst  # noqa: E402
 from cs231n import style_transfer_tensorflow as st  # noqa: E402
 from cs231n.classifiers.squeezenet import squeezenet_from_torch  # noqa: E402
+from cs231n.core.tf_utils import compiled_functions  # noqa: E402
 from cs231n.pretrained.squeezenet import SqueezeNet  # noqa: E402
 
 
@@ -113,3 +114,40 @@ def test_transfer_bad_arguments(twins, kwargs, match):
     content = np.zeros((48, 48, 3), np.uint8)
     with pytest.raises(ValueError, match=match):
         st.transfer(content, content, cnn=twins[1], image_size=48, iterations=1, **kwargs)
+
+
+def test_adam_is_keras_adam():
+    """The driver's Adam, written out to run inside the compiled iteration, against
+    ``tf.keras.optimizers.Adam`` with the driver's settings (the optimizer it replaced)."""
+    rng = np.random.default_rng(6)
+    x0 = rng.standard_normal((2, 3)).astype(np.float32)
+    variable = tf.Variable(x0)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=3.0, epsilon=1e-8)
+    x, m, v = tf.constant(x0), tf.zeros_like(x0), tf.zeros_like(x0)
+    for step in range(1, 5):
+        grad = tf.constant(rng.standard_normal((2, 3)).astype(np.float32))
+        optimizer.apply_gradients([(grad, variable)])
+        x, m, v = st._adam(x, grad, m, v, tf.constant(step, tf.float32), tf.constant(3.0))
+        close(x.numpy(), variable.numpy(), rtol=1e-6)
+
+
+def test_compiled_transfer_equals_the_eager_one_and_traces_once(twins):
+    _, model = twins
+    content = (np.random.default_rng(7).random((44, 40, 3)) * 255).astype(np.uint8)
+    style = (np.random.default_rng(8).random((36, 36, 3)) * 255).astype(np.uint8)
+    tf_preset = {k: v for k, v in st.PRESETS["starry_night"].items() if k != "style_image"}
+    # 20 iterations: the clamp, the learning-rate decay (at 18) and the unclamped end (from 19).
+    settings = {**tf_preset, "image_size": 40, "style_size": 36, "iterations": 20, "cnn": model}
+    eager = st.transfer(content, style, compiled=False, **settings)
+    compiled = st.transfer(content, style, **settings)
+    for ours, theirs in zip(compiled.losses, eager.losses, strict=True):
+        assert ours["total"] == pytest.approx(theirs["total"], rel=1e-4)
+    close(compiled.image, eager.image, rtol=1e-4)
+    again = st.transfer(content, style, **{**settings, "style_weights": (1, 2, 3, 4)})
+    assert again.losses[0]["style"] != pytest.approx(compiled.losses[0]["style"])
+    counts = [
+        f.experimental_get_tracing_count()
+        for key, f in compiled_functions(model).items()
+        if key[:2] == ("style", compiled.image.shape)
+    ]
+    assert counts == [1]  # 40 iterations, two settings: one trace

@@ -14,6 +14,7 @@ fails with one clear error instead of TensorFlow's "Keras cannot be imported".
 from __future__ import annotations
 
 import os
+import weakref
 
 INSTALL_HINT = (
     "install the optional TensorFlow extra: `./setup.sh --with-tensorflow` "
@@ -81,3 +82,26 @@ def _check_tf_keras(tf_version: str) -> None:
             f"TF_USE_LEGACY_KERAS is set, but tf-keras {version} does not match TensorFlow "
             f"{tf_version}: {legacy_keras_hint(tf_version)}"
         )
+
+
+# Compiled functions of a model, dropped with it (a tf.function holds its graphs and variables).
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_for(owner, key, build):
+    """The function ``build(owner)`` made for ``owner`` (a model) and ``key`` (a hashable
+    description of everything the trace depends on: shapes, layer indices, options), built on
+    first use and kept as long as ``owner`` lives. A ``tf.function`` traces once per new graph,
+    so keeping it is what keeps later calls from tracing again. ``build`` gets a weak proxy of
+    ``owner``: a function that held the model itself would keep it, and its entry here, alive
+    for ever."""
+    functions = _COMPILED.setdefault(owner, {})
+    if key not in functions:
+        functions[key] = build(weakref.proxy(owner))
+    return functions[key]
+
+
+def compiled_functions(owner) -> dict:
+    """``{key: function}`` of everything :func:`compiled_for` built for ``owner`` (a copy): what a
+    test reads the tracing counts from (``function.experimental_get_tracing_count()``)."""
+    return dict(_COMPILED.get(owner, {}))

@@ -4,7 +4,9 @@
 behind one call with ``framework="pytorch"`` or ``"tensorflow"``.
 
 Images go in and come out as PyTorch's (N, 3, H, W) normalised batches whatever the framework,
-so that the figures are drawn the same way. TensorFlow is imported only when asked for.
+so that the figures are drawn the same way. TensorFlow is imported only when asked for, and runs
+its compiled drivers (``tf.function`` graphs traced once per model and image shape), not the
+course's eager functions.
 """
 
 from __future__ import annotations
@@ -78,13 +80,13 @@ def saliency_maps(method, model, X, targets, framework="pytorch"):
     """The attribution maps (N, H, W) of ``method`` for the batch X (N, 3, H, W, normalised)
     and class indices ``targets``, as a NumPy array: what ``cs231n saliency`` draws. With
     ``framework="tensorflow"``, ``model`` is the TensorFlow SqueezeNet and the method the
-    assignment's vanilla gradient (``compute_saliency_maps``)."""
+    assignment's vanilla gradient (``compute_saliency_maps``, compiled)."""
     if _is_tensorflow(framework):
-        from ..net_visualization_tensorflow import compute_saliency_maps
+        from ..net_visualization_tensorflow import saliency_maps as tf_saliency_maps
 
         if method != "gradient":
             raise ValueError(f"{method} is PyTorch-only; TensorFlow has the gradient method")
-        return compute_saliency_maps(to_nhwc(X), targets, model)
+        return tf_saliency_maps(to_nhwc(X), targets, model)
     return attribute(method, model, X, torch.tensor(targets)).cpu().numpy()
 
 
@@ -143,7 +145,7 @@ def _fool_tensorflow(model, X, target, max_iterations, objective, seed):
     if target in TARGET_MODES:
         target = _pick_target(_tf_scores(model, x), target, seed)
     fooled_image, iterations, fooled = fool(
-        model, x, [target], max_iterations=max_iterations, objective=objective
+        model, x, [target], max_iterations=max_iterations, objective=objective, compiled=True
     )
     delta = (fooled_image - x).ravel()
     l2, linf = float(np.linalg.norm(delta)), float(np.abs(delta).max())
@@ -158,7 +160,7 @@ def visualize_class(model, target, framework="pytorch", seed=0, **settings):
     if _is_tensorflow(framework):
         from ..net_visualization_tensorflow import class_visualization
 
-        img, probability = class_visualization(target, model, seed=seed, **settings)
+        img, probability = class_visualization(target, model, seed=seed, compiled=True, **settings)
         return to_nchw(img), probability
     generator = torch.Generator().manual_seed(seed)
     return pytorch_code.class_visualization(target, model, generator=generator, **settings)
