@@ -22,10 +22,13 @@ order, on every run with the same seed); files are written atomically; no torchv
 from __future__ import annotations
 
 import math
+import os  # noqa: F401  (the course's module imports these: its star-import gives them)
 
 import numpy as np
 import torch
 from torch.optim import Adam
+from torch.utils.data import DataLoader  # noqa: F401
+from tqdm.auto import tqdm  # noqa: F401
 
 from .core.checkpoints import check_optimizer_state, check_torch_rng
 from .core.checks import number, whole_number

@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm  # noqa: F401  (the course's star-import gives it)
 
 from .core.config import data_path
 from .core.torch_utils import torch_load
@@ -210,7 +212,6 @@ def _to_tensor(img, image_size):
     """The course's ``Resize(image_size), CenterCrop(image_size), ToTensor()`` without
     torchvision: the shorter side resized (bilinear, antialiased) to ``image_size``, the
     centre cropped, (3, S, S) float in [0, 1]."""
-    from PIL import Image
 
     img = img.convert("RGB")
     w, h = img.size
@@ -270,7 +271,6 @@ class EmojiDataset(Dataset):
         return len(self.data)
 
     def __getitem__(self, idx):
-        from PIL import Image
 
         imgs = self.data[idx]["images"]
         texts = self.data[idx]["texts"]

@@ -15,11 +15,12 @@ condition (a text embedding, or the project's Fashion-MNIST label embedding).
 
 from __future__ import annotations
 
+import copy  # noqa: F401  (the course's module imports it: its star-import gives it)
 import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import einsum, nn  # noqa: F401  (einsum: as the course's star-import)
 
 
 def exists(x):

@@ -131,6 +131,37 @@ COURSE_IMPORTS = {
         "simclr_loss_vectorized": "cs231n.simclr.contrastive_loss:simclr_loss_vectorized",
         "rel_error": "cs231n.simclr.contrastive_loss:rel_error",
     },
+    # The DDPM question (2025-2026): the course's imports but einops, torchvision, joblib, clip.
+    "cs231n.gaussian_diffusion": {
+        "torch": "torch",
+        "nn": "torch.nn",
+        "tqdm": "tqdm.auto:tqdm",
+        "math": "math",
+    },
+    "cs231n.unet": {
+        "copy": "copy",
+        "einsum": "torch:einsum",
+        "nn": "torch.nn",
+        "torch": "torch",
+        "F": "torch.nn.functional",
+        "math": "math",
+    },
+    "cs231n.ddpm_trainer": {
+        "math": "math",
+        "os": "os",
+        "torch": "torch",
+        "DataLoader": "torch.utils.data:DataLoader",
+        "Adam": "torch.optim:Adam",
+        "tqdm": "tqdm.auto:tqdm",
+    },
+    "cs231n.emoji_dataset": {
+        "os": "os",
+        "Image": "PIL.Image",
+        "np": "numpy",
+        "torch": "torch",
+        "Dataset": "torch.utils.data:Dataset",
+        "tqdm": "tqdm.auto:tqdm",
+    },
     "cs231n.transformer_layers": {
         "torch": "torch",
         "nn": "torch.nn",
@@ -155,6 +186,12 @@ NOT_GIVEN = {
                                "`from ..rnn_layers import *`: import them from their modules"],
     "cs231n.layer_utils": ["the layer functions of `from .layers import *` and "
                            "`from .fast_layers import *` beyond the ones it uses"],
+    "cs231n.unet": ["rearrange (einops): not a dependency (the package reshapes with torch)"],
+    "cs231n.ddpm_trainer": ["save_image (torchvision.utils): not installed (the package's "
+                            "own PNG writer)"],
+    "cs231n.emoji_dataset": ["T (torchvision.transforms): not installed",
+                             "joblib: not a dependency", "clip: optional (ClipEmbed needs it, "
+                             "with a clear error without it)"],
     "cs231n.simclr.utils": ["pd (pandas), profile and clever_format (thop): not dependencies "
                             "(the notebook's setup cell installs thop and imports them itself)"],
 }  # fmt: skip
