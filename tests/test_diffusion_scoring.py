@@ -50,9 +50,7 @@ def test_balanced_labels():
 
 def test_samples_for_scoring_are_the_generated_images_cropped_and_rescaled(run):
     diffusion, _ = load_run(run[0])
-    images, labels = scoring.sample_for_scoring(
-        diffusion, 5, "ddim", steps=2, seed=3, batch_size=3
-    )
+    images, labels = scoring.sample_for_scoring(diffusion, 5, "ddim", steps=2, seed=3, batch_size=3)
     assert images.shape == (5, 1, 28, 28) and labels.tolist() == [0, 1, 2, 3, 4]
     assert images.min() >= -1 and images.max() <= 1
     # batch i is seeded with seed + i: the second batch (labels 3, 4) by seed 4
