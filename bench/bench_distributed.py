@@ -3,6 +3,7 @@ N processes x T/N threads (torchrun, gloo), on the same global batch and data.
 
     .venv/bin/python bench/bench_distributed.py                  # 2 cores: 1x2 against 2x1
     .venv/bin/python bench/bench_distributed.py --nproc 4 --threads 4 --commands gan vit
+    .venv/bin/python bench/bench_distributed.py --commands ssl diffusion
     .venv/bin/python bench/bench_distributed.py --quick          # a few steps: does it run?
 
 Each run is the command itself (``python -m cs231n ... [--nproc N]``) on the data in
@@ -23,15 +24,22 @@ import tempfile
 import time
 from pathlib import Path
 
-# Per command: its arguments (the course's default sizes), its global batch, and the option
-# that sets how many examples one epoch has (steps x batch of them).
+# Per command: its arguments (the default sizes), its global batch, and the option that sets
+# how long the run is: how many examples one epoch has (steps x batch of them), or, for
+# diffusion (which counts steps, not epochs), the steps themselves.
 COMMANDS = {
     "gan": (["gan", "train", "--epochs", "1", "--sample-every", "1000000", "-q"], 128,
             "--max-images"),
     "vit": (["vit", "train", "--epochs", "1", "-q"], 64, "--max-images"),
     "caption": (["caption", "train", "--model", "transformer", "--epochs", "1", "-q"], 100,
                 "--max-train"),
+    # SimCLR: the CPU-sized small ResNet on Fashion-MNIST, batch 128 (cs231n.ssl.training).
+    "ssl": (["ssl", "train", "--epochs", "1", "-q"], 128, "--max-images"),
+    # DDPM: the CPU-sized U-Net on Fashion-MNIST, no milestones or grids but the final one.
+    "diffusion": (["diffusion", "train", "--data", "fashion-mnist", "--save-every", "1000000",
+                   "--sample-every", "1000000", "--restart", "-q"], 64, "--steps"),
 }  # fmt: skip
+STEP_OPTIONS = {"--steps"}  # options that count steps rather than examples
 QUICK_STEPS = 8
 
 
@@ -39,7 +47,8 @@ def run(command, steps, nproc, threads, out) -> float:
     """Seconds ``command`` takes for ``steps`` steps (start-up included)."""
     args, batch, size_option = COMMANDS[command]
     argv = [sys.executable, "-m", "cs231n", "--threads", str(threads), *args]
-    argv += ["--batch-size", str(batch), size_option, str(steps * batch), "-o", str(out)]
+    length = steps if size_option in STEP_OPTIONS else steps * batch
+    argv += ["--batch-size", str(batch), size_option, str(length), "-o", str(out)]
     if nproc > 1:
         argv += ["--nproc", str(nproc)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))

@@ -13,6 +13,25 @@ NumPy's and the batch order's), so that a run resumed with ``resume=True`` (from
 the latest checkpoint, written every ``save_every`` steps and at the end) continues exactly as
 if it had not stopped; a checkpoint trained with other settings is refused, naming them.
 
+Random draws: each training step's draws (the steps t, the noise, the model's condition
+dropping and dropout) come from a stream seeded by the run's seed and the step, forked from the
+global one, so that a step does not depend on what was drawn before it (sample grids included).
+
+Several processes (torchrun; :mod:`cs231n.core.distributed`): ``train_batch_size`` is the
+global batch, B / W images per process (a partial last batch of a pass is split as evenly as
+it goes, each process's loss weighted by its share). Every process reads the whole global
+batch, draws its t and noise from the step's stream (the numbers one process draws, in the same
+order) and keeps its own rows; then it runs the model on them, the model's own draws seeded per
+process (rank 0's are one process's). The gradients are averaged (all-reduce SUM, / W) before
+they are clipped, so the clipped norm is the global batch's. Hence, with the model's draws
+switched off (``uncond_prob`` 0, dropout 0), W processes train the one-process model up to
+float rounding; with them on, the runs agree in distribution (the U-Net has no batch norm). In
+this mode the loss is the course's ``p_losses`` computed here on the global draws (a
+``GaussianDiffusion`` of the course's design: ``normalize``, ``q_sample``, ``loss_weight``,
+``objective``). Only rank 0 writes (checkpoints, samples, losses); ``world_size`` is recorded
+in the settings and may change on resume, which continues exactly (the draws depend only on
+the seed and the step; the batch order is in the checkpoint).
+
 Differences from the course's starter, each a fix: the model is put back in training mode after
 drawing samples (the starter left it in eval mode, without dropout or condition dropping, for
 the rest of training); batches are drawn by a seeded generator (the same batches, in the same
@@ -21,6 +40,7 @@ order, on every run with the same seed); files are written atomically; no torchv
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os  # noqa: F401  (the course's module imports these: its star-import gives them)
 
@@ -30,6 +50,7 @@ from torch.optim import Adam
 from torch.utils.data import DataLoader  # noqa: F401
 from tqdm.auto import tqdm  # noqa: F401
 
+from .core import distributed
 from .core.checkpoints import check_optimizer_state, check_torch_rng
 from .core.checks import number, whole_number
 from .core.files import atomic_path
@@ -58,7 +79,7 @@ class Trainer(RunTrainer):
 
     checkpoint_file = "model.pt"
     samples_folder_name = "."
-    may_change = ("train_num_steps", "sample_every", "save_every")
+    may_change = ("train_num_steps", "sample_every", "save_every", "world_size")
     restart_hint = "pass resume=False to start over, or choose another results folder"
 
     def __init__(
@@ -103,8 +124,11 @@ class Trainer(RunTrainer):
             "save_every": save_every,
             "seed": seed,
         }
+        self.dist = ctx = distributed.setup(str(resolve_device(device)))
+        ctx.local_batch_size(train_batch_size, "diffusion train")
+        config["world_size"] = ctx.world_size
         super().__init__(results_folder, config, train_num_steps, resume=resume)
-        self.device = resolve_device(device)
+        self.device = torch.device(ctx.device)
         self.diffusion_model = diffusion_model.to(self.device)
         self.ds = dataset
         self.num_samples = num_samples
@@ -158,17 +182,25 @@ class Trainer(RunTrainer):
     # ---- the run (cs231n.core.run.Trainer's hooks) ---------------------------------------------
 
     def fit(self):
-        model = self.diffusion_model
+        model, ctx = self.diffusion_model, self.dist
+        ctx.broadcast(model)  # rank 0's weights everywhere (built or resumed alike)
         while self.step < self.train_num_steps:
             model.train()
             images, model_kwargs = self.next_batch()
             self.opt.zero_grad()
-            loss = model.p_losses(images, model_kwargs=model_kwargs)
-            loss.backward()
+            cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=cuda):
+                torch.manual_seed(_step_seed(self.config["seed"], self.step))
+                if ctx.distributed:
+                    loss = self._global_batch_loss(images, model_kwargs)
+                else:
+                    loss = model.p_losses(images, model_kwargs=model_kwargs)
+                loss.backward()
+            ctx.average_gradients(list(model.parameters()))  # before clipping: the global norm
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             self.opt.step()
             self.step += 1
-            self.history.append(loss.item())
+            self.history.append(ctx.mean(loss.item()))
             if self.callback is not None:
                 self.callback(self.step, self.history[-1])
             if self.step % self.save_every == 0:
@@ -181,6 +213,35 @@ class Trainer(RunTrainer):
 
     def finish(self):
         self.write_losses(self.history)
+
+    def _global_batch_loss(self, images, model_kwargs):
+        """This process's part of the global batch's loss (several processes): the course's
+        ``p_losses`` with t and the noise drawn for the whole batch (one process's draws), this
+        process's rows kept, its mean weighted by its share of the batch (so that the average
+        over the processes is the batch's mean)."""
+        from .gaussian_diffusion import extract
+
+        diffusion, ctx = self.diffusion_model, self.dist
+        b = images.shape[0]
+        t = torch.randint(0, diffusion.num_timesteps, (b,), device=images.device).long()
+        x_start = diffusion.normalize(images)
+        noise = torch.randn_like(x_start)
+        lo, hi = ctx.rank * b // ctx.world_size, (ctx.rank + 1) * b // ctx.world_size
+        # The model's own draws (condition dropping, dropout) differ by process.
+        torch.manual_seed(ctx.seed(self.config["seed"], "model", self.step))
+        if hi == lo:  # a last batch smaller than the processes: a zero gradient, same graph
+            return sum(p.sum() for p in diffusion.parameters()) * 0.0
+        t, x_start, noise = t[lo:hi], x_start[lo:hi], noise[lo:hi]
+        kwargs = {
+            k: v[lo:hi] if torch.is_tensor(v) or isinstance(v, list | tuple) else v
+            for k, v in model_kwargs.items()
+        }
+        target = noise if diffusion.objective == "pred_noise" else x_start
+        weight = extract(diffusion.loss_weight, t, target.shape)
+        x_t = diffusion.q_sample(x_start, t, noise)
+        out = diffusion.model(x_t, t, kwargs)
+        loss = (weight * torch.nn.functional.mse_loss(out, target, reduction="none")).mean()
+        return loss * ((hi - lo) * ctx.world_size / b)
 
     def next_batch(self):
         """The next batch: (images on the device, model kwargs with ``text_emb`` there)."""
@@ -264,6 +325,12 @@ class Trainer(RunTrainer):
             np.random.set_state(("MT19937", keys, int(pos), int(has_gauss), float(gauss)))
             if "cuda_rng" in saved and self.device.type == "cuda":
                 torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), self.device)
+
+
+def _step_seed(seed, step) -> int:
+    """The seed of training step ``step``'s draws in a run seeded ``seed``."""
+    text = f"{seed}/step/{step}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "little") >> 1
 
 
 def batch_of(dataset, indices):

@@ -122,6 +122,7 @@ def test_path_and_status_list_the_same_assets(isolated, capsys):  # noqa: F811
         "text-embed": False,
         "emoji": False,
         "ddpm-model": False,
+        "simclr-model": False,
     }
     assert ["squeezenet", "present", "squeezenet1_1.pt"] in files
     assert ["coco", "missing", "coco_captioning/train2014_vgg16_fc7.h5", "(optional)"] in files
@@ -136,5 +137,6 @@ def test_path_and_status_list_the_same_assets(isolated, capsys):  # noqa: F811
             "text-embed",
             "emoji",
             "ddpm-model",
+            "simclr-model",
         )
     ]

@@ -6,8 +6,11 @@ Transformer trainers, computed in the test's process). Tolerance: the two runs s
 numbers in another order (each rank's loss is a mean over B/2, then the gradients are summed
 and halved), so float32 rounding differs by ~1e-7 per step; Adam divides by sqrt(v) and turns
 that into ~1e-6 per step where a gradient is near zero; after 8 steps, 1e-4 absolute bounds it
-with room. Dropout is off (masks are drawn per rank) and the models have no batch norm (on CPUs
-each rank normalises with its own half: no SyncBatchNorm there)."""
+with room. Dropout is off (masks are drawn per rank), and so is the diffusion U-Net's condition
+dropping; the models compared number for number have no batch norm (on CPUs each rank
+normalises with its own half: no SyncBatchNorm there), so SimCLR's exact check swaps its ResNet
+for a network without it, and its ResNet run is checked for loading, resuming and a loss within
+5% of one process's."""
 
 import os
 import signal
@@ -378,3 +381,162 @@ def test_cli_nproc_trains_in_two_processes_and_resumes_in_one(tmp_path):
     assert main([*argv[:6], "--epochs", "2", "-q", "-o", str(out)]) == 0  # 2 -> 1 process
     saved = torch.load(out / "checkpoint.pt", weights_only=False)
     assert saved["state"]["epoch"] == 2 and saved["config"]["world_size"] == 1
+
+
+# ---- SimCLR (ssl train) ----------------------------------------------------------------------
+
+SSL_WORKER = """
+    import numpy as np, torch
+    import torch.nn.functional as F
+    from cs231n.core import distributed
+    from cs231n.simclr.contrastive_loss import simclr_loss_vectorized
+    from cs231n.ssl import training
+
+    ctx = distributed.setup("cpu")
+    # Exact: the loss over gathered projections is the one-process loss of the same rows, and
+    # the gather's gradient (divided by W, as the optimiser hook does) is its gradient.
+    g = torch.Generator().manual_seed(0)
+    left, right = F.normalize(torch.randn(8, 5, generator=g)), F.normalize(torch.randn(8, 5, generator=g))
+    mine = [l.clone().requires_grad_(True) for l in (ctx.shard(left), ctx.shard(right))]
+    loss = simclr_loss_vectorized(*(ctx.all_gather_with_grad(t) for t in mine), 0.5)
+    loss.backward()
+    whole = [left.clone().requires_grad_(True), right.clone().requires_grad_(True)]
+    expected = simclr_loss_vectorized(*whole, 0.5)
+    expected.backward()
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-6)
+    for t, w in zip(mine, whole):
+        torch.testing.assert_close(t.grad / 2, ctx.shard(w.grad), rtol=1e-5, atol=1e-7)
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (16, 28, 28), dtype=np.uint8)
+    data = ((images, np.zeros(16, np.int64)), (images, np.zeros(16, np.int64)), {"channels": 1})
+    base = {"max_images": None, "width": 4, "feature_dim": 8, "epochs": 2, "batch_size": 8}
+    training.train_ssl("{out}/bn", {**base, "epochs": 1}, seed=1, data=data)
+    training.build_model = build_without_batchnorm
+    training.train_ssl("{out}/nobn", base, seed=1, data=data)
+"""
+
+# A SimCLR network without batch norm (the CPU has no SyncBatchNorm): what W processes must
+# train exactly like one.
+SSL_NO_BN = """
+def build_without_batchnorm(config, in_channels, seed=None):
+    import torch
+    import torch.nn.functional as F
+    if seed is not None:
+        torch.manual_seed(seed)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = torch.nn.Sequential(torch.nn.AvgPool2d(4), torch.nn.Flatten(),
+                                         torch.nn.Linear(64 * in_channels, 16), torch.nn.Tanh())
+            self.g = torch.nn.Linear(16, config["feature_dim"])
+
+        def forward(self, x):
+            h = self.f(x)
+            return F.normalize(h, dim=-1), F.normalize(self.g(h), dim=-1)
+
+    return Net()
+"""
+
+
+def _ssl_worker(out):
+    return SSL_NO_BN + textwrap.dedent(SSL_WORKER).replace("{out}", str(out))
+
+
+def test_ssl_two_processes_gather_the_global_batch(tmp_path, monkeypatch):
+    """SimCLR in 2 processes x B/2 against 1 x B: the gathered loss and its gradient exactly;
+    without batch norm the trained model and losses (1e-4); with the ResNet's batch norms
+    (per process on CPUs) a checkpoint that loads and resumes in one process (2 -> 1)."""
+    import json
+
+    import numpy as np
+
+    from cs231n.ssl import training
+
+    run_processes(_ssl_worker(tmp_path / "two"))
+    namespace = {}
+    exec(compile(SSL_NO_BN, "ssl_no_bn", "exec"), namespace)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (16, 28, 28), dtype=np.uint8)
+    data = ((images, np.zeros(16, np.int64)), (images, np.zeros(16, np.int64)), {"channels": 1})
+    base = {"max_images": None, "width": 4, "feature_dim": 8, "epochs": 2, "batch_size": 8}
+    with monkeypatch.context() as m:
+        m.setattr(training, "build_model", namespace["build_without_batchnorm"])
+        one = training.train_ssl(tmp_path / "one" / "nobn", base, seed=1, data=data)
+        two = training.load_checkpoint(tmp_path / "two" / "nobn" / "checkpoint.pt")
+    assert json.loads((tmp_path / "two" / "nobn" / "config.json").read_text())["world_size"] == 2
+    assert two["world_size"] == 2
+    torch.testing.assert_close(torch.tensor(two["losses"]), torch.tensor(one.losses), **TOL)
+    assert_same_state(two["model_state"], one.model.state_dict())
+
+    # With batch norm: rank 0's checkpoint loads in one process, which resumes it (world size
+    # 2 -> 1) for a second epoch; the losses stay those of the same task (each process's batch
+    # norm sees 4 of the 8 pairs: not the one-process numbers, see cs231n.ssl.training).
+    bn = tmp_path / "two" / "bn"
+    saved = training.load_checkpoint(bn / "checkpoint.pt")
+    assert saved["world_size"] == 2 and saved["epoch"] == 1
+    resumed = training.train_ssl(bn, {**base, "epochs": 2}, seed=1, data=data, resume=True)
+    assert resumed.losses[0] == saved["losses"][0] and len(resumed.losses) == 2
+    assert json.loads((bn / "config.json").read_text())["world_size"] == 1
+    straight = training.train_ssl(tmp_path / "one" / "bn", base, seed=1, data=data)
+    print("ssl with batch norm: losses", resumed.losses, "one process", straight.losses)
+    torch.testing.assert_close(
+        torch.tensor(resumed.losses), torch.tensor(straight.losses), rtol=0.05, atol=0
+    )
+
+
+# ---- DDPM (diffusion train) ------------------------------------------------------------------
+
+DIFFUSION_WORKER = """
+    import torch
+    from cs231n.ddpm_trainer import Trainer
+    from cs231n.diffusion.training import ConditionalImages
+    from cs231n.gaussian_diffusion import GaussianDiffusion
+    from cs231n.unet import Unet
+
+    def run(folder, steps, resume=False):
+        g = torch.Generator().manual_seed(1)
+        data = ConditionalImages(torch.rand(11, 3, 8, 8, generator=g),
+                                 torch.randn(11, 3, generator=g), [str(i) for i in range(11)])
+        torch.manual_seed(0)
+        # The model's own draws off (condition dropping, dropout): they differ by process.
+        unet = Unet(dim=4, condition_dim=3, dim_mults=(1, 2), uncond_prob=0.0)
+        for m in unet.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.p = 0.0
+        diffusion = GaussianDiffusion(unet, image_size=8, timesteps=10)
+        trainer = Trainer(diffusion, data, "cpu", train_batch_size=4, train_num_steps=steps,
+                          sample_every=3, save_every=2, results_folder=folder, num_samples=4,
+                          resume=resume)
+        trainer.train()
+        return trainer
+
+    if __name__ == "__main__":
+        run("{out}", 4)
+"""
+
+
+def test_diffusion_two_processes_train_the_one_process_model(tmp_path):
+    """DDPM in 2 processes x B/2 against 1 x B (4 steps of 4 of 11 images: the pass's last
+    batch of 3 splits 1 + 2), then the 2-process run resumed in one process (2 -> 1) against
+    the uninterrupted one-process run."""
+    import json
+
+    code = textwrap.dedent(DIFFUSION_WORKER)
+    run_processes(code.replace("{out}", str(tmp_path / "two")))
+    namespace = {"__name__": "diffusion_worker"}
+    exec(compile(code, "diffusion_worker", "exec"), namespace)
+    one = namespace["run"](tmp_path / "one", 4)
+    two = torch.load(tmp_path / "two" / "model.pt", weights_only=False)
+    assert two["config"]["world_size"] == 2 and two["step"] == 4
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["world_size"] == 2
+    assert {"model-2.pt", "model-4.pt", "sample-3.png", "losses.json"} <= {
+        p.name for p in (tmp_path / "two").iterdir()
+    }
+    assert_same_state(two["model"], one.diffusion_model.state_dict())
+    torch.testing.assert_close(torch.tensor(two["history"]), torch.tensor(one.history), **TOL)
+    resumed = namespace["run"](tmp_path / "two", 6, resume=True)
+    straight = namespace["run"](tmp_path / "straight", 6)
+    assert resumed.config["world_size"] == 1 and resumed.step == 6
+    assert_same_state(resumed.diffusion_model.state_dict(), straight.diffusion_model.state_dict())

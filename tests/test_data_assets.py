@@ -270,7 +270,7 @@ def test_names_and_the_download_command():
 def test_every_pin_is_a_full_sha256():
     for spec in assets.ASSETS.values():
         # emoji_data.npz and model-70000.pt: no published checksum, not fetched to pin one.
-        unpinned = spec.name in ("emoji", "ddpm-model")
+        unpinned = spec.name in ("emoji", "ddpm-model", "simclr-model")
         pins = [] if unpinned else [f.sha256 for f in spec.files] + [m.sha256 for m in spec.members]
         # COCO publishes no checksum, CIFAR-10 an MD5 only (test_cifar10_is_pinned_by_md5).
         pins += (
@@ -282,6 +282,8 @@ def test_every_pin_is_a_full_sha256():
     assert assets.ASSETS["coco"].archive.sha256 is None
     assert assets.ASSETS["emoji"].files[0].sha256 is None
     assert assets.ASSETS["ddpm-model"].files[0].sha256 is None
+    assert assets.ASSETS["simclr-model"].files[0].sha256 is None
+    assert not assets.ASSETS["simclr-model"].in_all
     # torchvision's own check: the file name carries the hash's first 8 digits.
     assert assets.ASSETS["squeezenet"].files[0].sha256.startswith("b8a52dc0")
 

@@ -99,3 +99,75 @@ def test_features_are_unit_length(tiny_run):
     f = encode(model, data[0][0][:5], eval_transform(1), torch.device("cpu"))
     assert torch.allclose(f.norm(dim=1), torch.ones(5), atol=1e-5)
     assert torch.allclose(f, F.normalize(f, dim=1))
+
+
+# ---- the course's pretrained network (asset simclr-model) ------------------------------------
+
+
+def _fake_course_checkpoint():
+    """Some of the course's Model keys, at their shapes: its pretrained_simclr_model.pth is
+    Model().state_dict() (keys f.* and g.*), loaded with strict=False by
+    self_supervised_learning.ipynb (2021-2026)."""
+    import io
+
+    g = torch.Generator().manual_seed(0)
+    state = {
+        "f.0.weight": torch.randn(64, 3, 3, 3, generator=g),
+        "g.3.weight": torch.randn(128, 512, generator=g),
+        "g.3.bias": torch.randn(128, generator=g),
+    }
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return state, buf.getvalue()
+
+
+def _fake_cifar10(folder, n=8):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": [int(x) for x in rng.integers(0, 10, n)],
+        }
+        (folder / name).write_bytes(pickle.dumps(batch))
+
+
+def test_course_pretrained_model_is_fetched_and_loaded_the_notebooks_way(tmp_path, capsys):
+    from local_server import serving
+
+    from cs231n.cli import main
+    from cs231n.data import assets
+    from cs231n.ssl.evaluation import load_course_pretrained
+
+    data = tmp_path / "data"
+    with pytest.raises(FileNotFoundError, match="cs231n data download simclr-model"):
+        load_course_pretrained(data_root=data)
+    state, payload = _fake_course_checkpoint()
+    # Served as a mirror serves it (MIRROR/NAME/FILE); unpinned: only being whole is checked.
+    with serving({"/simclr-model/pretrained_simclr_model.pth": payload}) as srv:
+        assets.fetch("simclr-model", data, mirror=srv.base, progress=False)
+    path = data / "pretrained_model" / "pretrained_simclr_model.pth"
+    assert path.read_bytes() == payload
+    model = load_course_pretrained(data_root=data)
+    assert not model.training
+    for key, value in state.items():
+        assert torch.equal(model.state_dict()[key], value)
+
+    # `cs231n ssl evaluate --pretrained-course`: the same weights on (fake) CIFAR-10.
+    _fake_cifar10(data / "cifar-10-batches-py")
+    argv = ["ssl", "evaluate", "--pretrained-course", "--data-dir", str(data), "--k", "3"]
+    assert main([*argv, "--max-images", "8", "--test-images", "4", "--label-fraction", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "course" in out and "pixels" in out and "8 training images (bank), 4 test" in out
+    assert main([*argv, "some_run"]) == 2
+    assert "give a RUN folder or --pretrained-course" in capsys.readouterr().err
+
+    # A file that would load nothing with strict=False, or a weight of another shape: named.
+    torch.save({"encoder.weight": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="none of its 1 weights is the course's Model's"):
+        load_course_pretrained(data_root=data)
+    torch.save({"g.3.bias": torch.zeros(7)}, path)
+    with pytest.raises(ValueError, match=r"g.3.bias has shape \(7,\).*\(128,\)"):
+        load_course_pretrained(data_root=data)

@@ -173,8 +173,8 @@ def cmd_diffusion_score(args) -> int:
         f"DDPM, {scores['sampler']} in {scores['steps']} steps, {guidance}: classifier test "
         f"accuracy {scores['classifier_test_accuracy']:.1%}; Fréchet distance generated vs test "
         f"{scores['fid_generated_vs_test']:.2f} (real train vs test: "
-        f"{scores['fid_train_vs_test_floor']:.2f}), KID {scores['kid_generated_vs_test']:.4f} "
-        f"(floor {scores['kid_train_vs_test_floor']:.4f}), {scores['samples']} samples each; "
+        f"{scores['fid_train_vs_test_floor']:.2f}), KID {scores['kid_generated_vs_test']:.3g} "
+        f"(floor {scores['kid_train_vs_test_floor']:.3g}), {scores['samples']} samples each; "
         f"classes recognised {scores['generated_class_accuracy']:.1%}; sampling "
         f"{scores['sampling_seconds']:.0f} s"
     )
@@ -237,6 +237,7 @@ def add_parser(commands):
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     train.add_seed()
     train.add_device()
+    train.add_nproc()
     train.add_output(None, "RUN_DIR", "the run folder (default: diffusion_DATA)")
     train.add_quiet()
     train.add_data_dir()

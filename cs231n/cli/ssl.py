@@ -93,6 +93,12 @@ def cmd_ssl_train(args) -> int:
 def cmd_ssl_evaluate(args) -> int:
     from ..ssl.evaluation import evaluate
 
+    if args.pretrained_course == (args.run is not None):
+        raise UserError("give a RUN folder or --pretrained-course (one of the two)")
+    if args.pretrained_course:
+        return _evaluate_course_pretrained(args)
+    if args.max_images is not None:
+        raise UserError("--max-images is for --pretrained-course (a run uses its own images)")
     run = Path(args.run)
     if not (run / "checkpoint.pt").is_file():
         raise UserError(f"{run}: no checkpoint.pt here (a folder `cs231n ssl train` wrote)")
@@ -129,6 +135,39 @@ def cmd_ssl_evaluate(args) -> int:
         f"{results['pretraining_seconds']:.0f} s)"
     )
     print(f"Written: {run / 'evaluation.json'}, {run / 'neighbours.png'}, {run / 'embedding.png'}")
+    return 0
+
+
+def _evaluate_course_pretrained(args) -> int:
+    from ..ssl.evaluation import course_pretrained_path, evaluate_course_pretrained
+
+    print(
+        f"Evaluating the course's pretrained SimCLR ResNet-50 ({course_pretrained_path(args.data_dir)}) "
+        f"on CIFAR-10: kNN (k {args.k}) and a linear probe on {args.label_fraction:.0%} of the labels"
+    )
+    try:
+        results = evaluate_course_pretrained(
+            data_root=args.data_dir,
+            device=args.device,
+            seed=args.seed,
+            k=args.k,
+            temperature=args.temperature,
+            label_fraction=args.label_fraction,
+            max_images=args.max_images or 5000,
+            test_images=None if args.test_images == 0 else args.test_images,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        raise UserError(str(e)) from None
+    print(f"{'encoder':<12}{'kNN top-1':>10}{'kNN top-5':>10}{'probe top-1':>13}")
+    for name, r in results["encoders"].items():
+        print(
+            f"{name:<12}{r['knn_top1']:>9.2f}%{r['knn_top5']:>9.2f}%"
+            f"{r['linear_probe_top1']:>12.2f}%"
+        )
+    print(
+        f"{results['train_images']} training images (bank), {results['test_images']} test "
+        f"images, {results['labelled_images']} labelled"
+    )
     return 0
 
 
@@ -195,6 +234,7 @@ def add_parser(commands):
         "--quick", action="store_true", help="seconds: width 8, 1024 images, 2 epochs"
     )
     train.add_device()
+    train.add_nproc()
     train.add_seed(0, "seed of the weights, shuffling and augmentations (default: %(default)s)")
     train.add_argument("-o", "--output", default=None, metavar="DIR",
                        help="the run folder (default: ssl_DATASET)")  # fmt: skip
@@ -212,7 +252,21 @@ def add_parser(commands):
         "and the same network trained with labels on the same 10% for the same time. Writes "
         "evaluation.json, neighbours.png and embedding.png into the run folder.",
     )
-    evaluate.add_argument("run", metavar="RUN", help="the run folder of `cs231n ssl train`")
+    evaluate.add_argument(
+        "run", metavar="RUN", nargs="?", help="the run folder of `cs231n ssl train`"
+    )
+    evaluate.add_argument(
+        "--pretrained-course",
+        action="store_true",
+        help="instead of a run: the course's pretrained ResNet-50 (cs231n data download "
+        "simclr-model), loaded as its notebook does, on CIFAR-10 (cs231n data download cifar10)",
+    )
+    evaluate.add_argument(
+        "--max-images",
+        type=positive_int,
+        default=None,
+        help="with --pretrained-course: the first N CIFAR-10 training images (5000)",
+    )
     evaluate.add_argument("--k", type=positive_int, default=200, help="kNN neighbours (200)")
     evaluate.add_argument(
         "--temperature", type=positive_float, default=0.5, help="kNN vote temperature (0.5)"

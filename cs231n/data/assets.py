@@ -16,14 +16,16 @@ text-embed      the course's ``text_embeddings.pt``: CLIP ViT-B/32 text embeddin
                 emoji texts (diffusion)
 emoji           the course's ``emoji_data.npz``: the 32x32 emoji images and their texts
 ddpm-model      the course's pretrained DDPM, ``ddpm/model-70000.pt`` (about 150 MB)
+simclr-model    the course's SimCLR ResNet-50 pretrained on CIFAR-10,
+                ``pretrained_model/pretrained_simclr_model.pth`` (about 100 MB)
 cifar10         CIFAR-10's ``cifar-10-python.tar.gz`` (163 MB, MD5-checked), unpacked into
                 ``cifar-10-batches-py/`` (the course's ``load_CIFAR10``, SimCLR)
 ==============  ===========================================================================
 
 Every file is checked against a pinned SHA-256 (the COCO archive's is not published: only its
-size is checked, against the server's; neither is ``emoji_data.npz``'s nor ``model-70000.pt``'s,
-which could not be fetched to pin them: they are checked for being whole, not for their
-contents). Files land in the data directory
+size is checked, against the server's; neither is ``emoji_data.npz``'s, ``model-70000.pt``'s
+nor ``pretrained_simclr_model.pth``'s, which could not be fetched to pin them: they are checked
+for being whole, not for their contents). Files land in the data directory
 (:func:`cs231n.core.config.data_dir`); an archive from which only some files are taken is downloaded
 into the cache (``downloads/``) and deleted once its files are extracted and checked. Downloads
 resume (HTTP Range) and show progress (:mod:`cs231n.data.download`); every archive is unpacked by
@@ -170,6 +172,13 @@ def _course_a3_urls(name: str) -> tuple[str, ...]:
 
 
 DDPM_CHECKPOINT = "model-70000.pt"
+# The course's SimCLR weights: where its notebooks put them (relative to the data directory
+# here), and the official URL of the 2021-2024 notebooks' download cell, then 2025's storage.
+SIMCLR_CHECKPOINT = "pretrained_model/pretrained_simclr_model.pth"
+SIMCLR_URLS = (
+    "http://downloads.cs.stanford.edu/downloads/cs231n/pretrained_simclr_model.pth",
+    "https://cs231n.stanford.edu/2025/storage/a3/pretrained_simclr_model.pth",
+)
 
 _STYLES_ARCHIVE = "https://cs231n.github.io/assignments/2020/assignment3_jupyter.zip"
 
@@ -404,6 +413,17 @@ ASSETS: dict[str, Asset] = {
             "about 150 MB",
             # Unpinned, as emoji_data.npz.
             files=(RemoteFile(f"ddpm/{DDPM_CHECKPOINT}", _course_a3_urls(DDPM_CHECKPOINT), None),),
+            in_all=False,
+        ),
+        Asset(
+            "simclr-model",
+            "the course's SimCLR ResNet-50 pretrained on CIFAR-10 "
+            "(pretrained_model/pretrained_simclr_model.pth)",
+            "cs231n ssl evaluate --pretrained-course (cs231n.ssl.evaluation.load_course_pretrained)",
+            "about 100 MB",
+            # No checksum or size is published: only being whole is checked (the size against
+            # the server's), as for emoji_data.npz.
+            files=(RemoteFile(SIMCLR_CHECKPOINT, SIMCLR_URLS, None),),
             in_all=False,
         ),
     )

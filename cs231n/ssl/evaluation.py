@@ -37,7 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core.checks import number, whole_number
+from ..core.config import data_path
 from ..core.files import atomic_path, save_figure
+from ..data.assets import SIMCLR_CHECKPOINT
 from .training import (
     ImageSet,
     build_encoder,
@@ -371,3 +373,98 @@ def plot_embedding(feats, labels, path):
         ax.set_yticks([])
     fig.colorbar(points, ax=list(axes), label="class")
     return save_figure(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# The course's pretrained network
+
+
+def course_pretrained_path(data_root=None) -> Path:
+    """Where the course's ``pretrained_simclr_model.pth`` is kept: the data directory's
+    ``pretrained_model/`` (asset ``simclr-model``)."""
+    return data_path(*SIMCLR_CHECKPOINT.split("/"), data_root=data_root)
+
+
+def load_course_pretrained(path=None, *, data_root=None, device=None):
+    """The course's pretrained SimCLR network, loaded as its notebook loads it: ``Model()``,
+    then ``load_state_dict(torch.load(path, weights_only=True), strict=False)`` (the notebook's
+    ``strict=False`` lets the same file fill its classifier's encoder too). ``path``: the file
+    (default :func:`course_pretrained_path`). Returns the model in eval mode on ``device``.
+
+    Errors, before anything is built from the file: FileNotFoundError naming the path and the
+    download command; ValueError naming the file when it is no PyTorch weights file, holds no
+    key of the course's ``Model`` (``strict=False`` would load nothing, silently), or holds one
+    of another shape."""
+    import torch
+
+    from ..core.torch_utils import resolve_device, torch_load
+    from ..simclr.model import Model
+
+    path = Path(path) if path is not None else course_pretrained_path(data_root)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the course's pretrained SimCLR model is not at {path}: get it with "
+            "`cs231n data download simclr-model`"
+        )
+    state = torch_load(path, "the course's pretrained SimCLR model")
+    if isinstance(state, dict) and "model_state" in state and "format" in state:
+        raise ValueError(f"{path}: an `ssl train` checkpoint; evaluate its run folder instead")
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise ValueError(f"{path}: not a state dict (names to tensors)")
+    model = Model()
+    expected = model.state_dict()
+    known = [k for k in state if k in expected]
+    if not known:
+        raise ValueError(
+            f"{path}: none of its {len(state)} weights is the course's Model's (keys f.* and "
+            f"g.*; found e.g. {next(iter(state), 'nothing')!r})"
+        )
+    for k in known:
+        if state[k].shape != expected[k].shape:
+            raise ValueError(
+                f"{path}: {k} has shape {tuple(state[k].shape)}, the course's Model "
+                f"{tuple(expected[k].shape)}"
+            )
+    model.load_state_dict(state, strict=False)
+    return model.to(resolve_device(device)).eval()
+
+
+def evaluate_course_pretrained(*, data_root=None, device=None, seed=0, k=KNN_K,
+                               temperature=KNN_TEMPERATURE, label_fraction=LABEL_FRACTION,
+                               max_images=5000, test_images=2000, progress=False) -> dict:  # fmt: skip
+    """The course's pretrained encoder on the course's data (CIFAR-10, which must be in the
+    data directory): the weighted kNN and the linear probe (as :func:`evaluate`) on the first
+    ``max_images`` training images (None: all) and ``test_images`` test images, beside the
+    raw pixels. Returns ``{"encoders": {"course": {...}, "pixels": {...}}, ...}``."""
+    from ..core.torch_utils import resolve_device
+
+    device = resolve_device(device)
+    whole_number("ssl evaluate", "k", k, 1)
+    number("ssl evaluate", "label_fraction", label_fraction, 0, 1, low_inclusive=False)
+    model = load_course_pretrained(data_root=data_root, device=device)
+    (xtr, ytr), (xte, yte), _ = load_ssl_data("cifar10", data_root, max_images, seed)
+    if test_images is not None:
+        xte, yte = xte[:test_images], yte[:test_images]
+    labelled = max(1, int(round(label_fraction * len(xtr))))
+    k = min(k, len(xtr))
+    transform = eval_transform(3)
+    results = {"data": "cifar10", "train_images": len(xtr), "test_images": len(xte),
+               "labelled_images": labelled, "k": k, "temperature": temperature,
+               "checkpoint": str(course_pretrained_path(data_root)), "encoders": {}}  # fmt: skip
+    for name, feats in (
+        ("course", lambda x: encode(model, x, transform, device)),
+        ("pixels", lambda x: pixels(x, transform)),
+    ):
+        start = time.perf_counter()
+        ftr, fte = feats(xtr), feats(xte)
+        top1, top5 = knn_accuracy(ftr, ytr, fte, yte, 10, k, temperature)
+        probe = linear_probe(ftr[:labelled], ytr[:labelled], fte, yte, 10, seed)
+        results["encoders"][name] = {
+            "knn_top1": top1,
+            "knn_top5": top5,
+            "linear_probe_top1": probe,
+            "seconds": time.perf_counter() - start,
+        }
+        if progress:
+            print(f"{name}: kNN top-1 {top1:.2f}%, probe top-1 {probe:.2f}%")
+    return results

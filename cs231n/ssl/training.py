@@ -25,18 +25,43 @@ course's. "small" at 32 px is the CPU-sized default.
 
 A run is a folder (:class:`SSLTrainer`, on :class:`cs231n.core.run.Trainer`): ``config.json``,
 ``checkpoint.pt`` after every epoch (weights, Adam's state, the shuffling generator and the
-global random state that draws the augmentations: ``resume`` continues exactly), and at the end
-``losses.json`` and ``loss.png``.
+global random state: ``resume`` continues exactly), and at the end ``losses.json`` and
+``loss.png``. The augmentations of an image are drawn from a stream seeded by the run's seed,
+the epoch and the image's index (:func:`augmentation_seed`), not from the global stream, so
+they do not depend on which process (or position in a batch) draws them.
+
+Several processes (torchrun or ``--nproc N``; :mod:`cs231n.core.distributed`): the batch size
+is the global batch, B / W pairs per process, dealt out in the one-process epoch order (a
+``GlobalOrderSampler``; an epoch has the one-process number of batches, N // B). Each process
+gathers every process's projections with their gradient (``all_gather_with_grad``) and takes
+the course's loss over the gathered global batch, so the negatives of every pair are the other
+2B - 2 views of the global batch and the loss is the one-process loss of the same embeddings
+(up to float rounding; NT-Xent does not depend on the order of the pairs). The gather's backward
+sums the W processes' gradients into each process's own rows (W times the global loss's
+gradient), and the gradients are then averaged (all-reduce SUM, / W) before each Adam step: the
+global batch's gradient. Batch normalisation: on CUDA the model's batch norms become
+``SyncBatchNorm`` (the global batch's statistics) and W processes train the one-process model
+up to float rounding. On CPUs PyTorch has no ``SyncBatchNorm``: each process normalises its
+B / W views with their own statistics (the ResNet and the projection head both have batch
+norm), so the run is not the one-process run number for number; it is like training with
+per-device batch norm (as the SimCLR paper did before it synchronised it). At the end of each
+epoch the processes' running means and variances are averaged, so every process holds, and
+rank 0 saves, one model. Only rank 0 writes; ``config.json`` records ``world_size``, which a
+resume may change: the weights, Adam's state, the data order and the augmentations carry over
+exactly (on CPUs the batch norms' split then changes with W).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..core import distributed
 from ..core.checkpoints import (
     check_model_size,
     check_optimizer_state,
@@ -217,24 +242,104 @@ def eval_transform(channels):
     return T.Compose([T.Resize(IMAGE_SIZE), T.ToTensor(), T.Normalize(mean, std)])
 
 
+def augmentation_seed(seed, epoch, index) -> int:
+    """The seed of image ``index``'s augmentations in ``epoch`` of a run seeded ``seed``: the
+    same in every process and at every position of a batch."""
+    text = f"{seed}/augment/{epoch}/{index}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "little") >> 1
+
+
 class ImageSet:
     """A torch-style dataset over uint8 images: ``pair`` gives ``(x_i, x_j, label)`` (two
-    views, as the course's ``CIFAR10Pair``), else ``(x, label)``."""
+    views, as the course's ``CIFAR10Pair``), else ``(x, label)``.
 
-    def __init__(self, images, labels, transform, pair=False):
+    ``seed``: None draws the augmentations from the global random stream; a number draws
+    image ``index``'s from a stream of its own, :func:`augmentation_seed` (``seed``,
+    ``epoch``, ``index``), leaving the global stream as it was (set ``epoch`` each epoch)."""
+
+    def __init__(self, images, labels, transform, pair=False, seed=None):
         self.images, self.targets = images, [int(y) for y in labels]
         self.transform, self.pair = transform, pair
+        self.seed, self.epoch = seed, 0
 
     def __len__(self):
         return len(self.images)
 
     def __getitem__(self, index):
+        if self.seed is None:
+            return self._item(index)
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(augmentation_seed(self.seed, self.epoch, index))
+            return self._item(index)
+
+    def _item(self, index):
         from PIL import Image
 
         img = Image.fromarray(self.images[index])
         if self.pair:
             return self.transform(img), self.transform(img), self.targets[index]
         return self.transform(img), self.targets[index]
+
+
+class _Batches:
+    """The first ``count`` batches of ``loader`` (an epoch of several processes has the
+    one-process number of batches, though a padded sampler could give one more)."""
+
+    def __init__(self, loader, count):
+        self.loader, self.count = loader, count
+
+    def __len__(self):
+        return self.count
+
+    def __iter__(self):
+        return itertools.islice(iter(self.loader), self.count)
+
+
+def _gathering(model, ctx):
+    """``model`` whose projections are every process's, gathered with their gradient (the
+    global batch's negatives); the model itself in one process."""
+    if not ctx.distributed:
+        return model
+    from torch import nn
+
+    class Gathering(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            feature, out = self.model(x)
+            return feature, ctx.all_gather_with_grad(out)
+
+    return Gathering()
+
+
+def _average_batchnorm_statistics(model, ctx):
+    """Every process's batch norms' running means and variances, averaged over the processes
+    (CPU runs, which have no SyncBatchNorm): one model on every process."""
+    if not ctx.distributed:
+        return
+    import torch
+    import torch.distributed as dist
+    from torch import nn
+
+    stats = [
+        t
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+        for t in (m.running_mean, m.running_var)
+    ]
+    if not stats:
+        return
+    flat = torch.cat([t.reshape(-1) for t in stats])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= ctx.world_size
+    offset = 0
+    for t in stats:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,9 +414,11 @@ class SSLTrainer(Trainer):
 
     ``train``: ``(images, labels)`` (labels unused in training); ``config``: :data:`DEFAULTS`'
     keys; ``channels``: 1 or 3. The settings compared on resume are all of ``config`` but
-    ``epochs`` (which may grow); the seed is recorded."""
+    ``epochs`` (which may grow) and ``world_size`` (the number of processes, recorded in
+    ``config.json``); the seed is recorded. Under torchrun, see the module's docstring."""
 
     restart_hint = "start over without --resume, or choose another --output"
+    may_change = ("epochs", "world_size")
 
     def __init__(self, output, train, config, channels, *, seed=0, device=None, resume=False,
                  progress=False):  # fmt: skip
@@ -320,41 +427,70 @@ class SSLTrainer(Trainer):
         from ..core.torch_utils import resolve_device
 
         check_config(config)
-        super().__init__(output, config, config["epochs"], resume=resume)
-        self.channels, self.seed, self.progress = channels, seed, progress
-        self.device = resolve_device(device)
-        self.model = build_model(config, channels, seed).to(self.device)
+        self.dist = ctx = distributed.setup(str(resolve_device(device)))
+        self.local_batch = ctx.local_batch_size(config["batch_size"], "ssl train")
+        if self.local_batch < 2 and ctx.backend != "nccl":
+            # Each process's batch norms normalise its own views: one view has no statistics.
+            raise ValueError(
+                f"ssl train: batch size {config['batch_size']} gives {self.local_batch} pair "
+                f"to each of {ctx.world_size} processes; batch norm (per process on CPUs) "
+                f"needs at least 2: use a batch size of at least {2 * ctx.world_size}"
+            )
+        super().__init__(
+            output, {**config, "world_size": ctx.world_size}, config["epochs"], resume=resume
+        )
+        self.channels, self.seed, self.progress = channels, seed, progress and ctx.is_main
+        self.device = torch.device(ctx.device)
+        model = build_model(config, channels, seed)
+        self.model = ctx.sync_batchnorm(model).to(self.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"]
         )
+        ctx.sync_optimizer(self.optimizer)
         self.generator = torch.Generator().manual_seed(seed)
-        self.data = ImageSet(train[0], train[1], train_transform(channels), pair=True)
+        self.data = ImageSet(train[0], train[1], train_transform(channels), pair=True, seed=seed)
         self.losses, self.seconds = [], 0.0
+
+    def fit(self):
+        self.dist.broadcast(self.model)  # rank 0's weights everywhere (built or resumed alike)
+        super().fit()
 
     def train_epoch(self):
         import torch
 
         from ..simclr.utils import train as simclr_train
 
+        ctx, batch = self.dist, self.config["batch_size"]
+        self.data.epoch = self.epoch
+        # One process: the loader shuffles with the run's generator. Several: the same order
+        # (the same generator's draws, on every process) dealt out, B / W pairs each.
+        sampler = ctx.sampler(self.data, self.generator, self.seed)
+        if sampler is not None:
+            sampler.set_epoch(self.epoch)
         loader = torch.utils.data.DataLoader(
             self.data,
-            batch_size=self.config["batch_size"],
-            shuffle=True,
+            batch_size=self.local_batch,
+            shuffle=sampler is None,
+            sampler=sampler,
             drop_last=True,
             generator=self.generator,
         )
         start = time.perf_counter()
         loss = simclr_train(
-            self.model,
-            loader,
+            _gathering(self.model, ctx),
+            # The one-process loader runs to its end: its sampler's last (empty) draw from
+            # the generator is part of the order's stream, which the dealt-out order repeats.
+            _Batches(loader, len(self.data) // batch) if sampler is not None else loader,
             self.optimizer,
             self.epoch + 1,
             self.epochs,
-            batch_size=self.config["batch_size"],
+            batch_size=batch,
             temperature=self.config["temperature"],
             device=self.device,
             progress=self.progress,
         )
+        if self.dist.backend != "nccl":
+            _average_batchnorm_statistics(self.model, ctx)
         self.seconds += time.perf_counter() - start
         self.losses.append(loss)
         if not math.isfinite(loss):
@@ -367,7 +503,8 @@ class SSLTrainer(Trainer):
 
         return {
             "format": FORMAT,
-            "config": self.config,
+            "config": {k: self.config[k] for k in DEFAULTS},
+            "world_size": self.dist.world_size,
             "channels": self.channels,
             "seed": self.seed,
             "epoch": self.epoch + 0,
@@ -381,6 +518,9 @@ class SSLTrainer(Trainer):
 
     def read_checkpoint(self, path):
         return load_checkpoint(path)
+
+    def saved_config(self, saved):
+        return {**saved["config"], "world_size": saved.get("world_size", 1)}
 
     def restore(self, saved, path):
         import torch
