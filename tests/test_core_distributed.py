@@ -341,6 +341,53 @@ def test_a_failing_rank_ends_the_run(tmp_path, kill):
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
+# Any command: rank 1 is killed at its third all-reduce (a training step's gradients), wherever
+# in the command that falls. torch.distributed.all_reduce is looked up when called, so wrapping
+# it reaches every collective the command makes through cs231n.core.distributed.
+KILLED_COMMAND = """
+    import os, signal, sys
+    import torch.distributed as dist
+    original, calls = dist.all_reduce, [0]
+    def all_reduce(*args, **kwargs):
+        calls[0] += 1
+        if os.environ["RANK"] == "1" and calls[0] == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    dist.all_reduce = all_reduce
+    from cs231n.cli import main
+    sys.exit(main({argv!r}))
+"""
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+KILLED_COMMANDS = {
+    "vit": ["vit", "train", "--epochs", "1", "--max-images", "256", "-q"],
+    "caption": ["caption", "train", "--model", "transformer", "--epochs", "1", "--max-train",
+                "400", "-q"],
+    "ssl": ["ssl", "train", "--quick", "-q"],
+    "diffusion": ["diffusion", "train", "--data", "fashion-mnist", "--quick", "-q"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", sorted(KILLED_COMMANDS))
+def test_a_killed_rank_ends_every_command(tmp_path, command):
+    """The GAN's test above, for the other training commands as the user runs them: a rank
+    killed mid-training ends the whole run, non-zero and without a hang (the timeout)."""
+    argv = [*KILLED_COMMANDS[command], "-o", str(tmp_path / "run")]
+    if command != "caption" and not os.path.isdir(FASHION_MNIST):
+        if not os.path.isdir(os.path.join(os.environ.get("CS231N_DATA", ""), "fashion-mnist")):
+            pytest.skip("needs Fashion-MNIST (Debian's dataset-fashion-mnist)")
+    script = tmp_path / "worker.py"
+    script.write_text(textwrap.dedent(KILLED_COMMAND.format(argv=argv)))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(script)],
+        capture_output=True, text=True, timeout=TIMEOUT, env=env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Signal 9 (SIGKILL)" in result.stderr or f"-{int(signal.SIGKILL)}" in result.stderr
+
+
 # ---- the command line ------------------------------------------------------------------------
 
 

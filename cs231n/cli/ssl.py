@@ -186,7 +186,7 @@ def add_parser(commands):
         cmd_ssl_train,
         help="SimCLR pretraining on Fashion-MNIST, CIFAR-10 or an image folder",
         description="Pretrain an encoder with the course's contrastive loss and training loop. "
-        "The default is sized for a CPU (a small ResNet at 32x32 on 10000 Fashion-MNIST "
+        "The default is sized for a CPU (a small ResNet at 32x32 on 20000 Fashion-MNIST "
         "images); --course gives the course's ResNet-50 configuration. The run folder gets "
         "config.json, checkpoint.pt after every epoch (--resume continues exactly), "
         "losses.json and loss.png.",
@@ -199,7 +199,7 @@ def add_parser(commands):
         "images with one subfolder per class",
     )
     train.add_argument(
-        "--max-images", type=positive_int, default=None, help="first N training images (10000)"
+        "--max-images", type=positive_int, default=None, help="first N training images (20000)"
     )
     train.add_argument("--all-images", action="store_true", help="every training image")
     train.add_argument("--arch", choices=["small", "resnet18", "resnet50"], default=None,
@@ -210,7 +210,7 @@ def add_parser(commands):
     train.add_argument(
         "--feature-dim", type=int_range(1, 65536), default=None, help="projection size (128)"
     )
-    train.add_argument("--epochs", type=positive_int, default=None, help="epochs in all (4)")
+    train.add_argument("--epochs", type=positive_int, default=None, help="epochs in all (10)")
     train.add_argument(
         "--batch-size",
         type=int_range(2),

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import torch
-from tqdm.auto import tqdm
 
 from ..core.checks import number, whole_number
+from ..core.progress import progress_bar
 from ..gaussian_diffusion import GaussianDiffusion
 from ..unet import check_cfg_scale
 
@@ -62,7 +62,7 @@ def ddim_sample(
     x = torch.randn(shape, device=diffusion.betas.device)
     xs = [x]
     ab = diffusion.alphas_cumprod
-    for i, t in enumerate(tqdm(times, desc="DDIM", disable=not progress)):
+    for i, t in enumerate(progress_bar(times, desc="DDIM", disable=not progress)):
         tt = torch.full((batch_size,), t, device=x.device, dtype=torch.long)
         eps, x0 = diffusion.model_predictions(x, tt, model_kwargs)
         ab_t = ab[t]
@@ -115,7 +115,7 @@ def _ancestral(diffusion, n, kwargs, trajectory, progress):
     shape = (n, diffusion.channels, diffusion.image_size, diffusion.image_size)
     img = torch.randn(shape, device=diffusion.betas.device)
     imgs = [img]
-    for t in tqdm(
+    for t in progress_bar(
         reversed(range(diffusion.num_timesteps)),
         total=diffusion.num_timesteps,
         desc="DDPM",

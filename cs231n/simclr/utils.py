@@ -21,9 +21,10 @@ import numpy as np  # noqa: F401  (the course's `from .contrastive_loss import *
 import torch
 import torch.optim as optim  # noqa: F401  (the course's module imports it: its star-import gives it)
 from torch.utils.data import DataLoader  # noqa: F401  (likewise)
-from tqdm import tqdm
+from tqdm import tqdm  # noqa: F401  (the course's star-import gives it; bars: progress_bar)
 
 from ..core.checks import number, whole_number
+from ..core.progress import progress_bar
 
 # The course's module star-imports its loss module; the notebook uses these names after
 # `from cs231n.simclr.utils import *`.
@@ -74,7 +75,7 @@ def train(
     device = _device(model, device)
     model.train()
     total_loss, total_num = 0.0, 0
-    bar = tqdm(data_loader, disable=not progress)
+    bar = progress_bar(data_loader, disable=not progress)
     for x_i, x_j, _ in bar:
         if x_i.size(0) < 2:
             # Checked before the forward pass, whose BatchNorm would fail less clearly.
@@ -113,7 +114,7 @@ def train_val(model, data_loader, train_optimizer, epoch, epochs, device="cuda",
     model.train(is_train)
     loss_criterion = torch.nn.CrossEntropyLoss()
     total_loss, correct_1, correct_5, total_num = 0.0, 0.0, 0.0, 0
-    bar = tqdm(data_loader, disable=not progress)
+    bar = progress_bar(data_loader, disable=not progress)
     with torch.enable_grad() if is_train else torch.no_grad():
         for data, target in bar:
             data, target = data.to(device), target.to(device)
@@ -179,7 +180,7 @@ def test(
     total_top1, total_top5, total_num = 0.0, 0.0, 0
     feature_bank, feature_labels = [], []
     with torch.no_grad():
-        for data, _, target in tqdm(
+        for data, _, target in progress_bar(
             memory_data_loader, desc="Feature extracting", disable=not progress
         ):
             feature, _ = model(data.to(device))
@@ -195,7 +196,7 @@ def test(
             raise ValueError(f"test: k={k} neighbours, but the bank holds {feature_bank.size(1)}")
         if int(feature_labels.min()) < 0 or int(feature_labels.max()) >= c:
             raise ValueError(f"test: labels must lie in [0, {c}), c being the number of classes")
-        bar = tqdm(test_data_loader, disable=not progress)
+        bar = progress_bar(test_data_loader, disable=not progress)
         for data, _, target in bar:
             data, target = data.to(device), target.to(device)
             feature, _ = model(data)

@@ -85,15 +85,16 @@ FASHION_MEAN, FASHION_STD = (0.2860,), (0.3530,)
 COLOUR_MEAN, COLOUR_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
-# The CPU-sized default: a small ResNet (width 16, 0.44 M parameters) on 10000 images, 4 epochs
-# of 78 batches (meant to finish within 15 minutes on two idle cores).
+# The CPU-sized default: a small ResNet (width 16, 0.44 M parameters) on 20000 images, 10 epochs
+# of 156 batches: 680 s on two idle cores (README, measured). 10000 images x 4 epochs (160 s)
+# gave a linear probe below the raw pixels' (77.0% vs 77.6%); this one beats them (81.9% vs 79.9%).
 DEFAULTS = {
     "dataset": "fashion-mnist",
-    "max_images": 10000,
+    "max_images": 20000,
     "arch": "small",
     "width": 16,
     "feature_dim": 128,
-    "epochs": 4,
+    "epochs": 10,
     "batch_size": 128,
     "temperature": 0.5,
     "lr": 1e-3,
