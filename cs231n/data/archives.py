@@ -70,31 +70,14 @@ def extract(archive, dest_dir, select=None, *, sha256=None, max_bytes=None) -> l
         # is not one to trust with the others.
         entries = [(info, _safe_entry_path(archive, info)) for info in zf.infolist()]
         entries = [(info, rel) for info, rel in entries if not info.is_dir()]
-        if select is None:
-            plan = {rel: rel.as_posix() for _, rel in entries}
-        else:
-            plan = select([rel for _, rel in entries])
-        chosen = _check_sizes(archive, _choose(archive, entries, plan), max_bytes)
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        # Same filesystem as the destinations, so moving the files into place is a rename.
-        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
-        try:
-            for dest, info in chosen.items():
-                target = staging / dest
-                target.parent.mkdir(parents=True, exist_ok=True)
-                actual = _copy_entry(archive, zf, info, target)
-                expected = sha256.get(dest)
-                if expected is not None and actual != expected:
-                    raise ArchiveError(
-                        f"{archive}: {info.filename!r} has sha256 {actual}, expected {expected}"
-                    )
-            for dest in chosen:
-                final = dest_dir / dest
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / dest, final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return [dest_dir / dest for dest in chosen]
+        chosen = _check_sizes(archive, _choose(archive, entries, _plan(entries, select)), max_bytes)
+        return _unpack(
+            archive,
+            dest_dir,
+            chosen,
+            sha256,
+            lambda info, target: _copy_entry(archive, zf, info, target),
+        )
 
 
 def _choose(archive, entries, plan) -> dict[str, zipfile.ZipInfo]:
@@ -110,6 +93,39 @@ def _choose(archive, entries, plan) -> dict[str, zipfile.ZipInfo]:
             raise ArchiveError(f"{archive} holds two entries named {dest!r} (refused)")
         chosen[dest] = info
     return chosen
+
+
+def _plan(entries, select) -> dict:
+    """Which entries to extract, and where: every file at its own path, or ``select``'s choice."""
+    if select is None:
+        return {rel: rel.as_posix() for _, rel in entries}
+    return select([rel for _, rel in entries])
+
+
+def _unpack(archive, dest_dir: Path, chosen: dict, sha256: dict, copy) -> list[Path]:
+    """Write each chosen entry (``copy(entry, target)`` returns its SHA-256) into a staging
+    folder beside the destinations, check it against ``sha256``, then rename every file into
+    place; the staging folder is removed whatever happens, so a failure leaves ``dest_dir`` as
+    it was. Shared by the zip and tar readers."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    # Same filesystem as the destinations, so moving the files into place is a rename.
+    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
+    try:
+        for dest, entry in chosen.items():
+            target = staging / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            actual = copy(entry, target)
+            expected = sha256.get(dest)
+            if expected is not None and actual != expected:
+                name = getattr(entry, "filename", None) or entry.name
+                raise ArchiveError(f"{archive}: {name!r} has sha256 {actual}, expected {expected}")
+        for dest in chosen:
+            final = dest_dir / dest
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / dest, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [dest_dir / dest for dest in chosen]
 
 
 def _check_sizes(archive, chosen, max_bytes) -> dict[str, zipfile.ZipInfo]:
@@ -223,47 +239,28 @@ def _extract_tar(archive, dest_dir, select, sha256, max_bytes) -> list[Path]:
             raise ArchiveError(f"{archive} is corrupt ({e}); nothing was extracted") from None
         entries = [(m, _safe_tar_path(archive, m)) for m in members]
         entries = [(m, rel) for m, rel in entries if rel is not None]
-        plan = (
-            {rel: rel.as_posix() for _, rel in entries}
-            if select is None
-            else select([rel for _, rel in entries])
-        )
-        chosen = _choose(archive, entries, plan)
+        chosen = _choose(archive, entries, _plan(entries, select))
         total = sum(m.size for m in chosen.values())
         if total > max_bytes:
             raise ArchiveError(
                 f"{archive}: the files to extract would expand to {total} bytes, more than "
                 f"{max_bytes} (refused)"
             )
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest_dir))
-        try:
-            for dest, member in chosen.items():
-                target = staging / dest
-                target.parent.mkdir(parents=True, exist_ok=True)
-                digest = hashlib.sha256()
-                try:
-                    with tf.extractfile(member) as src, open(target, "wb") as out:
-                        while chunk := src.read(1 << 20):
-                            digest.update(chunk)
-                            out.write(chunk)
-                except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-                    raise ArchiveError(
-                        f"{archive} is corrupt: entry {member.name!r} cannot be read ({e})"
-                    ) from None
-                expected = sha256.get(dest)
-                if expected is not None and digest.hexdigest() != expected:
-                    raise ArchiveError(
-                        f"{archive}: {member.name!r} has sha256 {digest.hexdigest()}, "
-                        f"expected {expected}"
-                    )
-            for dest in chosen:
-                final = dest_dir / dest
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staging / dest, final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return [dest_dir / dest for dest in chosen]
+
+        def copy(member, target) -> str:
+            digest = hashlib.sha256()
+            try:
+                with tf.extractfile(member) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                raise ArchiveError(
+                    f"{archive} is corrupt: entry {member.name!r} cannot be read ({e})"
+                ) from None
+            return digest.hexdigest()
+
+        return _unpack(archive, dest_dir, chosen, sha256, copy)
 
 
 __all__ = ["ArchiveError", "MAX_BYTES", "MAX_COMPRESSION_RATIO", "extract"]
