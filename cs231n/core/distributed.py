@@ -180,21 +180,25 @@ class Context:
         """Average the gradients of ``params`` across the ranks in place: one flat buffer
         all-reduced with SUM, then divided by the world size. Parameters without a gradient
         are left out (every rank runs the same graph, so they lack it everywhere)."""
-        if not self.distributed:
+        if self.distributed:
+            self.average_tensors([p.grad for p in params if p.grad is not None])
+
+    def average_tensors(self, tensors):
+        """Average ``tensors`` (one dtype) across the ranks in place: one flat buffer
+        all-reduced with SUM, then divided by the world size (gloo's AVG has an open
+        correctness report). Gradients, and SimCLR's batch-norm running statistics."""
+        if not self.distributed or not tensors:
             return
         import torch
         import torch.distributed as dist
 
-        grads = [p.grad for p in params if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
+        flat = torch.cat([t.reshape(-1) for t in tensors])
         dist.all_reduce(flat, op=dist.ReduceOp.SUM)
         flat /= self.world_size
         offset = 0
-        for g in grads:
-            g.copy_(flat[offset : offset + g.numel()].view_as(g))
-            offset += g.numel()
+        for t in tensors:
+            t.copy_(flat[offset : offset + t.numel()].view_as(t))
+            offset += t.numel()
 
     def sync_optimizer(self, optimizer):
         """Make every ``optimizer.step()`` average its parameters' gradients first (a step

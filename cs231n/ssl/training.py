@@ -320,27 +320,16 @@ def _gathering(model, ctx):
 def _average_batchnorm_statistics(model, ctx):
     """Every process's batch norms' running means and variances, averaged over the processes
     (CPU runs, which have no SyncBatchNorm): one model on every process."""
-    if not ctx.distributed:
-        return
-    import torch
-    import torch.distributed as dist
     from torch import nn
 
-    stats = [
-        t
-        for m in model.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
-        for t in (m.running_mean, m.running_var)
-    ]
-    if not stats:
-        return
-    flat = torch.cat([t.reshape(-1) for t in stats])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= ctx.world_size
-    offset = 0
-    for t in stats:
-        t.copy_(flat[offset : offset + t.numel()].view_as(t))
-        offset += t.numel()
+    ctx.average_tensors(
+        [
+            t
+            for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+            for t in (m.running_mean, m.running_var)
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------------------------
