@@ -1,5 +1,5 @@
 """Training in several processes: the one distributed context every PyTorch training run here
-stands on (GAN, Vision Transformer, captioning Transformer; next SimCLR and diffusion).
+stands on (GAN, Vision Transformer, captioning Transformer, SimCLR, diffusion).
 
 A run launched by ``torchrun`` (``torchrun --standalone --nproc_per_node=N -m cs231n ...``, or
 ``cs231n ... train --nproc N``, which runs that command) finds ``RANK``, ``WORLD_SIZE``,
@@ -52,12 +52,13 @@ The rules every run follows (and the tests check):
 - A failing rank ends the run: ``torchrun`` stops the others when one exits with an error;
   collectives give up after :data:`TIMEOUT` where a peer vanished without it.
 
-Beyond the runs of today, :meth:`Context.wrap` wraps a model in ``DistributedDataParallel``
-(no ``device_ids`` on CPUs), for a model with one forward and one backward per step, and
+:meth:`Context.wrap` wraps a model in ``DistributedDataParallel`` (no ``device_ids`` on CPUs),
+for a model with one forward and one backward per step, and
 :meth:`Context.all_gather_with_grad` gathers every rank's tensors with their gradient (SimCLR's
-negatives from the global batch: each rank's loss is the mean over its own rows against the
-gathered batch; the gather's backward sums every rank's gradient into each rank's rows, and
-the optimiser hook's divide by W makes it the gradient of the global batch's mean loss).
+negatives from the global batch: every rank computes the course's loss on the whole gathered
+batch, the one-process loss of the same embeddings; the gather's backward sums every rank's
+gradient into each rank's rows, and the optimiser hook's divide by W makes it that loss's
+gradient).
 
 A new run plugs in as the GAN, ViT and captioning runs do: in its ``Trainer`` subclass's
 ``__init__``, ``self.dist = distributed.setup(device)`` (the device to use is
