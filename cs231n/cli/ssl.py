@@ -122,12 +122,7 @@ def cmd_ssl_evaluate(args) -> int:
         )
     except (ValueError, FileNotFoundError) as e:
         raise UserError(str(e)) from None
-    print(f"{'encoder':<12}{'kNN top-1':>10}{'kNN top-5':>10}{'probe top-1':>13}")
-    for name, r in results["encoders"].items():
-        print(
-            f"{name:<12}{r['knn_top1']:>9.2f}%{r['knn_top5']:>9.2f}%"
-            f"{r['linear_probe_top1']:>12.2f}%"
-        )
+    _print_table(results)
     sup = results["encoders"]["supervised"]
     print(
         f"supervised classifier: {sup['classifier_top1']:.2f}% after {sup['training']['steps']} "
@@ -158,12 +153,7 @@ def _evaluate_course_pretrained(args) -> int:
         )
     except (ValueError, FileNotFoundError) as e:
         raise UserError(str(e)) from None
-    print(f"{'encoder':<12}{'kNN top-1':>10}{'kNN top-5':>10}{'probe top-1':>13}")
-    for name, r in results["encoders"].items():
-        print(
-            f"{name:<12}{r['knn_top1']:>9.2f}%{r['knn_top5']:>9.2f}%"
-            f"{r['linear_probe_top1']:>12.2f}%"
-        )
+    _print_table(results)
     print(
         f"{results['train_images']} training images (bank), {results['test_images']} test "
         f"images, {results['labelled_images']} labelled"
@@ -296,3 +286,13 @@ def add_parser(commands):
     evaluate.add_seed(0, "seed of the random encoder, the probes and the baseline (default: 0)")
     evaluate.add_quiet("no per-encoder lines")
     evaluate.add_data_dir()
+
+
+def _print_table(results):
+    """The evaluation's table: one row per encoder, kNN top-1/top-5 and the probe's top-1."""
+    print(f"{'encoder':<12}{'kNN top-1':>10}{'kNN top-5':>10}{'probe top-1':>13}")
+    for name, r in results["encoders"].items():
+        print(
+            f"{name:<12}{r['knn_top1']:>9.2f}%{r['knn_top5']:>9.2f}%"
+            f"{r['linear_probe_top1']:>12.2f}%"
+        )
