@@ -106,6 +106,21 @@ def knn_accuracy(train_x, train_y, test_x, test_y, classes, k=KNN_K, temperature
     return 100 * top1 / len(test_x), 100 * top5 / len(test_x)
 
 
+def _scores(train_x, train_y, test_x, test_y, n_labelled, classes, k, temperature, seed, start,
+            probe_iterations=PROBE_ITERATIONS):  # fmt: skip
+    """One encoder's row: kNN top-1/top-5 over every training feature, the linear probe fitted
+    on the first ``n_labelled``, and the seconds since ``start`` (features included)."""
+    knn1, knn5 = knn_accuracy(train_x, train_y, test_x, test_y, classes, k, temperature)
+    probe = linear_probe(train_x[:n_labelled], train_y[:n_labelled], test_x, test_y, classes,
+                         seed, probe_iterations)  # fmt: skip
+    return {
+        "knn_top1": knn1,
+        "knn_top5": knn5,
+        "linear_probe_top1": probe,
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def linear_probe(train_x, train_y, test_x, test_y, classes, seed=0,
                  iterations=PROBE_ITERATIONS):  # fmt: skip
     """Test top-1 % of a softmax-regression classifier fitted on fixed features (standardised
@@ -260,16 +275,14 @@ def evaluate(run, *, data_root=None, device=None, seed=0, k=KNN_K, temperature=K
     }
 
     def measure(name, train_x, test_x, start):
-        knn1, knn5 = knn_accuracy(train_x, ytr, test_x, yte, classes, k, temperature)
-        probe = linear_probe(train_x[:n_labelled], yl, test_x, yte, classes, seed, probe_iterations)
-        results["encoders"][name] = {
-            "knn_top1": knn1,
-            "knn_top5": knn5,
-            "linear_probe_top1": probe,
-            "seconds": time.perf_counter() - start,
-        }
+        r = _scores(train_x, ytr, test_x, yte, n_labelled, classes, k, temperature, seed, start,
+                    probe_iterations)  # fmt: skip
+        results["encoders"][name] = r
         if progress:
-            print(f"  {name}: kNN {knn1:.2f}% / {knn5:.2f}%, linear probe {probe:.2f}%")
+            print(
+                f"  {name}: kNN {r['knn_top1']:.2f}% / {r['knn_top5']:.2f}%, "
+                f"linear probe {r['linear_probe_top1']:.2f}%"
+            )
 
     t = time.perf_counter()
     ssl_model = saved["model"].to(device)
@@ -457,14 +470,10 @@ def evaluate_course_pretrained(*, data_root=None, device=None, seed=0, k=KNN_K,
     ):
         start = time.perf_counter()
         ftr, fte = feats(xtr), feats(xte)
-        top1, top5 = knn_accuracy(ftr, ytr, fte, yte, 10, k, temperature)
-        probe = linear_probe(ftr[:labelled], ytr[:labelled], fte, yte, 10, seed)
-        results["encoders"][name] = {
-            "knn_top1": top1,
-            "knn_top5": top5,
-            "linear_probe_top1": probe,
-            "seconds": time.perf_counter() - start,
-        }
+        r = _scores(ftr, ytr, fte, yte, labelled, 10, k, temperature, seed, start)
+        results["encoders"][name] = r
         if progress:
-            print(f"{name}: kNN top-1 {top1:.2f}%, probe top-1 {probe:.2f}%")
+            print(
+                f"{name}: kNN top-1 {r['knn_top1']:.2f}%, probe top-1 {r['linear_probe_top1']:.2f}%"
+            )
     return results
