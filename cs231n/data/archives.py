@@ -165,22 +165,33 @@ def _copy_entry(archive, zf, info, target: Path) -> str:
     return digest.hexdigest()
 
 
+def _parts(name: str) -> list[str]:
+    """An entry name's path components; backslashes are separators for archives made on
+    Windows, so they are treated so everywhere."""
+    return [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+
+
+def _path_problem(name: str, parts: list[str]) -> str | None:
+    """Why an entry's path could escape the target (zip and tar alike), or None."""
+    if name.startswith(("/", "\\")):
+        return "an absolute path"
+    if re.match(r"[A-Za-z]:", name):
+        return "a path with a drive letter"
+    if ".." in parts:
+        return "a '..' component"
+    return None
+
+
 def _safe_entry_path(archive, info: zipfile.ZipInfo) -> PurePosixPath:
     """The entry's path relative to the target, or ArchiveError if it could escape it."""
     name = info.filename
-    # Backslashes are separators for archives made on Windows; treat them so everywhere.
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if name.startswith(("/", "\\")):
-        problem = "an absolute path"
-    elif re.match(r"[A-Za-z]:", name):
-        problem = "a path with a drive letter"
-    elif ".." in parts:
-        problem = "a '..' component"
-    elif stat.S_ISLNK(info.external_attr >> 16):
+    parts = _parts(name)
+    problem = _path_problem(name, parts)
+    if problem is None and stat.S_ISLNK(info.external_attr >> 16):
         problem = "a symbolic link"
-    elif not parts or "\0" in name:
+    elif problem is None and (not parts or "\0" in name):
         problem = "an empty or invalid name"
-    else:
+    if problem is None:
         return PurePosixPath(*parts)
     raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
 
@@ -200,23 +211,14 @@ def _safe_tar_path(archive, member: tarfile.TarInfo) -> PurePosixPath | None:
     """The member's path relative to the target (None for a folder), or ArchiveError when it
     could escape it or is not a plain file: links, devices and FIFOs are refused outright."""
     name = member.name
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if member.isdir():
-        problem = None
-    elif member.issym() or member.islnk():
+    parts = _parts(name)
+    if member.issym() or member.islnk():
         problem = "a link"
-    elif not member.isfile():
+    elif not (member.isfile() or member.isdir()):
         problem = "a device, FIFO or other special file"
     else:
-        problem = None
-    if problem is None:
-        if name.startswith(("/", "\\")):
-            problem = "an absolute path"
-        elif re.match(r"[A-Za-z]:", name):
-            problem = "a path with a drive letter"
-        elif ".." in parts:
-            problem = "a '..' component"
-        elif "\0" in name or (not parts and not member.isdir()):
+        problem = _path_problem(name, parts)
+        if problem is None and ("\0" in name or (not parts and not member.isdir())):
             problem = "an empty or invalid name"
     if problem is not None:
         raise ArchiveError(f"unsafe entry {name!r} in {archive}: {problem}; nothing was extracted")
