@@ -56,11 +56,14 @@ class RMSNorm(nn.Module):
         self.g = nn.Parameter(torch.ones(1, dim, 1, 1))
 
     def forward(self, x):
-        # g * scale first: one product of C numbers instead of a second pass over the whole
-        # activation (~25% of the norm's forward and backward on a CPU). Bit-identical to the
-        # course's ``normalize(x) * g * scale`` while g is all ones (a fresh model: the course's
-        # seeded checks); otherwise within a rounding step.
-        return F.normalize(x, dim=1) * (self.g * self.scale)
+        # The course's ``F.normalize(x, dim=1) * g * scale``, in two cheaper passes: the
+        # norm as sqrt(sum of squares) (F.normalize's eps, 1e-12, as its floor) is a plain
+        # reduction, ~4x faster forward and backward than F.normalize's strided vector_norm
+        # over NCHW's channels on a CPU (its 26% of a training step -> 7%; bench_diffusion);
+        # and g * scale first, one product of C numbers instead of a pass over the
+        # activation. Equal to the course's within a rounding step (its seeded checks hold).
+        norm = x.square().sum(dim=1, keepdim=True).sqrt().clamp_min(1e-12)
+        return x / norm * (self.g * self.scale)
 
 
 class SinusoidalPosEmb(nn.Module):

@@ -37,6 +37,25 @@ def test_sample_by_class_with_both_samplers(run, tmp_path, capsys):
     assert "ddim in 3 steps, no guidance" in capsys.readouterr().out
 
 
+def test_several_classes_give_one_row_each(run, tmp_path, capsys):
+    from PIL import Image
+
+    out, traj = tmp_path / "rows.png", tmp_path / "t.png"
+    args = ["--threads", "1", "diffusion", "sample", str(run), "-q", "--sampler", "ddim"]
+    args += ["--steps", "2", "-n", "3", "-o", str(out), "--trajectory", str(traj)]
+    assert main([*args, "--class", "sneaker", "--class", "bag"]) == 0
+    assert "3 samples each of 'sneaker', 'bag'" in capsys.readouterr().out
+    one = Image.open(out).size
+    assert main([*args, "--class", "all"]) == 0
+    printed = capsys.readouterr().out
+    assert "'t-shirt/top', 'trouser'" in printed and "'ankle boot'" in printed
+    ten = Image.open(out).size
+    # the same 3 columns; 10 rows instead of 2 (each image plus its padding is one row)
+    assert ten[0] == one[0] and (ten[1] - 2) * 2 == (one[1] - 2) * 10
+    # the trajectory: the first sample of each class, at most 8 rows of 32-pixel frames
+    assert Image.open(traj).size[1] == 8 * (32 + 2) + 2
+
+
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -45,6 +64,7 @@ def test_sample_by_class_with_both_samplers(run, tmp_path, capsys):
         (["--class", "bag", "--steps", "0"], "--steps: must be a positive integer"),
         (["--class", "bag", "--steps", "4"], "ancestral (ddpm) sampler walks all 10 steps"),
         (["--prompt", "crying face"], "conditioned on a --class, not a --prompt"),
+        (["--class", "all", "-n", "26"], "-n 26 samples for each of 10 conditions is 260"),
     ],
 )
 def test_bad_sample_options(run, tmp_path, capsys, extra, message):

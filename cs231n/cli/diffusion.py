@@ -99,26 +99,48 @@ def _train(args, run_dir, model, training, max_images):
     return 0
 
 
+def _conditions(args):
+    """The --prompt or --class values, in order ("--class all": every class)."""
+    if args.class_name is None:
+        return list(args.prompt)
+    if any(c.strip().lower() == "all" for c in args.class_name):
+        return list(FASHION_CLASSES)
+    return list(args.class_name)
+
+
 def cmd_diffusion_sample(args) -> int:
+    import torch
+
     from ..diffusion.sampling import check_sampling, generate, trajectory_frames
     from ..diffusion.training import condition, load_run, save_grid
 
     out = figure_output(args.output)
     traj_out = figure_output(args.trajectory) if args.trajectory else None
+    names = _conditions(args)
+    total = args.n * len(names)
+    if total > MAX_SAMPLES:
+        raise UserError(
+            f"-n {args.n} samples for each of {len(names)} conditions is {total} images; "
+            f"at most {MAX_SAMPLES} in one grid"
+        )
     try:
         diffusion, config = load_run(args.run_dir, args.device)
-        cond = condition(config, args.prompt, args.class_name, args.data_dir)
+        kind = "prompt" if args.class_name is None else "class_name"
+        cond = torch.stack(
+            [condition(config, data_root=args.data_dir, **{kind: name}) for name in names]
+        ).repeat_interleave(args.n, dim=0)
         sampler, steps = check_sampling(diffusion, args.sampler, args.steps, args.cfg_scale)
     except (ValueError, FileNotFoundError) as e:
         raise UserError(e) from None
-    what = args.prompt if args.prompt is not None else args.class_name
+    what = ", ".join(repr(name) for name in names)
     guidance = f"guidance {args.cfg_scale:g}" if args.cfg_scale is not None else "no guidance"
-    print(f"{args.n} samples of {what!r}, {sampler} in {steps} steps, {guidance}")
+    each = " each" if len(names) > 1 else ""
+    print(f"{args.n} samples{each} of {what}, {sampler} in {steps} steps, {guidance}")
     start = time.perf_counter()
     images = generate(
         diffusion,
         cond,
-        n=args.n,
+        n=total,
         cfg_scale=args.cfg_scale,
         sampler=sampler,
         steps=steps,
@@ -127,11 +149,14 @@ def cmd_diffusion_sample(args) -> int:
         progress=not args.quiet,
     )
     if traj_out is not None:
-        frames, columns = trajectory_frames(images[: min(args.n, 8)])
+        # up to 8 rows: the first sample of each condition, or the first samples of the one
+        first = images[:: args.n] if len(names) > 1 else images
+        frames, columns = trajectory_frames(first[:8])
         save_grid(frames, traj_out, nrow=columns)
         images = images[:, -1]
         print(f"Trajectory: {traj_out}")
-    save_grid(images, out)
+    # one row per condition when there are several; else a square grid
+    save_grid(images, out, nrow=args.n if len(names) > 1 else None)
     print(f"Samples: {out} ({time.perf_counter() - start:.1f} s)")
     return 0
 
@@ -185,6 +210,8 @@ def cmd_diffusion_score(args) -> int:
 
 
 def _class_name(text):
+    if text.strip().lower() == "all":
+        return text
     try:
         fashion_class(text)
     except ValueError as e:
@@ -246,16 +273,27 @@ def add_parser(commands):
         group,
         "sample",
         cmd_diffusion_sample,
-        help="a grid of samples for a prompt or a class",
-        description="Samples of a trained run for one emoji text (--prompt, one of the course's "
-        "2484 texts: there is no CLIP model here to embed new text) or Fashion-MNIST class "
+        help="a grid of samples for prompts or classes",
+        description="Samples of a trained run for emoji texts (--prompt, each one of the course's "
+        "2484 texts: there is no CLIP model here to embed new text) or Fashion-MNIST classes "
         f"(--class: {', '.join(FASHION_CLASSES)}), by the course's ancestral sampler or DDIM "
-        "in fewer steps, with classifier-free guidance of scale --cfg-scale.",
+        "in fewer steps, with classifier-free guidance of scale --cfg-scale. Several --prompt or "
+        "--class options give one row of -n samples each.",
     )
     sample.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a diffusion run folder")
     which = sample.add_mutually_exclusive_group(required=True)
-    which.add_argument("--prompt", help="an emoji text, e.g. 'face with cowboy hat'")
-    which.add_argument("--class", dest="class_name", type=_class_name, help="a Fashion-MNIST class")
+    which.add_argument(
+        "--prompt",
+        action="append",
+        help="an emoji text, e.g. 'face with cowboy hat'; repeat for one row of -n per prompt",
+    )
+    which.add_argument(
+        "--class",
+        dest="class_name",
+        action="append",
+        type=_class_name,
+        help="a Fashion-MNIST class, or 'all'; repeat for one row of -n per class",
+    )
     sample.add_argument(
         "--cfg-scale",
         type=finite_float(),
@@ -272,7 +310,10 @@ def add_parser(commands):
         help="DDIM steps (default: all of the model's)",
     )
     sample.add_argument(
-        "-n", type=int_range(1, MAX_SAMPLES), default=16, help="samples (default: %(default)s)"
+        "-n",
+        type=int_range(1, MAX_SAMPLES),
+        default=16,
+        help="samples of each prompt or class (default: %(default)s)",
     )
     sample.add_argument(
         "--trajectory",
