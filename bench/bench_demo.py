@@ -12,7 +12,7 @@ training runs go to the cache).
 
 The budgets (issue #23): ``--quick`` at most 60 s and the full demo at most 15 minutes, both
 from an empty cache (the fresh runs). After the table, each mode's budget line says how many
-seconds are left for a new part (the self-supervised and diffusion sections to come).
+seconds are left for a new part.
 The 1-minute load average before each run is printed too: the machine is shared, and timings
 mean little when it is loaded: NumPy's and torch's spinning worker threads then fight the other
 processes for the two cores (runs 5-10 times slower); ``OPENBLAS_NUM_THREADS=1

@@ -182,6 +182,60 @@ def test_the_diffusion_part_trains_samples_and_scores_outside_the_report(tmp_pat
     assert "on 20 class-balanced samples" in page
 
 
+def test_the_ssl_part_trains_and_evaluates_outside_the_report(tmp_path):
+    """The self-supervised part in quick mode, for real, on striped MNIST-format data (256
+    training images, as many as the quick plan takes; 64 test images): SimCLR trained in the
+    run folder, evaluated there without the supervised baseline; the report gets the table (the
+    evaluation's own numbers), the three figures and a link to the run."""
+    import json
+
+    from test_vit_training import striped_mnist
+
+    striped_mnist(tmp_path / "data" / "fashion-mnist", n_train=256, n_test=64)
+    out, runs = tmp_path / "report", tmp_path / "runs"
+    out.mkdir()
+    sec = Section("SSL")
+    demo.self_supervised(out, sec, True, tmp_path / "data", lambda m: None, runs)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ssl_embedding.png",
+        "ssl_loss.png",
+        "ssl_neighbours.png",
+    ]
+    run = runs / "ssl" / "fashion_mnist"
+    assert (run / "checkpoint.pt").is_file()
+    results = json.loads((run / "evaluation.json").read_text())
+    assert list(results["encoders"]) == ["simclr", "random", "pixels"]  # no supervised
+    assert results["train_images"] == 256 and results["test_images"] == 64
+    assert results["epochs_trained"] == demo.QUICK_SSL["train"]["epochs"]
+    page = "".join(sec.blocks)
+    assert f'href="{run.resolve().as_uri()}"' in page
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>[^<]+</td><td>([^<]+)</td>", page)
+    # the evaluation's numbers, as the table shows them (4 significant digits)
+    assert [(name, float(knn), float(probe)) for name, knn, probe in rows] == [
+        (
+            name,
+            pytest.approx(r["knn_top1"], abs=6e-3),
+            pytest.approx(r["linear_probe_top1"], abs=6e-3),
+        )
+        for name, r in zip(
+            ("SimCLR", "random init", "raw pixels"), results["encoders"].values(), strict=True
+        )
+    ]
+    assert "`cs231n ssl evaluate RUN` measures it" in page  # where the supervised baseline is
+    assert "on the first 256 Fashion-MNIST training images: 2 epochs of 64 pairs" in page
+
+
+def test_the_ssl_part_follows_the_gans_and_needs_fashion_mnist():
+    """Placed in the course's order (2021-2024 assignment 3: Q4 GANs, Q5 self-supervised
+    learning; 2025: Q2 self-supervised learning, Q3 DDPM), and skipped like the GANs when
+    Fashion-MNIST is missing (its needs)."""
+    titles = [title for title, *_ in demo.PARTS]
+    ssl = titles.index("Self-supervised learning (SimCLR, Fashion-MNIST)")
+    assert titles[ssl - 1] == "GANs (Fashion-MNIST)"
+    assert titles[ssl + 1] == "Diffusion (DDPM, Fashion-MNIST)"
+    assert demo.PARTS[ssl][1:] == (demo.self_supervised, ("fashion-mnist",))
+
+
 def test_runs_must_be_a_folder(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     code = main(["demo", "--offline", "-o", str(tmp_path / "r"), "--runs", str(tmp_path / "file")])

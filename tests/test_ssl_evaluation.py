@@ -171,3 +171,15 @@ def test_course_pretrained_model_is_fetched_and_loaded_the_notebooks_way(tmp_pat
     torch.save({"g.3.bias": torch.zeros(7)}, path)
     with pytest.raises(ValueError, match=r"g.3.bias has shape \(7,\).*\(128,\)"):
         load_course_pretrained(data_root=data)
+
+
+def test_evaluate_without_the_supervised_baseline(tiny_run):
+    """supervised=False (the demo's short run): the other three rows, the same numbers."""
+    folder, data = tiny_run
+    kwargs = dict(data=data, test_images=20, probe_iterations=20, figures=False)
+    without = evaluate(folder, supervised=False, **kwargs)
+    assert list(without["encoders"]) == ["simclr", "random", "pixels"]
+    full = evaluate(folder, supervised_steps=2, **kwargs)
+    for name, r in without["encoders"].items():
+        for key in ("knn_top1", "knn_top5", "linear_probe_top1"):
+            assert r[key] == full["encoders"][name][key]

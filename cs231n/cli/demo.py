@@ -42,14 +42,14 @@ def add_parser(commands):
         cmd_demo,
         help="run every part of the assignment and write an HTML report",
         description="Captioning (COCO or the built-in Shapes data), network visualization, style "
-        "transfer, GANs and the diffusion model (DDPM), ending in OUT/index.html. The data the parts need (SqueezeNet "
+        "transfer, GANs, self-supervised learning (SimCLR) and the diffusion model (DDPM), ending in OUT/index.html. The data the parts need (SqueezeNet "
         "weights, ImageNet images, style images, Fashion-MNIST) is fetched first when missing, "
         "from its official source, verified (`cs231n data status` shows what is there). "
         "Offline, or with --offline, a part whose data is missing is skipped, and both the "
         "output and the report name each missing asset and the one command that fetches it; "
         "the command fails only if no part could run. --quick runs everything with tiny "
         "settings (under a minute on a 2-core CPU; the full demo: about 15 minutes). OUT "
-        "holds the page and its figures (a few MB); the training runs (GAN and DDPM checkpoints) go "
+        "holds the page and its figures (a few MB); the training runs (GAN, SimCLR and DDPM checkpoints) go "
         "to --runs, which the report links. Progress is a live bar on a terminal and a "
         "plain line every 30 s in a log ($CS231N_PROGRESS_INTERVAL).",
     )
@@ -64,7 +64,7 @@ def add_parser(commands):
     demo.add_argument(
         "--runs",
         metavar="DIR",
-        help="folder for the training runs (GAN and DDPM checkpoints, ~150 MB), which the report "
+        help="folder for the training runs (GAN, SimCLR and DDPM checkpoints, ~150 MB), which the report "
         "links (default: a folder in the cache, one per report folder and mode)",
     )
     demo.add_data_dir()

@@ -219,7 +219,7 @@ def _accuracy(model, images, labels, transform, device):
 def evaluate(run, *, data_root=None, device=None, seed=0, k=KNN_K, temperature=KNN_TEMPERATURE,
              label_fraction=LABEL_FRACTION, test_images=2000, supervised_seconds=None,
              supervised_steps=None, probe_iterations=PROBE_ITERATIONS, figures=True, progress=False,
-             data=None):  # fmt: skip
+             data=None, supervised=True):  # fmt: skip
     """Measure the run in the folder ``run`` (see the module's docstring); returns the results
     dict also written to ``RUN/evaluation.json``.
 
@@ -227,7 +227,9 @@ def evaluate(run, *, data_root=None, device=None, seed=0, k=KNN_K, temperature=K
     ``k`` >= 1 and ``temperature`` > 0: the kNN's; ``label_fraction`` in (0, 1]: the labelled
     share for the probes and the supervised baseline; ``test_images``: how many test images are
     classified (None: all); ``supervised_seconds``/``supervised_steps``: how long baseline (c)
-    trains (default: as long as the SimCLR run did). ``data``: the run's data already loaded.
+    trains (default: as long as the SimCLR run did); ``supervised=False`` leaves baseline (c)
+    out (no "supervised" in ``encoders``: the demo's short run, which it would double).
+    ``data``: the run's data already loaded.
     Errors (ValueError, FileNotFoundError) come before any work.
     """
     import torch
@@ -301,27 +303,31 @@ def evaluate(run, *, data_root=None, device=None, seed=0, k=KNN_K, temperature=K
     feats["pixels"] = (pixels(xtr, transform), pixels(xte, transform))
     measure("pixels", *feats["pixels"], t)
 
-    t = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        seconds = supervised_seconds if supervised_seconds is not None else saved["seconds"]
-        sup, sup_info = train_supervised(config, channels, classes, xl, yl, device, seed,
-                                         seconds=seconds, steps=supervised_steps,
-                                         progress=progress)  # fmt: skip
-    sup_train, sup_test = encode(sup, xtr, transform, device), encode(sup, xte, transform, device)
-    knn1, knn5 = knn_accuracy(sup_train, ytr, sup_test, yte, classes, k, temperature)
-    results["encoders"]["supervised"] = {
-        "knn_top1": knn1,
-        "knn_top5": knn5,
-        "classifier_top1": _accuracy(sup, xte, yte, transform, device),
-        "linear_probe_top1": linear_probe(
-            sup_train[:n_labelled], yl, sup_test, yte, classes, seed, probe_iterations
-        ),
-        "training": sup_info,
-        "seconds": time.perf_counter() - t,
-    }
-    if progress:
-        s = results["encoders"]["supervised"]
-        print(f"  supervised: classifier {s['classifier_top1']:.2f}%, kNN {knn1:.2f}%")
+    if supervised:
+        t = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):
+            seconds = supervised_seconds if supervised_seconds is not None else saved["seconds"]
+            sup, sup_info = train_supervised(config, channels, classes, xl, yl, device, seed,
+                                             seconds=seconds, steps=supervised_steps,
+                                             progress=progress)  # fmt: skip
+        sup_train, sup_test = (
+            encode(sup, xtr, transform, device),
+            encode(sup, xte, transform, device),
+        )
+        knn1, knn5 = knn_accuracy(sup_train, ytr, sup_test, yte, classes, k, temperature)
+        results["encoders"]["supervised"] = {
+            "knn_top1": knn1,
+            "knn_top5": knn5,
+            "classifier_top1": _accuracy(sup, xte, yte, transform, device),
+            "linear_probe_top1": linear_probe(
+                sup_train[:n_labelled], yl, sup_test, yte, classes, seed, probe_iterations
+            ),
+            "training": sup_info,
+            "seconds": time.perf_counter() - t,
+        }
+        if progress:
+            s = results["encoders"]["supervised"]
+            print(f"  supervised: classifier {s['classifier_top1']:.2f}%, kNN {knn1:.2f}%")
     if figures:
         plot_neighbours(xtr, xte, feats["simclr"], feats["pixels"], run / "neighbours.png")
         plot_embedding(feats, yte, run / "embedding.png")
