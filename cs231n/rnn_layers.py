@@ -5,7 +5,8 @@ they project every timestep's input with one matrix product, evaluate the fused 
 step with the same cell code as the step functions (so their forward values are the step-wise
 ones), and accumulate the weight gradients with one product over all timesteps after the
 backward sweep. Only the recurrence ``h_{t-1} -> h_t`` stays a Python loop. Internally they
-run on packed, time-major batches, which also serve variable-length sequences
+run on packed, time-major batches, each step held feature-major ((H or 4H, n_t) blocks, so the
+LSTM gates are contiguous), which also serve variable-length sequences
 (:func:`pack_sequences`, ``*_packed``): CaptioningRNN uses them to skip caption padding.
 
 Conventions (the assignment's): x is (N, T, D), hidden states are (N, T, H); the LSTM's fused
@@ -78,65 +79,101 @@ def _check_packed(func, x_p, batch_sizes, h0, Wx, Wh, b, gate):
     return [int(n) for n in bs]
 
 
+def _step_blocks(buf, width, offsets, batch_sizes):
+    """Per-step (width, n_t) C-contiguous views of a flat buffer that holds the steps in turn."""
+    return [
+        buf[width * offsets[t] : width * offsets[t + 1]].reshape(width, n)
+        for t, n in enumerate(batch_sizes)
+    ]
+
+
 def _sequence_forward(cell, x_p, batch_sizes, h0, Wx, Wh, b):
-    """The recurrence over a packed batch, for cell "rnn" or "lstm"."""
+    """The recurrence over a packed batch, for cell "rnn" or "lstm".
+
+    Internally feature-major: step t's pre-activations are a C-contiguous (G, n_t) block
+    ``Wh^T h_{t-1}^T + (x_t Wx + b)^T`` (G = H or 4H), so each LSTM gate is a contiguous
+    (H, n_t) slab rather than a strided column band of an (n_t, 4H) matrix: the elementwise
+    cell arithmetic runs on contiguous memory, about twice as fast.
+    The hidden states come back as a flat buffer of (H, n_t) blocks: see :func:`_packed_rows`.
+    """
     offsets = np.concatenate(([0], np.cumsum(batch_sizes)))
-    # Every timestep's input projection in one product, into the buffer that then holds each
-    # step's pre-activation and, in place, its activation: h (rnn) or the gates (lstm).
     dtype = np.result_type(x_p, Wx, h0, Wh, b)
-    act = (x_p @ Wx).astype(dtype, copy=False)
-    act += b
-    S, H = x_p.shape[0], h0.shape[1]
+    S, H, G = x_p.shape[0], h0.shape[1], Wh.shape[1]
     lstm = cell == "lstm"
-    h, c, tanh_c = (np.empty((S, H), dtype) for _ in range(3)) if lstm else (act, None, None)
-    prev_h, prev_c = h0, np.zeros_like(h0, dtype=dtype)
+    # Every timestep's input projection in one product, bias included: (G, S).
+    x_proj = np.matmul(Wx.T, x_p.T).astype(dtype, copy=False)
+    x_proj += b.astype(dtype, copy=False)[:, None]
+    Wh_T = Wh.astype(dtype, copy=False).T  # a view: a transposing copy costs 4 steps' time
+    act = np.empty(G * S, dtype)  # each step's pre-activation, then (in place) its activation
+    gates = _step_blocks(act, G, offsets, batch_sizes)
+    if lstm:
+        c, tanh_c, h = (np.empty(H * S, dtype) for _ in range(3))
+        c_t, tanh_c_t, h_t = (_step_blocks(buf, H, offsets, batch_sizes) for buf in (c, tanh_c, h))
+    else:
+        h, h_t = act, gates
+    prev_h = np.ascontiguousarray(h0.T, dtype=dtype)  # (H, N)
+    prev_c = np.zeros_like(prev_h)
     for t, n in enumerate(batch_sizes):
-        rows = slice(offsets[t], offsets[t + 1])
-        # The step function's arithmetic, in the same order, on the same contiguous layout.
-        a = act[rows]
-        a += prev_h[:n] @ Wh
+        # The step function's arithmetic: (x Wx + b) + h Wh, then the cell, in the same order.
+        a = np.matmul(Wh_T, prev_h[:, :n], out=gates[t])
+        a += x_proj[:, offsets[t] : offsets[t + 1]]
         if lstm:
-            _activate_gates(a)
-            prev_c, _, prev_h = _lstm_state(a, prev_c[:n], c[rows], tanh_c[rows], h[rows])
+            _activate_gates(a, axis=0)
+            prev_c, _, prev_h = _lstm_state(a, prev_c[:, :n], c_t[t], tanh_c_t[t], h_t[t], axis=0)
         else:
             prev_h = np.tanh(a, out=a)
-    return h, (cell, x_p, batch_sizes, offsets, h0, Wx, Wh, act, c, tanh_c, h)
+    cache = (cell, x_p, batch_sizes, offsets, h0, Wx, Wh, gates, c_t if lstm else None)
+    return h, cache + (tanh_c_t if lstm else None, h_t)
 
 
-def _sequence_backward(dh_p, cache):
-    """Backward of :func:`_sequence_forward`: ``(dx_p, dh0, dWx, dWh, db)``."""
-    cell, x_p, batch_sizes, offsets, h0, Wx, Wh, act, c, tanh_c, h = cache
+def _packed_rows(flat, blocks, batch_sizes):
+    """(S, K) packed rows from the per-step feature-major (K, n_t) ``blocks`` of ``flat``."""
+    if all(n == batch_sizes[0] for n in batch_sizes):  # full length: one transposing copy
+        T, N = len(batch_sizes), batch_sizes[0]
+        return np.ascontiguousarray(flat.reshape(T, -1, N).transpose(0, 2, 1)).reshape(T * N, -1)
+    return np.concatenate([block.T for block in blocks])
+
+
+def _sequence_backward(dh_steps, cache):
+    """Backward of :func:`_sequence_forward`: ``(dx_p, dh0, dWx, dWh, db)``.
+
+    dh_steps: for every step t, the (n_t, H) upstream gradient on its hidden states (views are
+    fine). The gradient on the pre-activations is gathered feature-major into one (G, S)
+    matrix, so the input and weight gradients are one product each over all timesteps.
+    """
+    cell, x_p, batch_sizes, offsets, h0, Wx, Wh, gates, c, tanh_c, h = cache
     lstm = cell == "lstm"
-    H = h0.shape[1]
-    da = np.empty_like(act) if lstm else 1 - h * h  # rnn: the local derivative tanh' = 1 - h^2
-    dprev_h = np.zeros_like(h0, dtype=da.dtype)
+    S, (N, H), G = x_p.shape[0], h0.shape, Wh.shape[1]
+    dtype = gates[0].dtype
+    da = np.empty((G, S), dtype)
+    work = np.empty(G * N, dtype)  # the current step's (G, n) block, contiguous
+    dnext_h = np.empty(H * N, dtype)
+    dprev_h = np.zeros((H, N), dtype)
     dprev_c = np.zeros_like(dprev_h)
+    zeros = np.zeros_like(dprev_h)
     for t in reversed(range(len(batch_sizes))):
-        n, rows = batch_sizes[t], slice(offsets[t], offsets[t + 1])
-        dnext_h = dh_p[rows] + dprev_h[:n]
+        n, cols = batch_sizes[t], slice(offsets[t], offsets[t + 1])
+        dh_t = np.add(dh_steps[t].T, dprev_h[:, :n], out=dnext_h[: H * n].reshape(H, n))
+        d = work[: G * n].reshape(G, n)
         if lstm:
-            # Step by step rather than for all steps at once: the blocks stay in cache.
-            prev_c = c[offsets[t - 1] : offsets[t - 1] + n] if t else np.zeros_like(dnext_h)
-            _, dc_dh = _lstm_local_grads(act[rows], prev_c, tanh_c[rows], out=da[rows])
-            f = act[rows, H : 2 * H]
-            dprev_c[:n] = _lstm_apply_upstream(da[rows], dnext_h, dprev_c[:n], dc_dh, f)
-        else:
-            da[rows] *= dnext_h
-        # (Wh @ da^T)^T, not da @ Wh^T: OpenBLAS runs this layout ~30% faster at these shapes.
-        dprev_h[:n] = (Wh @ da[rows].T).T
+            prev_c = c[t - 1][:, :n] if t else zeros[:, :n]
+            _, dc_dh = _lstm_local_grads(gates[t], prev_c, tanh_c[t], out=d, axis=0)
+            f = gates[t][H : 2 * H]
+            dprev_c[:, :n] = _lstm_apply_upstream(d, dh_t, dprev_c[:, :n], dc_dh, f, axis=0)
+        else:  # tanh' = 1 - h^2
+            np.multiply(h[t], h[t], out=d)
+            np.subtract(1, d, out=d)
+            d *= dh_t
+        np.matmul(Wh, d, out=dprev_h[:, :n])
+        da[:, cols] = d
 
-    # Weight gradients: one product each over all timesteps.
-    h_prev = _previous_rows(h0, h, batch_sizes, offsets)
-    return da @ Wx.T, dprev_h, x_p.T @ da, h_prev.T @ da, da.sum(axis=0)
-
-
-def _previous_rows(initial, states, batch_sizes, offsets):
-    """For every packed row, the state its step started from (``initial`` at step 0)."""
-    prev = np.empty_like(states)
-    prev[: batch_sizes[0]] = initial[: batch_sizes[0]]
+    # Input and weight gradients: one product each over all timesteps.
+    h_prev = np.empty((H, S), dtype)  # the state each packed row's step started from
+    h_prev[:, : batch_sizes[0]] = h0[: batch_sizes[0]].T
     for t in range(1, len(batch_sizes)):
-        prev[offsets[t] : offsets[t + 1]] = states[offsets[t - 1] : offsets[t - 1] + batch_sizes[t]]
-    return prev
+        h_prev[:, offsets[t] : offsets[t + 1]] = h[t - 1][:, : batch_sizes[t]]
+    dx_p = np.matmul(da.T, Wx.T)
+    return dx_p, np.ascontiguousarray(dprev_h.T), x_p.T @ da.T, h_prev @ da.T, da.sum(axis=1)
 
 
 def rnn_forward_packed(x_p, batch_sizes, h0, Wx, Wh, b):
@@ -146,13 +183,15 @@ def rnn_forward_packed(x_p, batch_sizes, h0, Wx, Wh, b):
     (sorted) order. Returns ``(h_p, cache)`` with h_p: (S, H).
     """
     bs = _check_packed("rnn_forward_packed", x_p, batch_sizes, h0, Wx, Wh, b, "H")
-    return _sequence_forward("rnn", x_p, bs, h0, Wx, Wh, b)
+    h, cache = _sequence_forward("rnn", x_p, bs, h0, Wx, Wh, b)
+    return _packed_rows(h, cache[-1], bs), cache
 
 
 def lstm_forward_packed(x_p, batch_sizes, h0, Wx, Wh, b):
     """:func:`lstm_forward` over a packed batch; arguments as :func:`rnn_forward_packed`."""
     bs = _check_packed("lstm_forward_packed", x_p, batch_sizes, h0, Wx, Wh, b, "4H")
-    return _sequence_forward("lstm", x_p, bs, h0, Wx, Wh, b)
+    h, cache = _sequence_forward("lstm", x_p, bs, h0, Wx, Wh, b)
+    return _packed_rows(h, cache[-1], bs), cache
 
 
 def sequence_backward_packed(dh_p, cache):
@@ -161,17 +200,14 @@ def sequence_backward_packed(dh_p, cache):
     dh_p: (S, H) upstream gradient on every packed hidden state. Returns
     ``(dx_p, dh0, dWx, dWh, db)``.
     """
-    same_shape("sequence_backward_packed", "dh_p", dh_p, cache[-1].shape, "(S, H) as h_p")
-    return _sequence_backward(dh_p, cache)
+    S, H = cache[1].shape[0], cache[4].shape[1]
+    same_shape("sequence_backward_packed", "dh_p", dh_p, (S, H), "(S, H) as h_p")
+    offsets = cache[3]
+    steps = [dh_p[offsets[t] : offsets[t + 1]] for t in range(len(cache[2]))]
+    return _sequence_backward(steps, cache)
 
 
 rnn_backward_packed = lstm_backward_packed = sequence_backward_packed
-
-
-def _to_time_major(x):
-    """(N, T, K) -> packed (T * N, K) with every sequence running every step."""
-    N, T, K = x.shape
-    return x.transpose(1, 0, 2).reshape(T * N, K)
 
 
 def _to_batch_major(x_p, N, T):
@@ -180,15 +216,17 @@ def _to_batch_major(x_p, N, T):
 
 def _full_forward(cell, func, x, h0, Wx, Wh, b):
     _check_rnn_args(func, x, h0, Wx, Wh, b, gate="4H" if cell == "lstm" else "H")
-    N, T, _ = x.shape
-    h_p, cache = _sequence_forward(cell, _to_time_major(x), [N] * T, h0, Wx, Wh, b)
-    return _to_batch_major(h_p, N, T), (cache, (N, T))
+    N, T, D = x.shape
+    x_p = x.transpose(1, 0, 2).reshape(T * N, D)  # time-major packed rows (a copy)
+    h, cache = _sequence_forward(cell, x_p, [N] * T, h0, Wx, Wh, b)
+    # h holds T blocks (H, N): (T, H, N) -> (N, T, H) in one transposing copy.
+    return np.ascontiguousarray(h.reshape(T, -1, N).transpose(2, 0, 1)), (cache, (N, T))
 
 
 def _full_backward(func, dh, cache):
     cache, (N, T) = cache
     same_shape(func, "dh", dh, (N, T, cache[4].shape[1]), "(N, T, H) as h")
-    dx_p, dh0, dWx, dWh, db = _sequence_backward(_to_time_major(dh), cache)
+    dx_p, dh0, dWx, dWh, db = _sequence_backward([dh[:, t] for t in range(T)], cache)
     return _to_batch_major(dx_p, N, T), dh0, dWx, dWh, db
 
 
@@ -247,66 +285,77 @@ def rnn_backward(dh, cache):
 # LSTM
 
 
-def _activate_gates(a):
+def _gate_views(a, axis):
+    """The i, f, o, g blocks (and i, f, o together) of fused LSTM values along ``axis``: 1 for
+    the step functions' (N, 4H) layout, 0 for the sequence functions' (4H, N) blocks."""
+    H = a.shape[axis] // 4
+
+    def cut(start, stop):
+        return a[start:stop] if axis == 0 else a[:, start:stop]
+
+    return cut(0, 3 * H), [cut(k * H, (k + 1) * H) for k in range(4)]
+
+
+def _activate_gates(a, axis=1):
     """In place: the fused pre-activation a (N, 4H) becomes [sigmoid(i, f, o), tanh(g)].
 
     The gate sigmoid is ``(1 + tanh(x / 2)) / 2``: one vectorised tanh instead of two
     exponentials, accurate to an ulp of 0.5 (a gate needs absolute, not relative, precision).
+    ``axis=0``: a is (4H, N), the gates stacked along the first axis.
     """
-    H = a.shape[1] // 4
-    ifo = a[:, : 3 * H]
+    ifo, (_, _, _, g) = _gate_views(a, axis)
     ifo *= 0.5
     np.tanh(ifo, out=ifo)
     ifo *= 0.5
     ifo += 0.5
-    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+    np.tanh(g, out=g)
     return a
 
 
-def _lstm_state(gates, prev_c, c=None, tanh_c=None, h=None):
+def _lstm_state(gates, prev_c, c=None, tanh_c=None, h=None, axis=1):
     """``(next_c, tanh(next_c), next_h)`` from activated gates (N, 4H) and the previous cell
-    state; written into ``c``, ``tanh_c``, ``h`` when given."""
-    H = gates.shape[1] // 4
-    i, f, o, g = (gates[:, k * H : (k + 1) * H] for k in range(4))
+    state; written into ``c``, ``tanh_c``, ``h`` when given. ``axis`` as :func:`_activate_gates`."""
+    _, (i, f, o, g) = _gate_views(gates, axis)
     c = np.multiply(f, prev_c, out=c)
     c += i * g
     tanh_c = np.tanh(c, out=tanh_c)
     return c, tanh_c, np.multiply(o, tanh_c, out=h)
 
 
-def _lstm_local_grads(gates, prev_c, tanh_c, out=None):
+def _lstm_local_grads(gates, prev_c, tanh_c, out=None, axis=1):
     """The part of the LSTM backward that needs no upstream gradient (into ``out`` if given).
 
     Returns ``local`` (N, 4H) and ``dc_dh`` (N, H) such that, given the upstream dnext_h and
     dnext_c, ``dc = dnext_c + dnext_h * dc_dh`` and the gradient on the fused pre-activation is
     ``local`` times (dc, dc, dnext_h, dc) block by block (see :func:`_lstm_apply_upstream`).
+    ``axis`` as :func:`_activate_gates` (then everything is transposed).
     """
-    H = tanh_c.shape[1]
-    ifo, g = gates[:, : 3 * H], gates[:, 3 * H :]
+    ifo, (i, _, o, g) = _gate_views(gates, axis)
     local = np.empty_like(gates) if out is None else out
-    np.subtract(1, ifo, out=local[:, : 3 * H])
-    local[:, : 3 * H] *= ifo  # sigmoid' = s(1 - s) for the i, f, o blocks at once
-    local[:, :H] *= g  # d next_c / d a_i
-    local[:, H : 2 * H] *= prev_c  # d next_c / d a_f
-    local[:, 2 * H : 3 * H] *= tanh_c  # d next_h / d a_o
-    np.multiply(g, g, out=local[:, 3 * H :])
-    np.subtract(1, local[:, 3 * H :], out=local[:, 3 * H :])
-    local[:, 3 * H :] *= gates[:, :H]  # d next_c / d a_g = i tanh'(a_g) = i (1 - g^2)
+    l_ifo, (l_i, l_f, l_o, l_g) = _gate_views(local, axis)
+    np.subtract(1, ifo, out=l_ifo)
+    l_ifo *= ifo  # sigmoid' = s(1 - s) for the i, f, o blocks at once
+    l_i *= g  # d next_c / d a_i
+    l_f *= prev_c  # d next_c / d a_f
+    l_o *= tanh_c  # d next_h / d a_o
+    np.multiply(g, g, out=l_g)
+    np.subtract(1, l_g, out=l_g)
+    l_g *= i  # d next_c / d a_g = i tanh'(a_g) = i (1 - g^2)
     dc_dh = tanh_c * tanh_c
     np.subtract(1, dc_dh, out=dc_dh)
-    dc_dh *= gates[:, 2 * H : 3 * H]  # d next_h / d next_c = o (1 - tanh_c^2)
+    dc_dh *= o  # d next_h / d next_c = o (1 - tanh_c^2)
     return local, dc_dh
 
 
-def _lstm_apply_upstream(da, dnext_h, dnext_c, dc_dh, f):
+def _lstm_apply_upstream(da, dnext_h, dnext_c, dc_dh, f, axis=1):
     """In place: ``da`` holds the local factors and becomes d loss / d a. Returns dprev_c."""
-    H = f.shape[1]
+    _, (d_i, d_f, d_o, d_g) = _gate_views(da, axis)
     dc = dnext_h * dc_dh
     dc += dnext_c
-    da[:, :H] *= dc
-    da[:, H : 2 * H] *= dc
-    da[:, 2 * H : 3 * H] *= dnext_h
-    da[:, 3 * H :] *= dc
+    d_i *= dc
+    d_f *= dc
+    d_o *= dnext_h
+    d_g *= dc
     dc *= f
     return dc
 
