@@ -19,7 +19,7 @@ import copy  # noqa: F401  (the course's module imports it: its star-import give
 import math
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: F401  (the course's module imports it: its star-import gives it)
 from torch import einsum, nn  # noqa: F401  (einsum: as the course's star-import)
 
 

@@ -242,21 +242,47 @@ def add_parser(commands):
     )
     train.add_argument("--data", choices=DATASETS, default="emoji", help="(default: %(default)s)")
     train.add_argument(
-        "--steps", type=int_range(1, 10**7), default=None, help="training steps (default: 3000)"
+        "--steps",
+        type=int_range(1, 10**7),
+        default=None,
+        help=f"training steps (default: {TRAIN_DEFAULTS['steps']})",
     )
-    train.add_argument("--batch-size", type=_positive_int, default=None, help="(default: 64)")
+    train.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help=f"(default: {TRAIN_DEFAULTS['batch_size']})",
+    )
     train.add_argument(
         "--lr",
         type=finite_float(0, low_inclusive=False),
         default=None,
         help="Adam learning rate (default: 1e-3, the course's)",
     )
-    train.add_argument("--dim", type=int_range(4, 1024), default=None, help="U-Net width (32)")
     train.add_argument(
-        "--timesteps", type=int_range(1, 100000), default=None, help="diffusion steps (100)"
+        "--dim",
+        type=int_range(4, 1024),
+        default=None,
+        help=f"U-Net width (default: {MODEL_DEFAULTS['dim']})",
     )
-    train.add_argument("--save-every", type=_positive_int, default=None, help="(default: 500)")
-    train.add_argument("--sample-every", type=_positive_int, default=None, help="(default: 1000)")
+    train.add_argument(
+        "--timesteps",
+        type=int_range(1, 100000),
+        default=None,
+        help=f"diffusion steps (default: {MODEL_DEFAULTS['timesteps']})",
+    )
+    train.add_argument(
+        "--save-every",
+        type=_positive_int,
+        default=None,
+        help=f"(default: {TRAIN_DEFAULTS['save_every']})",
+    )
+    train.add_argument(
+        "--sample-every",
+        type=_positive_int,
+        default=None,
+        help=f"(default: {TRAIN_DEFAULTS['sample_every']})",
+    )
     train.add_argument(
         "--max-images", type=_positive_int, default=None, help="train on the first N images"
     )

@@ -17,8 +17,11 @@ FASHION_CLASSES = (
     "bag",
     "ankle boot",
 )
+# CPU-sized: width 16 trains at ~2.2 steps/s on two idle cores (batch 64), and 1000 steps
+# already give recognisable Fashion-MNIST samples; 2000 steps stay within ~16 minutes
+# (README, measured). The course's emoji model is width 48, trained 70000 steps on a GPU.
 MODEL_DEFAULTS = {
-    "dim": 32,
+    "dim": 16,
     "dim_mults": [1, 2, 4],
     "timesteps": 100,
     "objective": "pred_noise",
@@ -26,7 +29,7 @@ MODEL_DEFAULTS = {
     "uncond_prob": 0.2,
 }
 TRAIN_DEFAULTS = {
-    "steps": 3000,
+    "steps": 2000,
     "batch_size": 64,
     "lr": 1e-3,
     "save_every": 500,

@@ -31,7 +31,7 @@ from ..data import assets
 from ..data.download import DownloadError
 from ..data.mnist import load_mnist, torch_dataset
 from ..data_utils import load_imagenet_val
-from ..diffusion.settings import FASHION_CLASSES
+from ..diffusion.settings import FASHION_CLASSES, TRAIN_DEFAULTS
 
 
 class Section:
@@ -447,8 +447,8 @@ def self_supervised(out, sec, quick, data_root, log, runs=None):
 
 # The diffusion part: the course's DDPM on Fashion-MNIST, class-conditioned. Quick: the tiny
 # smoke-test model (`cs231n diffusion train --quick`) for a few steps on a slice, scored by the
-# quick classifier; full: a few minutes of a small U-Net (`cs231n diffusion train` trains 3000
-# steps of width 32: see the README's numbers), scored by DDIM with and without guidance as the
+# quick classifier; full: a few minutes of the default U-Net (`cs231n diffusion train` trains
+# it longer: see the README's numbers), scored by DDIM with and without guidance as the
 # GANs are (the same classifier and sample count).
 QUICK_DIFFUSION = {
     "model": {"dim": 8, "dim_mults": [1, 2], "timesteps": 10},
@@ -495,7 +495,7 @@ def diffusion(out, sec, quick, data_root, log, runs=None):
         + (
             " (quick mode: a smoke test of the pipeline; the samples are noise)."
             if quick
-            else " (`cs231n diffusion train --data fashion-mnist` trains 3000 of width 32)."
+            else f" (`cs231n diffusion train --data fashion-mnist` trains {TRAIN_DEFAULTS['steps']})."
         )
     )
     start = time.perf_counter()
