@@ -581,7 +581,7 @@ def test_a_resume_never_keeps_the_saved_rate_while_recording_another(tmp_path, c
     before = (tmp_path / "run.npz").read_bytes()
     with pytest.raises(
         ValueError,
-        match=rf"run: cannot resume, settings differ from the saved run: {named}.*without --resume",
+        match=rf"run: cannot resume, settings differ from the saved run: {named}.*use --restart",
     ):
         train_captioner(
             data, tmp_path / "run", resume=True, verbose=False, progress=False, num_epochs=2,
@@ -914,3 +914,34 @@ def test_cli_resume_and_sample_refuse_a_damaged_transformer(
     assert main(["caption", "sample", str(ckpt), "-o", str(tmp_path / "s.html")]) == 2
     _one_line_error(capsys, match)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("model", ["lstm", "transformer"])
+def test_cli_the_same_command_continues_the_run_and_restart_starts_over(
+    small_data_everywhere, tmp_path, capsys, model
+):
+    from cs231n.cli import main
+
+    ckpt = _cli_trained(tmp_path, model)
+    assert "continuing" not in capsys.readouterr().out
+    saved = tmp_path / ("c.pt" if model == "transformer" else "c.json")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".png"}
+    argv = [*CLI_TRAIN, *CLI_MODELS[model], "--epochs", "1", "-o", str(ckpt)]
+
+    # Run again: the run is finished, so nothing is trained and nothing is lost.
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"continuing {ckpt} from epoch 1 of 1; --restart starts over\n" in out
+    assert "Trained 1 epochs" in out
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".png"} == before
+
+    # Other settings are refused, saying how to start over; --restart does.
+    assert main([*argv, "--lr", "0.02"]) == 2
+    _one_line_error(capsys, r"learning_rate 0.01 saved, 0.02 asked.*use --restart to start over")
+    assert main([*argv, "--lr", "0.02", "--restart"]) == 0
+    assert "continuing" not in capsys.readouterr().out
+    if model == "transformer":
+        extra = torch.load(saved, weights_only=True)["extra"]
+    else:
+        extra = json.loads(saved.read_text())["extra"]
+    assert extra["hyper"]["learning_rate"] == 0.02 and len(extra["reports"]) == 1

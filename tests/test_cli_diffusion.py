@@ -2,7 +2,10 @@
 samples by both samplers with guidance and the trajectory figure, and one clear error per bad
 option before any work."""
 
+import json
+
 import pytest
+import torch
 from test_vit_training import striped_mnist
 
 from cs231n.cli import main
@@ -87,3 +90,29 @@ def test_bad_train_options(tmp_path, capsys):
     assert "invalid choice: 'cifar'" in capsys.readouterr().err
     code = _exit_code(["diffusion", "train", "--dim", "2", "-o", str(tmp_path / "r")])
     assert code != 0 and "--dim" in capsys.readouterr().err
+
+
+def test_the_same_command_continues_the_run_and_restart_starts_over(run, tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    argv = ["--threads", "1", "diffusion", "train", "--data", "fashion-mnist", "--quick"]
+    argv += ["--steps", "2", "--data-dir", str(run.parent / "data"), "-q", "-o", str(run_dir)]
+    assert main(argv) == 0
+    assert "continuing" not in capsys.readouterr().out
+    checkpoint = torch.load(run_dir / "model.pt", weights_only=True)
+
+    # Run again: the run is finished, so nothing is trained and nothing is lost.
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"continuing {run_dir} from step 2 of 2; --restart starts over\n" in out
+    again = torch.load(run_dir / "model.pt", weights_only=True)  # saved again at the end
+    assert again["step"] == 2 and len(json.loads((run_dir / "losses.json").read_text())) == 2
+    for key, weight in checkpoint["model"].items():
+        assert torch.equal(again["model"][key], weight), key
+
+    # Other settings are refused, saying how to start over; --restart does.
+    assert _exit_code([*argv, "--lr", "2e-3"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("(use --restart to start over, or choose another -o)\n")
+    assert main([*argv, "--lr", "2e-3", "--restart"]) == 0
+    assert "continuing" not in capsys.readouterr().out
+    assert json.loads((run_dir / "config.json").read_text())["train_lr"] == 2e-3

@@ -261,6 +261,36 @@ def test_a_run_is_continued_by_its_own_framework(capsys, tmp_path):
     )
 
 
+def test_the_same_gan_command_continues_the_run_and_restart_starts_over(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(gan_training, "save_grid", no_grid)
+    run_dir = tmp_path / "run"
+    argv = ["--threads", "1", "gan", "train", "--dataset", mnist_folder(tmp_path, n_train=64)]
+    argv += ["--epochs", "1", "--batch-size", "64", "--sample-every", "100", "-q", "-o", run_dir]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "continuing" not in out
+    checkpoint = (run_dir / "checkpoint.pt").read_bytes()
+
+    # Run again: the run is finished, so nothing is trained and nothing is lost.
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert f"continuing {run_dir} from epoch 1 of 1; --restart starts over\n" in out
+    assert (run_dir / "checkpoint.pt").read_bytes() == checkpoint
+    assert len(json.loads((run_dir / "losses.json").read_text())) == 1
+
+    # Other settings are refused, saying how to start over; --restart does.
+    code, _, err = run(capsys, *argv, "--loss", "lsgan")
+    assert code == 2 and "loss 'gan' saved, 'lsgan' asked" in err
+    assert err.endswith("(use --restart to start over, or choose another -o)\n")
+    code, out, err = run(capsys, *argv, "--loss", "lsgan", "--restart")
+    assert code == 0, err
+    assert "continuing" not in out
+    assert json.loads((run_dir / "config.json").read_text())["loss"] == "lsgan"
+    assert len(json.loads((run_dir / "losses.json").read_text())) == 1
+
+
 @needs_tensorflow
 def test_gan_train_dc_lsgan(tmp_path, monkeypatch):
     monkeypatch.setattr(gan_training, "save_grid", no_grid)

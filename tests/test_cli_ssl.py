@@ -74,3 +74,29 @@ def test_errors_before_any_work(tmp_path, capsys):
     assert "no images found" in capsys.readouterr().err
     assert main(["ssl", "train", "--max-images", "10", "-o", str(tmp_path / "r")]) == 2
     assert "smaller than batch_size" in capsys.readouterr().err
+
+
+def test_the_same_command_continues_the_run_and_restart_starts_over(data_dir, tmp_path, capsys):
+    run = tmp_path / "s"
+    args = ["--threads", "1", "ssl", "train", "--quick", "--width", "4", "--batch-size", "32"]
+    args += ["--epochs", "1", "--data-dir", str(data_dir), "-o", str(run), "-q"]
+    assert main(args) == 0
+    assert "continuing" not in capsys.readouterr().out
+    checkpoint = (run / "checkpoint.pt").read_bytes()
+
+    # Run again: the run is finished, so nothing is trained and nothing is lost.
+    assert main(args) == 0
+    assert f"continuing {run} from epoch 1 of 1; --restart starts over\n" in capsys.readouterr().out
+    assert (run / "checkpoint.pt").read_bytes() == checkpoint
+    assert len(json.loads((run / "losses.json").read_text())["loss"]) == 1
+
+    # Other settings are refused, saying how to start over; --restart does.
+    assert main([*args, "--lr", "2e-3"]) == 2
+    err = capsys.readouterr().err
+    assert "lr 0.001 saved, 0.002 asked" in err
+    assert err.endswith("(use --restart to start over, or choose another -o)\n")
+    assert (run / "checkpoint.pt").read_bytes() == checkpoint
+    assert main([*args, "--lr", "2e-3", "--restart"]) == 0
+    assert "continuing" not in capsys.readouterr().out
+    assert json.loads((run / "config.json").read_text())["lr"] == 2e-3
+    assert len(json.loads((run / "losses.json").read_text())["loss"]) == 1

@@ -136,3 +136,30 @@ def test_a_resume_from_a_checkpoint_that_cannot_be_used_is_refused(
     err = capsys.readouterr().err
     assert err.startswith(f"cs231n: error: {tmp_path}/{message}") and err.count("\n") == 1, err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_the_same_command_continues_the_run_and_restart_starts_over(data_dir, tmp_path, capsys):
+    name = tmp_path / "v"
+    args = ["--threads", "1", "vit", "train", "--quick", "--data-dir", str(data_dir), "-q"]
+    args += ["--epochs", "1", "--max-images", "40", "-o", str(name)]
+    assert main(args) == 0
+    assert "continuing" not in capsys.readouterr().out
+    checkpoint = name.with_suffix(".pt").read_bytes()
+
+    # Run again: the run is finished, so nothing is trained and nothing is lost.
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"continuing {name} from epoch 1 of 1; --restart starts over\n" in out
+    assert "Test accuracy after 1 epoch: " in out
+    assert name.with_suffix(".pt").read_bytes() == checkpoint
+
+    # Other settings are refused, saying how to start over; --restart does.
+    assert main([*args, "--lr", "2e-3"]) == 2
+    err = capsys.readouterr().err
+    assert "learning_rate 0.001 saved, 0.002 asked" in err
+    assert err.endswith("(use --restart to start over, or choose another output)\n")
+    assert name.with_suffix(".pt").read_bytes() == checkpoint
+    assert main([*args, "--lr", "2e-3", "--restart"]) == 0
+    assert "Test accuracy after 1 epoch: " in capsys.readouterr().out
+    summary = json.loads(name.with_suffix(".json").read_text())
+    assert summary["training"]["learning_rate"] == 2e-3 and summary["epoch"] == 1

@@ -96,7 +96,7 @@ def test_a_resume_with_other_settings_is_refused_naming_them(tmp_path):
     checkpoint = tmp_path / "run" / "checkpoint.pt"
     message = (
         f"{checkpoint}: cannot resume, settings differ from the saved run: lr 0.1 saved, 0.2 "
-        "asked (run without --resume to start over, or choose another output name)"
+        "asked (use --restart to start over, or choose another output)"
     )
     with pytest.raises(ValueError) as caught:
         Walk(tmp_path / "run", epochs=2, lr=0.2).train()

@@ -314,7 +314,7 @@ def _report_logger(model, data, reports, save, verbose, log):
     return end_of_epoch
 
 
-RESTART_HINT = "run without --resume to start over, or choose another -o"
+RESTART_HINT = "use --restart to start over, or choose another -o"
 # What names the data of a run (the CLI's extra): a resume on other data is another run.
 DATA_KEYS = ("data", "max_train")
 

@@ -9,6 +9,7 @@ import time
 from ..captioning import data as caption_data
 from ..captioning.checkpoint import (
     checkpoint_name,
+    checkpoint_paths,
     load_captioner,
     model_description,
     model_vocabulary,
@@ -41,6 +42,7 @@ from .common import (
     _positive_int,
     add_command,
     add_group,
+    continuing,
     figure_output,
     finite_float,
     main_lock,
@@ -225,11 +227,16 @@ def _train(args, checkpoint):
         from ..core.torch_utils import resolve_device
 
         print(f"Training a {label} on {resolve_device(args.device)}")
+    if args.model == "transformer":
+        saved = [transformer_checkpoint_path(checkpoint)]
+    else:
+        saved = checkpoint_paths(checkpoint)[::-1]  # the JSON (with the epoch), else the .npz
+    resume = continuing(args, checkpoint, saved, ("training", "epoch"), args.epochs)
     start = time.perf_counter()
     model, solver, reports = train_captioner(
         data,
         checkpoint=checkpoint,
-        resume=args.resume,
+        resume=resume,
         extra={"data": name, "max_train": args.max_train},
         log=progress_write,
         **_hyperparameters(args),
@@ -493,9 +500,10 @@ def add_parser(commands):
         description="Train a captioning RNN, LSTM or Transformer with Adam. Uses the course's "
         "COCO data when it is in the data directory, else the built-in Shapes data set "
         "(generated on first use, no download). Saves a checkpoint after every epoch "
-        "(NAME.npz + NAME.json for the RNN/LSTM, NAME.pt for the Transformer; --resume "
-        "continues exactly where it stopped), prints the validation loss (and, on Shapes, the "
-        "semantic accuracy of greedy captions), and writes NAME_loss.png. RNN/LSTM defaults: "
+        "(NAME.npz + NAME.json for the RNN/LSTM, NAME.pt for the Transformer), prints the "
+        "validation loss (and, on Shapes, the semantic accuracy of greedy captions), and "
+        "writes NAME_loss.png. A run whose checkpoint is there continues exactly where it "
+        "stopped (--restart starts over). RNN/LSTM defaults: "
         "learning rate 5e-3 decaying by 0.95 per epoch, hidden 512, word vectors 256, in NumPy "
         "on the CPU. Transformer defaults (the course's solver and model): learning rate "
         "1e-3, word vectors 256, 4 heads, 2 layers, feed-forward 2048, dropout 0.1, "
@@ -524,9 +532,7 @@ def add_parser(commands):
         metavar="NAME",
         help="checkpoint name (default: caption_MODEL)",
     )
-    train.add_argument(
-        "--resume", action="store_true", help="continue from the checkpoint if it exists"
-    )
+    train.add_resume_restart()
     train.add_quiet("no progress bar or periodic losses")
     train.add_data_dir()
     train.add_nproc()

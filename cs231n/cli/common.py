@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import sys
@@ -188,6 +189,23 @@ class CommandParser(argparse.ArgumentParser):
             "(default: %(default)s)",
         )
 
+    def add_resume_restart(self):
+        """``--resume`` and ``--restart``, one or the other, of every training command: a run
+        continues from the checkpoint in its output by default (``--resume`` says so, for older
+        scripts); ``--restart`` starts over. See :func:`continuing`."""
+        group = self.add_mutually_exclusive_group()
+        group.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue the run in the output folder (the default)",
+        )
+        group.add_argument(
+            "--restart",
+            action="store_true",
+            help="ignore any checkpoint and start over (it is replaced at the first checkpoint "
+            "write)",
+        )
+
     def add_iterations(self, default, help):
         # A cap that names itself: 10**12 steps would be accepted and run for centuries.
         self.add_argument(
@@ -202,6 +220,45 @@ def main_lock(name):
     """:func:`~cs231n.core.files.output_lock` on ``name`` in the main process; nothing in the
     other processes of a torchrun job (only the main one writes the output)."""
     return output_lock(name) if distributed.is_main_process() else contextlib.nullcontext()
+
+
+def continuing(args, run, checkpoints, done=(), total=None, unit="epoch") -> bool:
+    """Whether a training command continues its run: it does unless ``--restart`` was given,
+    when one of ``checkpoints`` (a path, or several) exists. It then prints one line saying
+    so, with the progress saved at the keys ``done`` of the first existing file (read without
+    its tensors) of ``total`` ``unit``s, when that can be read; the trainer checks the
+    checkpoint itself and refuses one it cannot use, naming why."""
+    if getattr(args, "restart", False):
+        return False
+    paths = [Path(checkpoints)] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
+    found = next((p for p in paths if p.is_file()), None)
+    if found is None:
+        return False
+    count = _saved_count(found, done) if done else None
+    where = f"its checkpoint {found}" if count is None else f"{unit} {count}"
+    if count is not None and total is not None:
+        where += f" of {total}"
+    print(f"continuing {run} from {where}; --restart starts over")
+    return True
+
+
+def _saved_count(path, keys):
+    """The count at ``keys`` in a JSON file or a PyTorch checkpoint (memory-mapped, so its
+    tensors are not read), or None when it cannot be read."""
+    try:
+        if path.suffix == ".json":
+            value = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            import torch
+
+            value = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        for key in keys:
+            value = value[key]
+    except Exception:  # the trainer reads it again and names what is wrong
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def check_framework(args, command, pytorch_only=()):

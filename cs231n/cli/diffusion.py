@@ -22,6 +22,7 @@ from .common import (
     _positive_int,
     add_command,
     add_group,
+    continuing,
     figure_output,
     finite_float,
     int_range,
@@ -68,6 +69,7 @@ def _train(args, run_dir, model, training, max_images):
         f"{model['timesteps']} diffusion steps; {training['steps']} training steps of "
         f"{training['batch_size']} images on {device} -> {run_dir}"
     )
+    resume = continuing(args, run_dir, run_dir / "model.pt", ("step",), training["steps"], "step")
     bar = progress_bar(total=training["steps"], desc="diffusion", disable=args.quiet)
 
     def progress(step, loss):
@@ -84,7 +86,7 @@ def _train(args, run_dir, model, training, max_images):
             max_images=max_images,
             seed=args.seed,
             device=device,
-            resume=not args.restart,
+            resume=resume,
             data_root=args.data_dir,
             callback=progress,
             **training,
@@ -287,7 +289,7 @@ def add_parser(commands):
         "--max-images", type=_positive_int, default=None, help="train on the first N images"
     )
     train.add_argument("--quick", action="store_true", help="smoke test: a tiny model, 20 steps")
-    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_resume_restart()
     train.add_seed()
     train.add_device()
     train.add_nproc()

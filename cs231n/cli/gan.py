@@ -17,6 +17,7 @@ from .common import (
     add_command,
     add_group,
     check_framework,
+    continuing,
     figure_output,
     int_range,
     main_lock,
@@ -69,7 +70,7 @@ def _check_same_framework(args, run_dir):
 
 
 def _train(args, run_dir, tensorflow):
-    from ..gan.training import train, train_tensorflow
+    from ..gan.training import TF_STATE, train, train_tensorflow
 
     images, _ = load_mnist(args.dataset, "train", args.data_dir)
     if args.max_images:
@@ -79,6 +80,11 @@ def _train(args, run_dir, tensorflow):
         f"{args.loss} GAN, {args.arch} networks, {len(x)} {args.dataset} images, {args.epochs} epochs -> {run_dir}"
         + (" (TensorFlow)" if tensorflow else "")
     )
+    if tensorflow:
+        resume = continuing(args, run_dir, run_dir / TF_STATE, ("epoch",), args.epochs)
+    else:
+        saved = run_dir / "checkpoint.pt"
+        resume = continuing(args, run_dir, saved, ("state", "epoch"), args.epochs)
     per_epoch = len(x) // args.batch_size
     bar = progress_bar(total=args.epochs * per_epoch, desc="gan", disable=args.quiet)
 
@@ -95,7 +101,7 @@ def _train(args, run_dir, tensorflow):
         seed=args.seed,
         sample_every=args.sample_every,
         callback=progress,
-        resume=not args.restart,
+        resume=resume,
     )
     start = time.perf_counter()
     try:
@@ -192,10 +198,11 @@ def add_parser(commands):
         description="Train with the assignment's networks and "
         "Adam settings; samples of a fixed noise batch every "
         "--sample-every iterations, a checkpoint every epoch "
-        "(an interrupted run resumes). With --framework tensorflow: the course's TensorFlow "
-        "models on the same batches, Keras weights (D.weights.h5, G.weights.h5) and state.json "
-        "instead of checkpoint.pt; resuming restores weights and progress but restarts Adam's "
-        "moments (not bit-exact, unlike PyTorch's).",
+        "(the next run in the folder continues from it; --restart starts over). With "
+        "--framework tensorflow: the course's TensorFlow models on the same batches, Keras "
+        "weights (D.weights.h5, G.weights.h5) and state.json instead of checkpoint.pt; resuming "
+        "restores weights and progress but restarts Adam's moments (not bit-exact, unlike "
+        "PyTorch's).",
     )
     train.add_argument("--loss", choices=["gan", "lsgan", "wgan-gp"], default="gan", help=DEFAULT)
     train.add_argument("--arch", choices=["fc", "dc"], default="fc", help=DEFAULT)
@@ -215,7 +222,7 @@ def add_parser(commands):
         "--spectral-norm", action="store_true", help="spectral normalisation in the discriminator"
     )
     train.add_seed()
-    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    train.add_resume_restart()
     train.add_device()
     train.add_nproc()
     train.add_framework("models")

@@ -10,6 +10,7 @@ from .common import (
     UserError,
     add_command,
     add_group,
+    continuing,
     finite_float,
     int_range,
     main_lock,
@@ -74,10 +75,11 @@ def cmd_ssl_train(args) -> int:
             f"(width {config['width']}), batch {config['batch_size']}, tau "
             f"{config['temperature']}, {config['epochs']} epochs"
         )
+        resume = continuing(args, output, output / "checkpoint.pt", ("epoch",), config["epochs"])
         start = time.perf_counter()
         try:
             run = train_ssl(output, config, data_root=args.data_dir, seed=args.seed,
-                            device=args.device, resume=args.resume, progress=not args.quiet,
+                            device=args.device, resume=resume, progress=not args.quiet,
                             data=data)  # fmt: skip
         except ValueError as e:  # a refused resume, a damaged checkpoint
             raise UserError(str(e)) from None
@@ -178,8 +180,8 @@ def add_parser(commands):
         description="Pretrain an encoder with the course's contrastive loss and training loop. "
         "The default is sized for a CPU (a small ResNet at 32x32 on 20000 Fashion-MNIST "
         "images); --course gives the course's ResNet-50 configuration. The run folder gets "
-        "config.json, checkpoint.pt after every epoch (--resume continues exactly), "
-        "losses.json and loss.png.",
+        "config.json, checkpoint.pt after every epoch (the next run in the folder continues from it "
+        "exactly; --restart starts over), losses.json and loss.png.",
     )
     train.add_argument(
         "--dataset",
@@ -228,7 +230,7 @@ def add_parser(commands):
     train.add_seed(0, "seed of the weights, shuffling and augmentations (default: %(default)s)")
     train.add_argument("-o", "--output", default=None, metavar="DIR",
                        help="the run folder (default: ssl_DATASET)")  # fmt: skip
-    train.add_argument("--resume", action="store_true", help="continue the run in DIR")
+    train.add_resume_restart()
     train.add_quiet("no progress bars")
     train.add_data_dir()
 

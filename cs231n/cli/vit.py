@@ -21,6 +21,7 @@ from .common import (
     _positive_int,
     add_command,
     add_group,
+    continuing,
     finite_float,
     int_range,
     main_lock,
@@ -89,13 +90,14 @@ def _train(args, name, config, training, max_images):
         f"{config['patch_size']}x{config['patch_size']}; {_epochs(training['num_epochs'])} on "
         f"{device}"
     )
+    resume = continuing(args, name, output_paths(name)[0], ("epoch",), training["num_epochs"])
     start = time.perf_counter()
     model, solver = train_vit(
         train_data,
         test_data,
         config,
         checkpoint=name,
-        resume=args.resume,
+        resume=resume,
         seed=args.seed,
         device=device,
         verbose=not args.quiet,
@@ -134,9 +136,10 @@ def add_parser(commands):
         "60000 training images (28x28, one channel, cut into patches) and test it on the 10000 "
         "test images after every epoch. Defaults are the course's: 2 epochs, Adam 1e-4, no "
         "weight decay, batch 64, 6 layers of width 128, 4 heads, feed-forward 256, dropout 0.1; "
-        "with 7x7 patches. After every epoch it writes NAME.pt (a checkpoint: --resume "
-        "continues exactly), NAME.json (settings and results) and NAME_curve.png (loss and "
-        "accuracy per epoch). --quick: a smoke test (a small model, 2000 images, 2 epochs).",
+        "with 7x7 patches. After every epoch it writes NAME.pt (a checkpoint: the next run "
+        "on NAME continues from it exactly; --restart starts over), NAME.json (settings and "
+        "results) and NAME_curve.png (loss and accuracy per epoch). --quick: a smoke test (a "
+        "small model, 2000 images, 2 epochs).",
     )
     train.add_argument(
         "--dataset",
@@ -215,6 +218,6 @@ def add_parser(commands):
         metavar="NAME",
         help="what to write: NAME.pt, NAME.json, NAME_curve.png (default: vit_DATASET)",
     )
-    train.add_argument("--resume", action="store_true", help="continue from NAME.pt if it exists")
+    train.add_resume_restart()
     train.add_quiet("no progress bars or per-epoch lines")
     train.add_data_dir()

@@ -60,7 +60,7 @@ class Trainer:
     samples_folder_name = "samples"
     may_change: tuple[str, ...] = ("epochs",)  # settings a resumed run may change (more epochs)
     # How to start afresh instead, said when a resume is refused (the CLI's words by default).
-    restart_hint = "run without --resume to start over, or choose another output name"
+    restart_hint = "use --restart to start over, or choose another output"
 
     dist = None  # a distributed.Context: a PyTorch run sets it (distributed.setup)
 

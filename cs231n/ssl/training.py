@@ -407,7 +407,7 @@ class SSLTrainer(Trainer):
     ``epochs`` (which may grow) and ``world_size`` (the number of processes, recorded in
     ``config.json``); the seed is recorded. Under torchrun, see the module's docstring."""
 
-    restart_hint = "start over without --resume, or choose another --output"
+    restart_hint = "use --restart to start over, or choose another -o"
     may_change = ("epochs", "world_size")
 
     def __init__(self, output, train, config, channels, *, seed=0, device=None, resume=False,
