@@ -64,7 +64,14 @@ def ddim_sample(
     ab = diffusion.alphas_cumprod
     for i, t in enumerate(progress_bar(times, desc="DDIM", disable=not progress)):
         tt = torch.full((batch_size,), t, device=x.device, dtype=torch.long)
-        eps, x0 = diffusion.model_predictions(x, tt, model_kwargs)
+        _, x0 = diffusion.model_predictions(x, tt, model_kwargs)
+        # The noise re-derived from the clamped x0 (as lucidrains' ddim_sample does): at the
+        # first, noisiest steps x0 = (x - sqrt(1 - ab) eps) / sqrt(ab) amplifies the model's
+        # error ~600x (ab ~ 3e-6 at the sigmoid schedule's end) and the clamp cuts it; an
+        # update mixing that clamped x0 with the raw eps is no longer a point of the noising
+        # path and wrecks the sample, worst under guidance (Fashion-MNIST, 2500 steps, w = 3:
+        # 17.5% of the samples of the class asked for, before; see tests).
+        eps = diffusion.predict_noise_from_start(x, tt, x0)
         ab_t = ab[t]
         ab_prev = ab[times[i + 1]] if i + 1 < len(times) else torch.ones_like(ab_t)
         sigma = eta * torch.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
