@@ -243,48 +243,20 @@ def add_parser(commands):
         "milestones model-STEP.pt, sample grids and losses.json. --quick: a smoke test.",
     )
     train.add_argument("--data", choices=DATASETS, default="emoji", help="(default: %(default)s)")
-    train.add_argument(
-        "--steps",
-        type=int_range(1, 10**7),
-        default=None,
-        help=f"training steps (default: {TRAIN_DEFAULTS['steps']})",
-    )
-    train.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=None,
-        help=f"(default: {TRAIN_DEFAULTS['batch_size']})",
-    )
-    train.add_argument(
-        "--lr",
-        type=finite_float(0, low_inclusive=False),
-        default=None,
-        help="Adam learning rate (default: 1e-3, the course's)",
-    )
-    train.add_argument(
-        "--dim",
-        type=int_range(4, 1024),
-        default=None,
-        help=f"U-Net width (default: {MODEL_DEFAULTS['dim']})",
-    )
-    train.add_argument(
-        "--timesteps",
-        type=int_range(1, 100000),
-        default=None,
-        help=f"diffusion steps (default: {MODEL_DEFAULTS['timesteps']})",
-    )
-    train.add_argument(
-        "--save-every",
-        type=_positive_int,
-        default=None,
-        help=f"(default: {TRAIN_DEFAULTS['save_every']})",
-    )
-    train.add_argument(
-        "--sample-every",
-        type=_positive_int,
-        default=None,
-        help=f"(default: {TRAIN_DEFAULTS['sample_every']})",
-    )
+    # (flag, type, the table holding its default, key, what it is): help says the default
+    for flag, kind, table, key, what in (
+        ("--steps", int_range(1, 10**7), TRAIN_DEFAULTS, "steps", "training steps"),
+        ("--batch-size", _positive_int, TRAIN_DEFAULTS, "batch_size", ""),
+        ("--lr", finite_float(0, low_inclusive=False), None, None, "Adam learning rate"),
+        ("--dim", int_range(4, 1024), MODEL_DEFAULTS, "dim", "U-Net width"),
+        ("--timesteps", int_range(1, 100000), MODEL_DEFAULTS, "timesteps", "diffusion steps"),
+        ("--save-every", _positive_int, TRAIN_DEFAULTS, "save_every", ""),
+        ("--sample-every", _positive_int, TRAIN_DEFAULTS, "sample_every", ""),
+    ):
+        default = "1e-3, the course's" if table is None else table[key]
+        train.add_argument(
+            flag, type=kind, default=None, help=f"{what} (default: {default})".lstrip()
+        )
     train.add_argument(
         "--max-images", type=_positive_int, default=None, help="train on the first N images"
     )
