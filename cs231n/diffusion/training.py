@@ -23,6 +23,7 @@ emoji model); :data:`QUICK` is a smoke test of seconds.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -236,6 +237,14 @@ def load_run(run_dir, device=None):
     return diffusion.to(device).eval(), config
 
 
+@functools.lru_cache(maxsize=2)
+def _text_embedder(path):
+    # loaded once per file: `sample` asks for several prompts' conditions in a row
+    embedder = TextEmbedder()
+    embedder.load_processed(path)
+    return embedder
+
+
 def condition(config, prompt=None, class_name=None, data_root=None):
     """The condition vector of a prompt (emoji runs) or class (Fashion-MNIST runs), (D,);
     ValueError for an unknown one (listing near matches or the classes) or the wrong kind."""
@@ -248,8 +257,7 @@ def condition(config, prompt=None, class_name=None, data_root=None):
         return torch.nn.functional.one_hot(torch.tensor(fashion_class(class_name)), 10).float()
     if prompt is None:
         raise ValueError("an emoji run is conditioned on a --prompt, not a --class")
-    embedder = TextEmbedder()
-    embedder.load_processed(data_path("text_embeddings.pt", data_root=data_root))
+    embedder = _text_embedder(str(data_path("text_embeddings.pt", data_root=data_root)))
     mapping = embedder.loaded["idx_mapping"]
     if prompt not in mapping:
         raise ValueError(unknown_text_message(prompt, mapping))
