@@ -58,6 +58,8 @@ from .core.run import Trainer as RunTrainer
 from .core.torch_utils import resolve_device
 from .data import assets
 
+LR_SCHEDULES = ("constant", "cosine")
+
 
 def cycle(dl):
     """Repeat an iterable of batches forever (the course's helper)."""
@@ -73,7 +75,11 @@ class Trainer(RunTrainer):
 
     Beyond the course's parameters (all after them, with defaults): ``resume`` (train()
     continues from ``model.pt`` when there is one), ``seed`` (the batch order), ``num_samples``
-    (images per sample grid, the course's 25) and ``callback(step, loss)`` after each step.
+    (images per sample grid, the course's 25), ``callback(step, loss)`` after each step and
+    ``lr_schedule``: "constant" (the course's) or "cosine", ``train_lr`` times
+    ``(1 + cos(pi * step / train_num_steps)) / 2`` for the update after ``step`` steps (from
+    ``train_lr`` towards 0 at the last; a function of the step alone, so a resume continues it exactly, over the
+    ``train_num_steps`` of the resumed run).
     Raises ValueError for a missing results folder or a setting out of range, before any work.
     """
 
@@ -100,6 +106,7 @@ class Trainer(RunTrainer):
         seed=0,
         num_samples=25,
         callback=None,
+        lr_schedule="constant",
     ):
         f = "ddpm_trainer.Trainer"
         if results_folder is None:
@@ -112,6 +119,11 @@ class Trainer(RunTrainer):
         train_lr = number(f, "train_lr", train_lr, 0, low_inclusive=False)
         weight_decay = number(f, "weight_decay", weight_decay, 0)
         betas = tuple(number(f, "adam_betas", b, 0, 1) for b in adam_betas)
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"{f}: lr_schedule must be {' or '.join(map(repr, LR_SCHEDULES))}, "
+                f"got {lr_schedule!r}"
+            )
         if len(dataset) == 0:
             raise ValueError(f"{f}: the dataset is empty")
         config = {
@@ -124,6 +136,8 @@ class Trainer(RunTrainer):
             "save_every": save_every,
             "seed": seed,
         }
+        if lr_schedule != "constant":  # the course's runs' settings stay as they were
+            config["lr_schedule"] = lr_schedule
         self.dist = ctx = distributed.setup(str(resolve_device(device)))
         ctx.local_batch_size(train_batch_size, "diffusion train")
         config["world_size"] = ctx.world_size
@@ -135,6 +149,7 @@ class Trainer(RunTrainer):
         self.save_every, self.sample_every = save_every, sample_every
         self.batch_size, self.train_num_steps = train_batch_size, train_num_steps
         self.callback = callback
+        self.lr_schedule, self.train_lr = lr_schedule, train_lr
         self.opt = Adam(
             diffusion_model.parameters(), lr=train_lr, betas=betas, weight_decay=weight_decay
         )
@@ -198,6 +213,8 @@ class Trainer(RunTrainer):
                 loss.backward()
             ctx.average_gradients(list(model.parameters()))  # before clipping: the global norm
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            for group in self.opt.param_groups:
+                group["lr"] = self.learning_rate(self.step)
             self.opt.step()
             self.step += 1
             self.history.append(ctx.mean(loss.item()))
@@ -210,6 +227,12 @@ class Trainer(RunTrainer):
                 self.write_sample_grid(self.path(f"sample-{self.step}.png"))
         self.epoch = self.step
         self.save()
+
+    def learning_rate(self, step) -> float:
+        """The learning rate of the update after ``step`` steps (``lr_schedule``)."""
+        if self.lr_schedule == "cosine":
+            return self.train_lr * 0.5 * (1 + math.cos(math.pi * step / self.train_num_steps))
+        return self.train_lr
 
     def finish(self):
         self.write_losses(self.history)

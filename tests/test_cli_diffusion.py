@@ -90,6 +90,46 @@ def test_bad_train_options(tmp_path, capsys):
     assert "invalid choice: 'cifar'" in capsys.readouterr().err
     code = _exit_code(["diffusion", "train", "--dim", "2", "-o", str(tmp_path / "r")])
     assert code != 0 and "--dim" in capsys.readouterr().err
+    code = _exit_code(["diffusion", "train", "--dim-mults", "1,two", "-o", str(tmp_path / "r")])
+    assert code != 0 and "comma-separated integers such as 1,2,4, got '1,two'" in (
+        capsys.readouterr().err
+    )
+    code = _exit_code(["diffusion", "train", "--dim-mults", "1,0", "-o", str(tmp_path / "r")])
+    assert code != 0 and "must be integers >= 1, comma-separated, got 1,0" in (
+        capsys.readouterr().err
+    )
+    code = _exit_code(["diffusion", "train", "--dim-mults", "1,1,1,1,1,1", "-o", str(tmp_path)])
+    assert code == 2 and "not divisible by 64" in capsys.readouterr().err
+    assert _exit_code(["diffusion", "train", "--lr-schedule", "step"]) != 0
+    assert "invalid choice: 'step'" in capsys.readouterr().err
+
+
+def test_levels_and_schedule_reach_the_run(run, tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    argv = ["--threads", "1", "diffusion", "train", "--data", "fashion-mnist", "--quick"]
+    argv += ["--steps", "2", "--data-dir", str(run.parent / "data"), "-q", "-o", str(run_dir)]
+    argv += ["--dim-mults", "1,2,2", "--lr-schedule", "cosine", "--lr", "0.01"]
+    assert main([*argv, "--min-snr-gamma", "5"]) == 0
+    assert "levels [1, 2, 2]" in capsys.readouterr().out
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["dim_mults"] == [1, 2, 2] and config["model"]["min_snr_gamma"] == 5
+    assert config["lr_schedule"] == "cosine" and config["train_lr"] == 0.01
+    from cs231n.diffusion.training import load_run
+
+    diffusion, _ = load_run(run_dir)
+    assert diffusion.loss_weight.min() < 1  # the weighting the run trained with
+
+
+def test_help_gives_each_data_sets_default(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")  # no wrapping inside "fashion-mnist"
+    with pytest.raises(SystemExit):
+        main(["diffusion", "train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "training steps (default: 4000 for emoji, 2000 for fashion-mnist)" in text
+    assert "(default: cosine for emoji, constant for fashion-mnist)" in text
+    assert "U-Net width (default: 16)" in text
+    assert "(default: 1,2,4,8 for emoji, 1,2,4 for fashion-mnist)" in text
+    assert "the course's) (default: off)" in text  # --min-snr-gamma
 
 
 def test_the_same_command_continues_the_run_and_restart_starts_over(run, tmp_path, capsys):

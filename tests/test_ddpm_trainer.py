@@ -152,3 +152,53 @@ def test_image_grid(tmp_path):
     arr = np.asarray(Image.open(path))
     assert arr.shape == (3 * 6 + 2, 2 * 6 + 2, 3)  # three rows of two, 2-pixel padding
     assert arr[2:6, 8:12].min() == 255 and arr[2:6, 2:6].max() == 0
+
+
+def test_cosine_schedule_steps_and_resumes(tmp_path):
+    """lr_schedule="cosine" (beyond the course): each update's rate is train_lr times
+    (1 + cos(pi step / T)) / 2, a resume continues it exactly, and a run saved with the
+    course's constant rate refuses to continue under another schedule."""
+    np.random.seed(0)
+    trainer = make(tmp_path, 4, "cos", train_lr=1e-2, lr_schedule="cosine")
+    seen = []
+    trainer.callback = lambda step, loss: seen.append(trainer.opt.param_groups[0]["lr"])
+    trainer.train()
+    expected = [1e-2 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+    config = json.loads((tmp_path / "cos" / "config.json").read_text())
+    assert config["lr_schedule"] == "cosine"
+    # the course's constant rate leaves the settings as the course's runs have them
+    make(tmp_path, 2, "const").train()
+    const = json.loads((tmp_path / "const" / "config.json").read_text())
+    assert "lr_schedule" not in const
+    with pytest.raises(ValueError, match="lr_schedule"):
+        make(tmp_path, 4, "const", lr_schedule="cosine", resume=True).train()
+    # exact resume under the schedule
+    np.random.seed(0)
+    straight = make(tmp_path, 6, "straight", lr_schedule="cosine")
+    straight.train()
+    np.random.seed(0)
+    first = make(tmp_path, 6, "resumed2", lr_schedule="cosine")
+
+    def interrupt(step, loss):  # stopped at step 3: model.pt holds step 2 (save_every 2)
+        if step == 3:
+            raise KeyboardInterrupt
+
+    first.callback = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        first.train()
+    resumed = make(tmp_path, 6, "resumed2", lr_schedule="cosine", resume=True)
+    resumed.train()
+    assert resumed.history == straight.history
+
+
+def test_bad_lr_schedule(tmp_path):
+    with pytest.raises(ValueError, match="lr_schedule must be 'constant' or 'cosine', got 'step'"):
+        make(tmp_path, 2, lr_schedule="step")
+
+
+def test_lr_schedules_as_the_command_line_lists_them():
+    from cs231n.ddpm_trainer import LR_SCHEDULES
+    from cs231n.diffusion.settings import LR_SCHEDULES as listed
+
+    assert listed == LR_SCHEDULES

@@ -9,7 +9,13 @@ import torch
 
 from cs231n.data import mnist
 from cs231n.diffusion import training
-from cs231n.diffusion.settings import FASHION_CLASSES, fashion_class
+from cs231n.diffusion.settings import (
+    FASHION_CLASSES,
+    MODEL_DEFAULTS,
+    TRAIN_DEFAULTS,
+    defaults,
+    fashion_class,
+)
 
 TINY = {"dim": 4, "dim_mults": [1, 2], "timesteps": 5}
 
@@ -86,11 +92,62 @@ def test_prompt_conditions(monkeypatch, tmp_path):
         training.condition(config, class_name="bag")
 
 
+def test_each_data_set_has_its_defaults():
+    assert defaults("fashion-mnist") == (MODEL_DEFAULTS, TRAIN_DEFAULTS)
+    model, train = defaults("emoji")
+    changed = {k for k in model if model[k] != MODEL_DEFAULTS[k]}
+    changed |= {k for k in train if train[k] != TRAIN_DEFAULTS[k]}
+    assert changed == {"dim_mults", "steps", "batch_size", "lr", "lr_schedule"}
+    assert train["lr_schedule"] == "cosine" and model["dim_mults"] == [1, 2, 4, 8]
+    assert training.check_model_config(model) == {k: v for k, v in model.items() if v is not None}
+    with pytest.raises(ValueError, match="unknown data set 'cifar'"):
+        defaults("cifar")
+
+
+def test_min_snr_weighting():
+    """Min-SNR-gamma (Hang et al. 2023, Eq. 7 and lucidrains' min_snr_loss_weight): the loss
+    weight of each step is min(SNR, gamma) / SNR for noise prediction, min(SNR, gamma) for x0
+    prediction; a gamma above every SNR leaves the course's weights."""
+    base = {**MODEL_DEFAULTS, "condition_dim": 3, "channels": 1, "image_size": 32, **TINY}
+    course = training.build_diffusion({"model": base})
+    ac = course.alphas_cumprod.double()
+    snr = ac / (1 - ac)
+    weighted = training.build_diffusion({"model": {**base, "min_snr_gamma": 5}})
+    expected = (snr.clamp(max=5) / snr).float()
+    torch.testing.assert_close(weighted.loss_weight, expected, rtol=1e-6, atol=0)
+    assert weighted.loss_weight[-1] == 1 and weighted.loss_weight[0] < 1  # noisiest: unchanged
+    x0 = training.build_diffusion(
+        {"model": {**base, "min_snr_gamma": 5, "objective": "pred_x_start"}}
+    )
+    torch.testing.assert_close(x0.loss_weight, snr.clamp(max=5).float(), rtol=1e-6, atol=0)
+    high = training.build_diffusion({"model": {**base, "min_snr_gamma": 1e5}})
+    torch.testing.assert_close(high.loss_weight, course.loss_weight, rtol=1e-6, atol=0)
+    # p_losses uses them: with the same draws, each image's error times its step's weight
+    weighted.model.load_state_dict(course.model.state_dict())
+    weighted.eval(), course.eval()  # no condition dropping or dropout: the draws are t, noise
+    x, cond = torch.rand(6, 1, 32, 32), {"text_emb": torch.randn(6, 3)}
+    torch.manual_seed(1)
+    loss = weighted.p_losses(x, model_kwargs=cond)
+    torch.manual_seed(1)
+    t = torch.randint(0, course.num_timesteps, (6,))
+    noise = torch.randn_like(x)
+    with torch.no_grad():
+        out = course.model(course.q_sample(course.normalize(x), t, noise), t, cond)
+    per_image = ((out - noise) ** 2).mean(dim=(1, 2, 3))
+    torch.testing.assert_close(loss, (expected[t] * per_image).mean(), rtol=1e-5, atol=0)
+    # settings: None is the course's and leaves no key; a bad gamma is refused
+    assert "min_snr_gamma" not in training.check_model_config(MODEL_DEFAULTS)
+    assert training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": 5})["min_snr_gamma"] == 5
+    for bad in (0, -1, "5", True, float("nan")):
+        with pytest.raises(ValueError, match="min_snr_gamma must be a positive number"):
+            training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": bad})
+
+
 def test_bad_model_settings():
     with pytest.raises(ValueError, match="image size 32 is not divisible by 64"):
-        training.check_model_config({**training.MODEL_DEFAULTS, "dim_mults": [1] * 6})
+        training.check_model_config({**MODEL_DEFAULTS, "dim_mults": [1] * 6})
     with pytest.raises(ValueError, match="objective must be one of"):
-        training.check_model_config({**training.MODEL_DEFAULTS, "objective": "v"})
+        training.check_model_config({**MODEL_DEFAULTS, "objective": "v"})
     with pytest.raises(ValueError, match="unknown data set 'cifar'"):
         training.load_data("cifar")
     with pytest.raises(FileNotFoundError, match="not a diffusion run"):

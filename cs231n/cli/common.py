@@ -61,6 +61,26 @@ def int_range(low=1, high=None):
     return parse
 
 
+def int_list(low=1):
+    """An argparse type: comma-separated integers >= ``low``, e.g. "1,2,4,8" -> [1, 2, 4, 8]."""
+
+    def parse(text):
+        try:
+            values = [int(part) for part in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be comma-separated integers such as 1,2,4, got {text!r}"
+            ) from None
+        if any(v < low for v in values):
+            raise argparse.ArgumentTypeError(
+                f"must be integers >= {low}, comma-separated, got {text}"
+            )
+        return values
+
+    parse.__name__ = "int list"
+    return parse
+
+
 def finite_float(low=None, high=None, *, low_inclusive=True, high_inclusive=True):
     """An argparse type: a finite number (never nan or inf) in the range given by ``low`` and
     ``high`` (None: unbounded), each end included unless ``*_inclusive`` is False."""

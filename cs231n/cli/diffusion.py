@@ -12,9 +12,9 @@ from ..core.progress import progress_bar
 from ..diffusion.settings import (
     DATASETS,
     FASHION_CLASSES,
-    MODEL_DEFAULTS,
+    LR_SCHEDULES,
     QUICK,
-    TRAIN_DEFAULTS,
+    defaults,
     fashion_class,
 )
 from .common import (
@@ -25,6 +25,7 @@ from .common import (
     continuing,
     figure_output,
     finite_float,
+    int_list,
     int_range,
     main_lock,
     writable_output,
@@ -41,8 +42,9 @@ def _settings(args):
         value = getattr(args, key, None)
         return value if value is not None else quick.get(key, default)
 
-    model = {key: pick(key, default) for key, default in MODEL_DEFAULTS.items()}
-    training = {key: pick(key, default) for key, default in TRAIN_DEFAULTS.items()}
+    model_defaults, train_defaults = defaults(args.data)
+    model = {key: pick(key, default) for key, default in model_defaults.items()}
+    training = {key: pick(key, default) for key, default in train_defaults.items()}
     return model, training, pick("max_images", None)
 
 
@@ -67,7 +69,8 @@ def _train(args, run_dir, model, training, max_images):
     print(
         f"DDPM on {args.data}: U-Net width {model['dim']}, levels {model['dim_mults']}, "
         f"{model['timesteps']} diffusion steps; {training['steps']} training steps of "
-        f"{training['batch_size']} images on {device} -> {run_dir}"
+        f"{training['batch_size']} images, Adam {training['lr']:g} ({training['lr_schedule']}) "
+        f"on {device} -> {run_dir}"
     )
     resume = continuing(args, run_dir, run_dir / "model.pt", ("step",), training["steps"], "step")
     bar = progress_bar(total=training["steps"], desc="diffusion", disable=args.quiet)
@@ -221,6 +224,20 @@ def _class_name(text):
     return text
 
 
+def _default_text(key):
+    """A setting's default for --help: one value, or each data set's where they differ."""
+    values = {}
+    for name in DATASETS:
+        model, training = defaults(name)
+        value = {**model, **training}[key]
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        values[name] = "off" if value is None else value
+    if len(set(map(str, values.values()))) == 1:
+        return str(values[DATASETS[0]])
+    return ", ".join(f"{value} for {name}" for name, value in values.items())
+
+
 def add_parser(commands):
     group = add_group(
         commands,
@@ -243,20 +260,33 @@ def add_parser(commands):
         "milestones model-STEP.pt, sample grids and losses.json. --quick: a smoke test.",
     )
     train.add_argument("--data", choices=DATASETS, default="emoji", help="(default: %(default)s)")
-    # (flag, type, the table holding its default, key, what it is): help says the default
-    for flag, kind, table, key, what in (
-        ("--steps", int_range(1, 10**7), TRAIN_DEFAULTS, "steps", "training steps"),
-        ("--batch-size", _positive_int, TRAIN_DEFAULTS, "batch_size", ""),
-        ("--lr", finite_float(0, low_inclusive=False), None, None, "Adam learning rate"),
-        ("--dim", int_range(4, 1024), MODEL_DEFAULTS, "dim", "U-Net width"),
-        ("--timesteps", int_range(1, 100000), MODEL_DEFAULTS, "timesteps", "diffusion steps"),
-        ("--save-every", _positive_int, TRAIN_DEFAULTS, "save_every", ""),
-        ("--sample-every", _positive_int, TRAIN_DEFAULTS, "sample_every", ""),
+    # (flag, type, settings key, what it is): help says each data set's default
+    for flag, kind, key, what in (
+        ("--steps", int_range(1, 10**7), "steps", "training steps"),
+        ("--batch-size", _positive_int, "batch_size", ""),
+        ("--lr", finite_float(0, low_inclusive=False), "lr", "Adam learning rate"),
+        ("--dim", int_range(4, 1024), "dim", "U-Net width"),
+        ("--dim-mults", int_list(1), "dim_mults", "U-Net levels' width multipliers"),
+        ("--timesteps", int_range(1, 100000), "timesteps", "diffusion steps"),
+        (
+            "--min-snr-gamma",
+            finite_float(0, 1e6, low_inclusive=False),
+            "min_snr_gamma",
+            "Min-SNR loss weighting min(SNR, gamma)/SNR (Hang et al. 2023; off: the course's)",
+        ),
+        ("--save-every", _positive_int, "save_every", ""),
+        ("--sample-every", _positive_int, "sample_every", ""),
     ):
-        default = "1e-3, the course's" if table is None else table[key]
         train.add_argument(
-            flag, type=kind, default=None, help=f"{what} (default: {default})".lstrip()
+            flag, type=kind, default=None, help=f"{what} (default: {_default_text(key)})".lstrip()
         )
+    train.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        default=None,
+        help=f"the learning rate over the run: constant (the course's) or cosine, falling "
+        f"towards 0 at the last step (default: {_default_text('lr_schedule')})",
+    )
     train.add_argument(
         "--max-images", type=_positive_int, default=None, help="train on the first N images"
     )

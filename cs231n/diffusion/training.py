@@ -41,9 +41,8 @@ from .settings import (
     DATASETS,
     FASHION_CLASSES,
     IMAGE_SIZE,
-    MODEL_DEFAULTS,
     NUM_SAMPLES,
-    TRAIN_DEFAULTS,
+    defaults,
     fashion_class,
 )
 
@@ -118,6 +117,11 @@ def check_model_config(model) -> dict:
             f"({len(mults)} downsamplings); use at most {int(np.log2(IMAGE_SIZE))} levels"
         )
     out["dim_mults"] = mults
+    gamma = model.get("min_snr_gamma")
+    if gamma is None:
+        out.pop("min_snr_gamma", None)  # the course's weighting: settings as earlier runs have them
+    elif isinstance(gamma, bool) or not isinstance(gamma, int | float) or not 0 < gamma < 1e6:
+        raise ValueError(f"{f}: min_snr_gamma must be a positive number or None, got {gamma!r}")
     out["timesteps"] = whole_number(f, "timesteps", model["timesteps"], 1, 100000)
     if model["objective"] not in OBJECTIVES:
         raise ValueError(f"{f}: objective must be one of {', '.join(OBJECTIVES)}")
@@ -136,13 +140,31 @@ def build_diffusion(config) -> GaussianDiffusion:
         channels=m["channels"],
         uncond_prob=m["uncond_prob"],
     )
-    return GaussianDiffusion(
+    diffusion = GaussianDiffusion(
         unet,
         image_size=m["image_size"],
         timesteps=m["timesteps"],
         objective=m["objective"],
         beta_schedule=m["beta_schedule"],
     )
+    if m.get("min_snr_gamma") is not None:
+        min_snr_weighting(diffusion, m["min_snr_gamma"])
+    return diffusion
+
+
+def min_snr_weighting(diffusion, gamma):
+    """Set ``diffusion.loss_weight`` to Min-SNR-gamma weighting (Hang et al. 2023, "Efficient
+    Diffusion Training via Min-SNR Weighting Strategy"; lucidrains' ``min_snr_loss_weight``):
+    each step's loss weight as if the x0 error were weighted by min(SNR, gamma) instead of SNR,
+    i.e. min(SNR, gamma) / SNR for noise prediction and min(SNR, gamma) for x0 prediction.
+    The nearly noise-free steps, easy and many, then weigh less than the noisy ones, which
+    decide an image's shape. Beyond the course (which weighs every step alike)."""
+    ac = diffusion.alphas_cumprod
+    snr = ac / (1 - ac)
+    clipped = snr.clamp(max=gamma)
+    weight = clipped / snr if diffusion.objective == "pred_noise" else clipped
+    diffusion.loss_weight.copy_(weight.to(diffusion.loss_weight.dtype))
+    return diffusion
 
 
 class DiffusionRun(Trainer):
@@ -165,11 +187,12 @@ def train(
     dataset="emoji",
     *,
     model=None,
-    steps=TRAIN_DEFAULTS["steps"],
-    batch_size=TRAIN_DEFAULTS["batch_size"],
-    lr=TRAIN_DEFAULTS["lr"],
-    save_every=TRAIN_DEFAULTS["save_every"],
-    sample_every=TRAIN_DEFAULTS["sample_every"],
+    steps=None,
+    batch_size=None,
+    lr=None,
+    lr_schedule=None,
+    save_every=None,
+    sample_every=None,
     max_images=None,
     seed=0,
     device=None,
@@ -178,11 +201,22 @@ def train(
     callback=None,
 ):
     """Train (or continue) a DDPM run in ``run_dir`` on ``dataset``; ``model``: settings over
-    :data:`MODEL_DEFAULTS`. Returns the trainer (``history``: every step's loss)."""
+    the data set's defaults (:func:`~cs231n.diffusion.settings.defaults`), as are the training
+    settings left None. Returns the trainer (``history``: every step's loss)."""
     from ..core.torch_utils import resolve_device
 
     device = resolve_device(device)
-    model = check_model_config({**MODEL_DEFAULTS, **(model or {})})
+    model_defaults, train_defaults = defaults(dataset)
+    model = check_model_config({**model_defaults, **(model or {})})
+    given = dict(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        lr_schedule=lr_schedule,
+        save_every=save_every,
+        sample_every=sample_every,
+    )
+    hp = {k: train_defaults[k] if v is None else v for k, v in given.items()}
     data, condition_dim = load_data(dataset, data_root, max_images)
     model.update(
         condition_dim=condition_dim,
@@ -200,11 +234,12 @@ def train(
         data_config,
         model,
         device=device,
-        train_batch_size=batch_size,
-        train_lr=lr,
-        train_num_steps=steps,
-        sample_every=sample_every,
-        save_every=save_every,
+        train_batch_size=hp["batch_size"],
+        train_lr=hp["lr"],
+        lr_schedule=hp["lr_schedule"],
+        train_num_steps=hp["steps"],
+        sample_every=hp["sample_every"],
+        save_every=hp["save_every"],
         seed=seed,
         resume=resume,
         callback=callback,
