@@ -136,8 +136,7 @@ class Trainer(RunTrainer):
             "save_every": save_every,
             "seed": seed,
         }
-        if lr_schedule != "constant":  # the course's runs' settings stay as they were
-            config["lr_schedule"] = lr_schedule
+        config["lr_schedule"] = lr_schedule
         self.dist = ctx = distributed.setup(str(resolve_device(device)))
         ctx.local_batch_size(train_batch_size, "diffusion train")
         config["world_size"] = ctx.world_size
@@ -323,8 +322,11 @@ class Trainer(RunTrainer):
         return saved
 
     def saved_config(self, saved) -> dict:
-        # The course's checkpoints record no settings: nothing to compare them with.
-        return saved.get("config", self.config)
+        # The course's checkpoints record no settings: nothing to compare them with. Runs saved
+        # before lr_schedule existed trained at the course's constant rate.
+        if "config" not in saved:
+            return self.config
+        return {"lr_schedule": "constant", **saved["config"]}
 
     def restore(self, saved, path):
         try:

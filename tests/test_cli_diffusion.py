@@ -100,6 +100,12 @@ def test_bad_train_options(tmp_path, capsys):
     )
     code = _exit_code(["diffusion", "train", "--dim-mults", "1,1,1,1,1,1", "-o", str(tmp_path)])
     assert code == 2 and "not divisible by 64" in capsys.readouterr().err
+    huge = "1,99999999999999999999999"
+    code = _exit_code(["diffusion", "train", "--dim-mults", huge, "-o", str(tmp_path / "r")])
+    assert code == 2 and "within 4096 channels" in capsys.readouterr().err
+    for bad in ("0", "1e-300", "2e6", "nan"):
+        assert _exit_code(["diffusion", "train", "--min-snr-gamma", bad]) != 0
+        assert "must be a number in [0.001, 1e+06], got" in capsys.readouterr().err
     assert _exit_code(["diffusion", "train", "--lr-schedule", "step"]) != 0
     assert "invalid choice: 'step'" in capsys.readouterr().err
 
@@ -129,7 +135,7 @@ def test_help_gives_each_data_sets_default(capsys, monkeypatch):
     assert "(default: cosine for emoji, constant for fashion-mnist)" in text
     assert "U-Net width (default: 16)" in text
     assert "(default: 1,2,4,8 for emoji, 1,2,4 for fashion-mnist)" in text
-    assert "the course's) (default: off)" in text  # --min-snr-gamma
+    assert "off: the course's weighting) (default: off)" in text  # --min-snr-gamma
 
 
 def test_the_same_command_continues_the_run_and_restart_starts_over(run, tmp_path, capsys):

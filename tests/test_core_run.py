@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cs231n.core.files import OutputLockedError, lock_file
-from cs231n.core.run import Trainer, differences
+from cs231n.core.run import UNSET, Trainer, differences, resume_refusal
 
 
 class Walk(Trainer):
@@ -113,10 +113,22 @@ def test_differences_names_each_setting_a_missing_one_included():
     )
     assert differences(saved, asked, ("epochs",)) == {
         "b": (2, 5),
-        "new": (None, None),  # missing from the saved settings: a difference, even as None
-        "old": (0, None),
+        "new": (UNSET, None),  # missing from the saved settings: a difference, even as None
+        "old": (0, UNSET),
     }
     assert differences(saved, saved) == {}
+
+
+def test_differences_name_the_setting_inside_a_nested_one():
+    saved = {"model": {"dim": 8, "gamma": 5.0}, "lr": 1}
+    asked = {"model": {"dim": 8, "gamma": 4.0, "extra": 1}, "lr": 1}
+    differ = differences(saved, asked)
+    assert differ == {"model.gamma": (5.0, 4.0), "model.extra": (UNSET, 1)}
+    message = resume_refusal("run/model.pt", differ, "use --restart")
+    assert message == (
+        "run/model.pt: cannot resume, settings differ from the saved run: model.gamma 5.0 "
+        "saved, 4.0 asked; model.extra unset saved, 1 asked (use --restart)"
+    )
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):

@@ -167,11 +167,17 @@ def test_cosine_schedule_steps_and_resumes(tmp_path):
     np.testing.assert_allclose(seen, expected, rtol=1e-12)
     config = json.loads((tmp_path / "cos" / "config.json").read_text())
     assert config["lr_schedule"] == "cosine"
-    # the course's constant rate leaves the settings as the course's runs have them
     make(tmp_path, 2, "const").train()
     const = json.loads((tmp_path / "const" / "config.json").read_text())
-    assert "lr_schedule" not in const
-    with pytest.raises(ValueError, match="lr_schedule"):
+    assert const["lr_schedule"] == "constant"
+    with pytest.raises(ValueError, match="lr_schedule 'constant' saved, 'cosine' asked"):
+        make(tmp_path, 4, "const", lr_schedule="cosine", resume=True).train()
+    # a run saved before lr_schedule existed trained at the constant rate: it continues so
+    saved = torch.load(tmp_path / "const" / "model.pt", weights_only=False)
+    del saved["config"]["lr_schedule"]
+    torch.save(saved, tmp_path / "const" / "model.pt")
+    assert len(make(tmp_path, 3, "const", resume=True).train()) == 1
+    with pytest.raises(ValueError, match="lr_schedule 'constant' saved, 'cosine' asked"):
         make(tmp_path, 4, "const", lr_schedule="cosine", resume=True).train()
     # exact resume under the schedule
     np.random.seed(0)

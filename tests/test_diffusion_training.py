@@ -43,7 +43,7 @@ def test_fashion_run_trains_resumes_and_loads(tmp_path):
     assert (run / "samples.png").is_file() and (run / "model-2.pt").is_file()
     # More steps continue the run; another model shape is refused, naming it.
     assert training.train(run, "fashion-mnist", steps=3, **kw).step == 3
-    with pytest.raises(ValueError, match=r"model \{.*'dim': 4.*saved, \{.*'dim': 8"):
+    with pytest.raises(ValueError, match="differ from the saved run: model.dim 4 saved, 8 asked"):
         training.train(run, "fashion-mnist", steps=4, **{**kw, "model": {**TINY, "dim": 8}})
     diffusion, config = training.load_run(run)
     assert not diffusion.training and diffusion.channels == 1
@@ -102,6 +102,10 @@ def test_each_data_set_has_its_defaults():
     assert training.check_model_config(model) == {k: v for k, v in model.items() if v is not None}
     with pytest.raises(ValueError, match="unknown data set 'cifar'"):
         defaults("cifar")
+    with pytest.raises(ValueError, match=r"unknown data set \['emoji'\]"):
+        defaults(["emoji"])
+    model["dim_mults"].append(16)  # the caller's copy: the defaults stay
+    assert defaults("emoji")[0]["dim_mults"] == [1, 2, 4, 8]
 
 
 def test_min_snr_weighting():
@@ -138,9 +142,12 @@ def test_min_snr_weighting():
     # settings: None is the course's and leaves no key; a bad gamma is refused
     assert "min_snr_gamma" not in training.check_model_config(MODEL_DEFAULTS)
     assert training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": 5})["min_snr_gamma"] == 5
-    for bad in (0, -1, "5", True, float("nan")):
-        with pytest.raises(ValueError, match="min_snr_gamma must be a positive number"):
+    assert training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": 1e6})
+    for bad in (0, -1, 1e-300, 2e6, True, float("nan"), float("inf"), [5]):
+        with pytest.raises(ValueError, match="min_snr_gamma must be"):
             training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": bad})
+        with pytest.raises(ValueError, match="min_snr_gamma must be"):
+            training.min_snr_weighting(course, bad)
 
 
 def test_bad_model_settings():
@@ -148,6 +155,15 @@ def test_bad_model_settings():
         training.check_model_config({**MODEL_DEFAULTS, "dim_mults": [1] * 6})
     with pytest.raises(ValueError, match="objective must be one of"):
         training.check_model_config({**MODEL_DEFAULTS, "objective": "v"})
+    with pytest.raises(ValueError, match=r"unknown model settings \['dim_mult'\]"):
+        training.check_model_config({**MODEL_DEFAULTS, "dim_mult": [1, 2]})
+    for bad in (4, None, "1,2", [1, 0], [1.5]):
+        with pytest.raises(ValueError, match="dim_mults must be a list of positive integers"):
+            training.check_model_config({**MODEL_DEFAULTS, "dim_mults": bad})
+    with pytest.raises(ValueError, match="within 4096 channels, got 16 x 100000 = 1600000"):
+        training.check_model_config({**MODEL_DEFAULTS, "dim_mults": [1, 100000]})
+    with pytest.raises(ValueError, match="within 4096 channels, got 1024 x 64"):
+        training.check_model_config({**MODEL_DEFAULTS, "dim": 1024, "dim_mults": [1, 64]})
     with pytest.raises(ValueError, match="unknown data set 'cifar'"):
         training.load_data("cifar")
     with pytest.raises(FileNotFoundError, match="not a diffusion run"):

@@ -13,6 +13,7 @@ from ..diffusion.settings import (
     DATASETS,
     FASHION_CLASSES,
     LR_SCHEDULES,
+    MIN_SNR_GAMMA_RANGE,
     QUICK,
     defaults,
     fashion_class,
@@ -263,19 +264,20 @@ def add_parser(commands):
     # (flag, type, settings key, what it is): help says each data set's default
     for flag, kind, key, what in (
         ("--steps", int_range(1, 10**7), "steps", "training steps"),
-        ("--batch-size", _positive_int, "batch_size", ""),
+        ("--batch-size", _positive_int, "batch_size", "images per training step"),
         ("--lr", finite_float(0, low_inclusive=False), "lr", "Adam learning rate"),
         ("--dim", int_range(4, 1024), "dim", "U-Net width"),
         ("--dim-mults", int_list(1), "dim_mults", "U-Net levels' width multipliers"),
         ("--timesteps", int_range(1, 100000), "timesteps", "diffusion steps"),
         (
             "--min-snr-gamma",
-            finite_float(0, 1e6, low_inclusive=False),
+            finite_float(*MIN_SNR_GAMMA_RANGE),
             "min_snr_gamma",
-            "Min-SNR loss weighting min(SNR, gamma)/SNR (Hang et al. 2023; off: the course's)",
+            "Min-SNR loss weighting min(SNR, gamma)/SNR (Hang et al. 2023; 5 is theirs; off: "
+            "the course's weighting)",
         ),
-        ("--save-every", _positive_int, "save_every", ""),
-        ("--sample-every", _positive_int, "sample_every", ""),
+        ("--save-every", _positive_int, "save_every", "a checkpoint every N steps"),
+        ("--sample-every", _positive_int, "sample_every", "a sample grid every N steps"),
     ):
         train.add_argument(
             flag, type=kind, default=None, help=f"{what} (default: {_default_text(key)})".lstrip()

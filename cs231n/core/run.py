@@ -224,15 +224,30 @@ class Trainer:
         return self.write_json(self.losses_file, history)
 
 
-def differences(saved, asked, may_change=()) -> dict:
+class _Unset:
+    """A setting missing from one of two configurations (shown as "unset")."""
+
+    def __repr__(self):
+        return "unset"
+
+
+UNSET = _Unset()
+
+
+def differences(saved, asked, may_change=(), prefix="") -> dict:
     """``{setting: (saved, asked)}`` for each setting that differs between two configurations
-    (one missing from either counts), but for those in ``may_change``."""
-    keys = [*asked, *(k for k in saved if k not in asked)]
-    return {
-        k: (saved.get(k), asked.get(k))
-        for k in keys
-        if k not in may_change and (k not in saved or k not in asked or saved[k] != asked[k])
-    }
+    (one missing from either counts, as :data:`UNSET`), but for those in ``may_change``.
+    Settings that are dicts in both are compared key by key ("model.dim")."""
+    out = {}
+    for k in [*asked, *(k for k in saved if k not in asked)]:
+        if k in may_change:
+            continue
+        a, b = saved.get(k, UNSET), asked.get(k, UNSET)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.update(differences(a, b, (), f"{prefix}{k}."))
+        elif a is UNSET or b is UNSET or a != b:
+            out[f"{prefix}{k}"] = (a, b)
+    return out
 
 
 def resume_refusal(path, differ, hint=None) -> str:

@@ -3,6 +3,8 @@ start-up): the data sets, Fashion-MNIST's class names, the CPU-sized defaults an
 
 from __future__ import annotations
 
+import copy
+
 DATASETS = ("emoji", "fashion-mnist")
 # Fashion-MNIST's classes (Zalando's names), in label order.
 FASHION_CLASSES = (
@@ -40,6 +42,8 @@ TRAIN_DEFAULTS = {
     "save_every": 500,
     "sample_every": 1000,
 }
+MAX_CHANNELS = 4096  # dim x the largest of dim_mults (the course's model: 48 x 8 = 384)
+MIN_SNR_GAMMA_RANGE = (1e-3, 1e6)  # Hang et al. use 5; below 1e-3 the weights all but vanish
 # What each data set's default changes. Emoji (1963 images, a text each): a fourth level and
 # more, smaller steps at a higher, falling rate; 1038 s here, faces recognisable, the rest
 # only in colour (README, "Emoji at this budget").
@@ -68,12 +72,13 @@ QUICK = {
 
 def defaults(dataset) -> tuple[dict, dict]:
     """The (model, training) defaults of ``dataset``: :data:`MODEL_DEFAULTS` and
-    :data:`TRAIN_DEFAULTS` with the data set's changes (:data:`DATASET_DEFAULTS`)."""
-    if dataset not in DATASET_DEFAULTS:
+    :data:`TRAIN_DEFAULTS` with the data set's changes (:data:`DATASET_DEFAULTS`); new dicts
+    (and lists) each call."""
+    if not isinstance(dataset, str) or dataset not in DATASET_DEFAULTS:
         raise ValueError(f"unknown data set {dataset!r}; choose {' or '.join(DATASETS)}")
     change = DATASET_DEFAULTS[dataset]
-    model = {k: change.get(k, v) for k, v in MODEL_DEFAULTS.items()}
-    training = {k: change.get(k, v) for k, v in TRAIN_DEFAULTS.items()}
+    model = {k: copy.deepcopy(change.get(k, v)) for k, v in MODEL_DEFAULTS.items()}
+    training = {k: copy.deepcopy(change.get(k, v)) for k, v in TRAIN_DEFAULTS.items()}
     return model, training
 
 

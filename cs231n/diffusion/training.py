@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.checks import whole_number
+from ..core.checks import number, whole_number
 from ..core.config import data_path
 from ..data.mnist import load_mnist
 from ..ddpm_trainer import Trainer, save_image_grid
@@ -42,6 +42,9 @@ from .settings import (
     DATASETS,
     FASHION_CLASSES,
     IMAGE_SIZE,
+    MAX_CHANNELS,
+    MIN_SNR_GAMMA_RANGE,
+    MODEL_DEFAULTS,
     NUM_SAMPLES,
     defaults,
     fashion_class,
@@ -105,24 +108,34 @@ def load_data(dataset, data_root=None, max_images=None):
 
 
 def check_model_config(model) -> dict:
-    """The model settings, checked (ValueError naming the setting)."""
+    """The model settings (:data:`~cs231n.diffusion.settings.MODEL_DEFAULTS`' keys, and the
+    data's ``condition_dim``, ``channels``, ``image_size``), checked: ValueError naming the
+    setting, its value and what it may be."""
     f = "diffusion"
+    unknown = sorted(set(model) - set(MODEL_DEFAULTS) - {"condition_dim", "channels", "image_size"})
+    if unknown:
+        raise ValueError(f"{f}: unknown model settings {unknown}; known: {sorted(MODEL_DEFAULTS)}")
     out = dict(model)
     out["dim"] = whole_number(f, "dim", model["dim"], 4, 1024)
-    mults = list(model["dim_mults"])
+    given = model["dim_mults"]
+    mults = list(given) if isinstance(given, list | tuple) else []
     if not mults or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in mults):
-        raise ValueError(f"{f}: dim_mults must be positive integers, got {model['dim_mults']!r}")
+        raise ValueError(f"{f}: dim_mults must be a list of positive integers, got {given!r}")
+    if out["dim"] * max(mults) > MAX_CHANNELS:
+        raise ValueError(
+            f"{f}: dim x dim_mults must stay within {MAX_CHANNELS} channels, got "
+            f"{out['dim']} x {max(mults)} = {out['dim'] * max(mults)}"
+        )
     if IMAGE_SIZE % 2 ** len(mults):
         raise ValueError(
             f"{f}: image size {IMAGE_SIZE} is not divisible by {2 ** len(mults)} "
             f"({len(mults)} downsamplings); use at most {int(np.log2(IMAGE_SIZE))} levels"
         )
     out["dim_mults"] = mults
-    gamma = model.get("min_snr_gamma")
-    if gamma is None:
+    if model.get("min_snr_gamma") is None:
         out.pop("min_snr_gamma", None)  # the course's weighting: settings as earlier runs have them
-    elif isinstance(gamma, bool) or not isinstance(gamma, int | float) or not 0 < gamma < 1e6:
-        raise ValueError(f"{f}: min_snr_gamma must be a positive number or None, got {gamma!r}")
+    else:
+        out["min_snr_gamma"] = check_min_snr_gamma(model["min_snr_gamma"])
     out["timesteps"] = whole_number(f, "timesteps", model["timesteps"], 1, 100000)
     if model["objective"] not in OBJECTIVES:
         raise ValueError(f"{f}: objective must be one of {', '.join(OBJECTIVES)}")
@@ -153,6 +166,13 @@ def build_diffusion(config) -> GaussianDiffusion:
     return diffusion
 
 
+def check_min_snr_gamma(gamma) -> float:
+    """``gamma`` as a float in :data:`~cs231n.diffusion.settings.MIN_SNR_GAMMA_RANGE`, else
+    ValueError naming the range."""
+    low, high = MIN_SNR_GAMMA_RANGE
+    return number("diffusion", "min_snr_gamma", gamma, low, high)
+
+
 def min_snr_weighting(diffusion, gamma):
     """Set ``diffusion.loss_weight`` to Min-SNR-gamma weighting (Hang et al. 2023, "Efficient
     Diffusion Training via Min-SNR Weighting Strategy"; lucidrains' ``min_snr_loss_weight``):
@@ -160,6 +180,7 @@ def min_snr_weighting(diffusion, gamma):
     i.e. min(SNR, gamma) / SNR for noise prediction and min(SNR, gamma) for x0 prediction.
     The nearly noise-free steps, easy and many, then weigh less than the noisy ones, which
     decide an image's shape. Beyond the course (which weighs every step alike)."""
+    gamma = check_min_snr_gamma(gamma)
     ac = diffusion.alphas_cumprod
     snr = ac / (1 - ac)
     clipped = snr.clamp(max=gamma)
