@@ -931,7 +931,10 @@ def test_cli_the_same_command_continues_the_run_and_restart_starts_over(
     # Run again: the run is finished, so nothing is trained and nothing is lost.
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"continuing {ckpt} from epoch 1 of 1; --restart starts over\n" in out
+    assert (
+        f"continuing {ckpt} from epoch 1 of 1 (already done: a larger total trains more); --restart starts over\n"
+        in out
+    )
     assert "Trained 1 epochs" in out
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix != ".png"} == before
 

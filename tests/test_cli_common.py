@@ -89,6 +89,12 @@ def test_continuing_says_so_with_the_saved_progress(tmp_path, capsys):
     torch.save({"state": {"step": 7}}, tmp_path / "model.pt")
     assert continuing(default, "RUN", tmp_path / "model.pt", ("state", "step"), 9, "step")
     assert capsys.readouterr().out == "continuing RUN from step 7 of 9; --restart starts over\n"
+    # a run at or past its total trains nothing as asked: the line says so
+    assert continuing(default, "RUN", tmp_path / "model.pt", ("state", "step"), 5, "step")
+    assert capsys.readouterr().out == (
+        "continuing RUN from step 7 of 5 (already done: a larger total trains more); "
+        "--restart starts over\n"
+    )
 
     # A checkpoint that cannot be read is the trainer's to refuse, with the reason.
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")

@@ -149,7 +149,10 @@ def test_the_same_command_continues_the_run_and_restart_starts_over(run, tmp_pat
     # Run again: the run is finished, so nothing is trained and nothing is lost.
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"continuing {run_dir} from step 2 of 2; --restart starts over\n" in out
+    assert (
+        f"continuing {run_dir} from step 2 of 2 (already done: a larger total trains more); --restart starts over\n"
+        in out
+    )
     again = torch.load(run_dir / "model.pt", weights_only=True)  # saved again at the end
     assert again["step"] == 2 and len(json.loads((run_dir / "losses.json").read_text())) == 2
     for key, weight in checkpoint["model"].items():

@@ -276,7 +276,10 @@ def test_the_same_gan_command_continues_the_run_and_restart_starts_over(
     # Run again: the run is finished, so nothing is trained and nothing is lost.
     code, out, err = run(capsys, *argv)
     assert code == 0, err
-    assert f"continuing {run_dir} from epoch 1 of 1; --restart starts over\n" in out
+    assert (
+        f"continuing {run_dir} from epoch 1 of 1 (already done: a larger total trains more); --restart starts over\n"
+        in out
+    )
     assert (run_dir / "checkpoint.pt").read_bytes() == checkpoint
     assert len(json.loads((run_dir / "losses.json").read_text())) == 1
 

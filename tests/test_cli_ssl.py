@@ -86,7 +86,10 @@ def test_the_same_command_continues_the_run_and_restart_starts_over(data_dir, tm
 
     # Run again: the run is finished, so nothing is trained and nothing is lost.
     assert main(args) == 0
-    assert f"continuing {run} from epoch 1 of 1; --restart starts over\n" in capsys.readouterr().out
+    assert (
+        f"continuing {run} from epoch 1 of 1 (already done: a larger total trains more); --restart starts over\n"
+        in capsys.readouterr().out
+    )
     assert (run / "checkpoint.pt").read_bytes() == checkpoint
     assert len(json.loads((run / "losses.json").read_text())["loss"]) == 1
 

@@ -149,7 +149,10 @@ def test_the_same_command_continues_the_run_and_restart_starts_over(data_dir, tm
     # Run again: the run is finished, so nothing is trained and nothing is lost.
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert f"continuing {name} from epoch 1 of 1; --restart starts over\n" in out
+    assert (
+        f"continuing {name} from epoch 1 of 1 (already done: a larger total trains more); --restart starts over\n"
+        in out
+    )
     assert "Test accuracy after 1 epoch: " in out
     assert name.with_suffix(".pt").read_bytes() == checkpoint
 

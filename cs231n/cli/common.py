@@ -246,7 +246,8 @@ def continuing(args, run, checkpoints, done=(), total=None, unit="epoch") -> boo
     """Whether a training command continues its run: it does unless ``--restart`` was given,
     when one of ``checkpoints`` (a path, or several) exists. It then prints one line saying
     so, with the progress saved at the keys ``done`` of the first existing file (read without
-    its tensors) of ``total`` ``unit``s, when that can be read; the trainer checks the
+    its tensors) of ``total`` ``unit``s, when that can be read (and that it is done when it
+    has them all); the trainer checks the
     checkpoint itself and refuses one it cannot use, naming why."""
     if getattr(args, "restart", False):
         return False
@@ -258,6 +259,8 @@ def continuing(args, run, checkpoints, done=(), total=None, unit="epoch") -> boo
     where = f"its checkpoint {found}" if count is None else f"{unit} {count}"
     if count is not None and total is not None:
         where += f" of {total}"
+        if count >= total:  # re-run as given, it trains nothing: say so
+            where += " (already done: a larger total trains more)"
     print(f"continuing {run} from {where}; --restart starts over")
     return True
 
