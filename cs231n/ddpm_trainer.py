@@ -78,14 +78,15 @@ class Trainer(RunTrainer):
     (images per sample grid, the course's 25), ``callback(step, loss)`` after each step and
     ``lr_schedule``: "constant" (the course's) or "cosine", ``train_lr`` times
     ``(1 + cos(pi * step / train_num_steps)) / 2`` for the update after ``step`` steps (from
-    ``train_lr`` towards 0 at the last; a function of the step alone, so a resume continues it exactly, over the
-    ``train_num_steps`` of the resumed run).
+    ``train_lr`` towards 0 at the last; a function of the step alone, so a resume continues
+    it exactly, over the ``train_num_steps`` of the resumed run).
     Raises ValueError for a missing results folder or a setting out of range, before any work.
     """
 
     checkpoint_file = "model.pt"
     samples_folder_name = "."
     may_change = ("train_num_steps", "sample_every", "save_every", "world_size")
+    added_settings = {"lr_schedule": "constant"}  # runs saved before it: the course's rate
     restart_hint = "pass resume=False to start over, or choose another results folder"
 
     def __init__(
@@ -135,8 +136,8 @@ class Trainer(RunTrainer):
             "sample_every": sample_every,
             "save_every": save_every,
             "seed": seed,
+            "lr_schedule": lr_schedule,
         }
-        config["lr_schedule"] = lr_schedule
         self.dist = ctx = distributed.setup(str(resolve_device(device)))
         ctx.local_batch_size(train_batch_size, "diffusion train")
         config["world_size"] = ctx.world_size
@@ -322,11 +323,8 @@ class Trainer(RunTrainer):
         return saved
 
     def saved_config(self, saved) -> dict:
-        # The course's checkpoints record no settings: nothing to compare them with. Runs saved
-        # before lr_schedule existed trained at the course's constant rate.
-        if "config" not in saved:
-            return self.config
-        return {"lr_schedule": "constant", **saved["config"]}
+        # The course's checkpoints record no settings: nothing to compare them with.
+        return saved.get("config", self.config)
 
     def restore(self, saved, path):
         try:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cs231n.core.files import OutputLockedError, lock_file
-from cs231n.core.run import UNSET, Trainer, differences, resume_refusal
+from cs231n.core.run import UNSET, Trainer, differences, resume_refusal, with_added_settings
 
 
 class Walk(Trainer):
@@ -117,6 +117,14 @@ def test_differences_names_each_setting_a_missing_one_included():
         "old": (0, UNSET),
     }
     assert differences(saved, saved) == {}
+
+
+def test_added_settings_fill_what_older_runs_lack():
+    saved = {"lr": 1, "model": {"dim": 8}}
+    added = {"schedule": "constant", "model.gamma": None, "data.size": 32, "lr": 5}
+    filled = with_added_settings(saved, added)
+    assert filled == {"lr": 1, "model": {"dim": 8, "gamma": None}, "schedule": "constant"}
+    assert saved == {"lr": 1, "model": {"dim": 8}}  # the saved settings themselves unchanged
 
 
 def test_differences_name_the_setting_inside_a_nested_one():

@@ -43,6 +43,14 @@ def test_fashion_run_trains_resumes_and_loads(tmp_path):
     assert (run / "samples.png").is_file() and (run / "model-2.pt").is_file()
     # More steps continue the run; another model shape is refused, naming it.
     assert training.train(run, "fashion-mnist", steps=3, **kw).step == 3
+    # a run saved before min_snr_gamma and lr_schedule existed had the course's: it continues
+    saved = torch.load(run / "model.pt", weights_only=False)
+    del saved["config"]["model"]["min_snr_gamma"], saved["config"]["lr_schedule"]
+    torch.save(saved, run / "model.pt")
+    assert training.train(run, "fashion-mnist", steps=3, **kw).step == 3
+    with pytest.raises(ValueError, match="model.min_snr_gamma None saved, 5.0 asked"):
+        model = {**kw["model"], "min_snr_gamma": 5}
+        training.train(run, "fashion-mnist", steps=4, **{**kw, "model": model})
     with pytest.raises(ValueError, match="differ from the saved run: model.dim 4 saved, 8 asked"):
         training.train(run, "fashion-mnist", steps=4, **{**kw, "model": {**TINY, "dim": 8}})
     diffusion, config = training.load_run(run)
@@ -99,7 +107,7 @@ def test_each_data_set_has_its_defaults():
     changed |= {k for k in train if train[k] != TRAIN_DEFAULTS[k]}
     assert changed == {"dim_mults", "steps", "batch_size", "lr", "lr_schedule"}
     assert train["lr_schedule"] == "cosine" and model["dim_mults"] == [1, 2, 4, 8]
-    assert training.check_model_config(model) == {k: v for k, v in model.items() if v is not None}
+    assert training.check_model_config(model) == model  # a valid network for 32x32
     with pytest.raises(ValueError, match="unknown data set 'cifar'"):
         defaults("cifar")
     with pytest.raises(ValueError, match=r"unknown data set \['emoji'\]"):
@@ -140,7 +148,7 @@ def test_min_snr_weighting():
     per_image = ((out - noise) ** 2).mean(dim=(1, 2, 3))
     torch.testing.assert_close(loss, (expected[t] * per_image).mean(), rtol=1e-5, atol=0)
     # settings: None is the course's and leaves no key; a bad gamma is refused
-    assert "min_snr_gamma" not in training.check_model_config(MODEL_DEFAULTS)
+    assert training.check_model_config(MODEL_DEFAULTS)["min_snr_gamma"] is None
     assert training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": 5})["min_snr_gamma"] == 5
     assert training.check_model_config({**MODEL_DEFAULTS, "min_snr_gamma": 1e6})
     for bad in (0, -1, 1e-300, 2e6, True, float("nan"), float("inf"), [5]):

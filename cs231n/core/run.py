@@ -59,6 +59,9 @@ class Trainer:
     losses_file = "losses.json"
     samples_folder_name = "samples"
     may_change: tuple[str, ...] = ("epochs",)  # settings a resumed run may change (more epochs)
+    # Settings added after runs were saved without them, each with the value those runs had
+    # ("model.x" reaches into a nested one): a saved run lacking one reads as having it.
+    added_settings: dict = {}
     # How to start afresh instead, said when a resume is refused (the CLI's words by default).
     restart_hint = "use --restart to start over, or choose another output"
 
@@ -165,7 +168,7 @@ class Trainer:
         its settings differ from this run's, put its state back. Returns what was read."""
         path = self.checkpoint_path(milestone)
         saved = self.read_checkpoint(path)
-        saved_config = self.saved_config(saved)
+        saved_config = with_added_settings(self.saved_config(saved), self.added_settings)
         differ = differences(saved_config, self.config, self.may_change)
         if differ:
             raise ValueError(self.resume_refusal(path, saved_config, differ))
@@ -247,6 +250,22 @@ def differences(saved, asked, may_change=(), prefix="") -> dict:
             out.update(differences(a, b, (), f"{prefix}{k}."))
         elif a is UNSET or b is UNSET or a != b:
             out[f"{prefix}{k}"] = (a, b)
+    return out
+
+
+def with_added_settings(config, added) -> dict:
+    """A copy of ``config`` with each of ``added`` ({setting: value}, "a.b" for a nested one)
+    that it lacks set to its value; a nested one whose parent is missing is left out."""
+    out = dict(config)
+    for key, value in added.items():
+        *parents, last = key.split(".")
+        node = out
+        for parent in parents:
+            if not isinstance(node.get(parent), dict):
+                break
+            node[parent] = node = dict(node[parent])
+        else:
+            node.setdefault(last, value)
     return out
 
 

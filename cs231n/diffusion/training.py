@@ -132,9 +132,7 @@ def check_model_config(model) -> dict:
             f"({len(mults)} downsamplings); use at most {int(np.log2(IMAGE_SIZE))} levels"
         )
     out["dim_mults"] = mults
-    if model.get("min_snr_gamma") is None:
-        out.pop("min_snr_gamma", None)  # the course's weighting: settings as earlier runs have them
-    else:
+    if model.get("min_snr_gamma") is not None:  # None: the course's weighting
         out["min_snr_gamma"] = check_min_snr_gamma(model["min_snr_gamma"])
     out["timesteps"] = whole_number(f, "timesteps", model["timesteps"], 1, 100000)
     if model["objective"] not in OBJECTIVES:
@@ -194,6 +192,8 @@ class DiffusionRun(Trainer):
     resume with another shape is refused, naming it) and a final ``samples.png``."""
 
     restart_hint = "use --restart to start over, or choose another -o"
+    # runs saved before these settings: the course's weighting
+    added_settings = {**Trainer.added_settings, "model.min_snr_gamma": None}
 
     def __init__(self, run_dir, dataset, diffusion, data_config, model_config, **kwargs):
         super().__init__(diffusion, dataset, kwargs.pop("device"), results_folder=run_dir, **kwargs)
